@@ -1,0 +1,35 @@
+/** Errors shared by every layer. Library code throws these; only src/cli exits. */
+
+/** A problem the user can fix; the message says what and how. */
+export class YggError extends Error {
+  override readonly name: string = 'YggError';
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options?.hint;
+  }
+  readonly hint: string | undefined;
+}
+
+/** Thrown by a handler (or by ygg on its behalf) when retrying cannot help. */
+export class NonRetryableError extends Error {
+  override readonly name: string = 'NonRetryableError';
+}
+
+/** Thrown by commands after printing what went wrong; the CLI entry turns it into an exit code. */
+export class ExitError extends Error {
+  override readonly name: string = 'ExitError';
+  constructor(
+    readonly code: number,
+    message = `exit ${code}`,
+  ) {
+    super(message);
+  }
+}
+
+/** Coerce anything thrown into an Error, keeping the original as `cause`. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : `non-error thrown: ${String(thrown)}`, {
+    cause: thrown,
+  });
+}

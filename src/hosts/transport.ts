@@ -1,0 +1,70 @@
+/** How ygg runs a command on a host: the same API for the local machine and for SSH hosts. */
+
+export type LimitReason = 'time' | 'memory' | 'cpu' | 'file-size' | 'processes' | 'cancelled';
+
+export interface SandboxRequest {
+  network?: boolean;
+  memoryBytes?: number;
+  cpuSeconds?: number;
+  fileSizeBytes?: number;
+  processes?: number;
+  tmpBytes?: number;
+  /** Writable work directory on the host; created when missing. */
+  workdir?: string;
+  /** Let the command see the GPUs (device nodes). */
+  gpu?: boolean;
+}
+
+export interface ExecOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: string | Buffer;
+  signal?: AbortSignal;
+  /** Wall-clock bound; the whole process group is killed past it. */
+  timeoutMs?: number;
+  /** Captured bytes kept per stream (default 1 MiB); the rest is counted, not kept. */
+  maxOutputBytes?: number;
+  /** Streaming output, as it arrives. */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /** Run inside the host's sandbox; `true` uses the host's defaults. */
+  sandbox?: boolean | SandboxRequest;
+}
+
+export interface ExecResult {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+  /** Which limit ended the command, when one did. */
+  limit?: LimitReason;
+  /** Protections in force for a sandboxed command, in plain words. */
+  protections?: string[];
+}
+
+export interface Transport extends AsyncDisposable {
+  readonly kind: 'local' | 'ssh';
+  readonly hostName: string;
+  /** Run an argv (never a shell string). Rejects only when the host cannot be reached. */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  put(localPath: string, remotePath: string): Promise<void>;
+  get(remotePath: string, localPath: string): Promise<void>;
+  /** A cheap round trip; rejects when the host is unreachable. */
+  probe(signal?: AbortSignal): Promise<{ latencyMs: number }>;
+  close(): Promise<void>;
+}
+
+/** The host could not be reached (as opposed to a command that ran and failed). */
+export class HostUnreachableError extends Error {
+  override readonly name: string = 'HostUnreachableError';
+  constructor(
+    readonly host: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The handler plugin API. A plugin module has a named export `plugin` of type `Plugin`.
+ * Built-ins in plugins/ are written against exactly this API, as users' plugins are.
+ */
+import type { HostConfig } from '../config/types.js';
+import type { ExecOptions, ExecResult } from '../hosts/transport.js';
+import type { Task } from '../store/task.js';
+
+export interface HandlerLogger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+export interface HandlerContext {
+  /** Aborts on soft timeout, cancellation, shutdown or a lost lease. Honour it. */
+  signal: AbortSignal;
+  log: HandlerLogger;
+  /** The host the task was routed to. */
+  host: HostConfig;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** The task's type, as routing saw it. */
+  type: string;
+  /** GPU indices the held slot is bound to, when the host binds slots to GPUs. */
+  gpu?: number[];
+  /** Per-attempt folder for files the handler produces (on this machine). */
+  artifactsDir: string;
+  /** Run a command on the task's host (argv, never a shell string). */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Report progress: shown in the monitor and kept in the task's log. */
+  progress(text: string, fraction?: number): void;
+  /** Tell ygg the handler is alive (renews the lease early). */
+  heartbeat(): void;
+  /** Extensions added by later parts (model endpoint, tool queue, ONNX, policy). */
+  [extension: string]: unknown;
+}
+
+export interface HandlerResult {
+  /** A short text for the result comment. */
+  summary?: string;
+  /** Longer output; bounded in the comment, kept whole as an artifact when long. */
+  output?: string;
+  /** Files the handler wrote, relative to artifactsDir or absolute. */
+  artifacts?: string[];
+  /** Kept under `metadata.ygg.result` on the task. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface Plugin {
+  name: string;
+  /** Types this plugin handles when a task names no handler. */
+  types: string[];
+  run(task: Task, ctx: HandlerContext): Promise<HandlerResult | string | undefined>;
+  /** Defaults, overridden by type config and then by the task. */
+  timeoutMs?: number;
+  hardTimeoutMs?: number;
+  attempts?: number;
+}

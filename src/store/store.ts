@@ -1,0 +1,82 @@
+import type { Task } from './task.js';
+
+/** One problem found while reading the store; the line is kept as it is and never dropped. */
+export interface StoreProblem {
+  file: string;
+  /** 1-based line number; 0 when the problem is with the file itself. */
+  line: number;
+  kind:
+    | 'missing-file'
+    | 'not-a-file'
+    | 'permission'
+    | 'malformed-json'
+    | 'not-an-object'
+    | 'invalid-utf8'
+    | 'missing-id'
+    | 'missing-title'
+    | 'duplicate-id'
+    | 'bad-priority'
+    | 'too-large';
+  message: string;
+  /** A plain next step for the user. */
+  hint: string;
+}
+
+/** Which tasks a reload or a commit changed, by id. */
+export interface StoreChange {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  /** True when the change came from another writer (not this store's own commit). */
+  external: boolean;
+}
+
+/**
+ * A change to one task, applied at commit time to the freshest version of it (after any
+ * concurrent writer's edit was merged). It returns the new task, or `undefined` to decline
+ * (a compare-and-swap whose condition no longer holds). It must not mutate its argument.
+ */
+export type Mutation = (current: Task) => Task | undefined;
+
+export interface NewTask {
+  title: string;
+  description?: string;
+  design?: string;
+  acceptance_criteria?: string;
+  priority?: number;
+  issue_type?: string;
+  labels?: string[];
+  assignee?: string;
+  owner?: string;
+  created_by?: string;
+  /** Targets this task depends on (`blocks` means the target blocks this one). */
+  dependencies?: { depends_on_id: string; type: string }[];
+  metadata?: Record<string, unknown>;
+}
+
+export interface TaskStore extends AsyncDisposable {
+  /** The Beads file this store reads and writes. */
+  readonly path: string;
+  /** ygg's runtime folder beside `.beads/` (state, lock, logs, artifacts). */
+  readonly runtimeDir: string;
+  /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */
+  load(): Promise<void>;
+  /** Every issue line in file order (not `memory` or other `_type` lines). */
+  list(): readonly Task[];
+  get(id: string): Task | undefined;
+  /** bd's ready rules (BEADS-FORMAT.md), ordered by priority, oldest `created_at`, then id. Cheap to call often. */
+  ready(now?: Date): readonly Task[];
+  problems(): readonly StoreProblem[];
+  /**
+   * Apply a mutation durably. Resolves with the task as written, or `undefined` when the task is
+   * missing or the mutation declined. Updates queued in the same short window share one commit.
+   */
+  update(id: string, mutation: Mutation): Promise<Task | undefined>;
+  /** Append a new task with a bd-style hash id using the file's prefix. */
+  add(task: NewTask): Promise<Task>;
+  /** Resolves once everything queued is on disk. */
+  flush(): Promise<void>;
+  /** Listen for changes, ours and other writers'. Returns an unsubscribe function. */
+  watch(listener: (change: StoreChange) => void): () => void;
+  close(): Promise<void>;
+}
