@@ -128,6 +128,48 @@ export interface QueueSettings {
   rateLimit?: { starts: number; windowMs: number } | { minGapMs: number };
 }
 
+/** A named tool run on hosts with the `tools` role (`tools:` in hosts.yaml). */
+export interface ToolDefinition {
+  name: string;
+  /** argv template (never a shell string); `{key}` is filled from the call's args or input files. */
+  argv: string[];
+  /** Files every call needs (key -> local path, resolved against the config folder), put on the tools host; `{key}` names their remote path. */
+  files: Record<string, string>;
+  /** Wall-clock bound per call. */
+  timeoutMs?: number;
+  /** Sandbox overrides for this tool; the tools host's sandbox settings apply otherwise. */
+  sandbox?: Partial<SandboxSettings>;
+}
+
+export interface ToolQueueSettings {
+  /** An identical call (name, args, input files) within this time returns the cached result. Default 10 minutes. */
+  cacheTtlMs: number;
+  /** Tools hosts tried (a host failing mid-call counts one) before the call's result is an error. Default 3. */
+  maxAttempts: number;
+}
+
+/** `learner:` in hosts.yaml: the learner pinned to one host, and the staleness bounds it implies. */
+export interface LearnerSettings {
+  /** The only host the learner ever runs on. */
+  host: string;
+  /** argv template: `{batch}`, `{policy}` (current checkpoint), `{checkpoint}` (where to write the next), `{workdir}`, `{version}`, and keys of `files`. */
+  command: string[];
+  /** Files the command needs (key -> local path), put in its work directory on the host. */
+  files: Record<string, string>;
+  /** Fresh trajectories per training step. */
+  batchSize: number;
+  /** A trajectory more than this many versions older than the policy is not trained on. Default 1. */
+  maxStaleness: number;
+  /** Rollouts admitted at once. Default 4 * batchSize. */
+  maxInflight: number;
+  /** Bound on one training run. */
+  timeoutMs?: number;
+  /** The checkpoint used before the first publication (version 0), when any. */
+  initialPolicy?: string;
+  /** Replay buffer capacity (scored trajectories kept). Default 1000. */
+  replayCapacity: number;
+}
+
 export interface StatusSettings {
   host: string;
   port: number;
@@ -145,6 +187,11 @@ export interface YggConfig {
   /** Extra plugin directories, resolved against the config file's folder. */
   pluginDirs: string[];
   status: StatusSettings;
+  /** Named tools run on `tools` hosts (empty when none). */
+  tools?: Record<string, ToolDefinition>;
+  toolQueue?: ToolQueueSettings;
+  /** The RL learner, when configured. */
+  learner?: LearnerSettings;
   defaults: {
     attempts: number;
     backoff: BackoffSettings;
