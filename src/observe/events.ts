@@ -32,8 +32,15 @@ export interface YggEvents {
   'loop:state': { state: 'starting' | 'running' | 'stopping' | 'stopped' };
   'tool:called': { taskId: string; tool: string; host: string; cached: boolean; ms: number; ok: boolean };
   'policy:published': { version: number; batchSize: number; meanReward: number };
+  'trajectory:recorded': { id: string; taskId: string; policyVersion: number; ok: boolean; reward?: number };
+  /** Trajectories dropped from a batch as too old (`ygg_stale_trajectories_total`). */
+  'trajectory:stale': { count: number; policyVersion: number; total: number };
+  'learner:state': { host: string; state: LearnerState; detail?: string };
   'listener:error': { event: string; error: string };
 }
+
+/** `waiting-host`: its pinned host is down; `waiting-batch`: too few fresh trajectories. */
+export type LearnerState = 'idle' | 'waiting-host' | 'waiting-batch' | 'training' | 'stopped';
 
 export type FailureReason = 'error' | 'timeout' | 'hard-timeout' | 'cancelled' | 'host-down' | 'lease-lost';
 
