@@ -1,0 +1,67 @@
+import { NonRetryableError } from '../src/errors.js';
+import type { HandlerContext, Plugin } from '../src/plugins/api.js';
+import type { Task } from '../src/store/task.js';
+import { yggOf } from '../src/store/task.js';
+
+/** Output kept in the result; the whole of it stays in the attempt's log. */
+const keptOutputBytes = 64 * 1024;
+
+/**
+ * Runs the task's argv (`metadata.ygg.argv`, set by `ygg add ... -- ARGV`) on its host, in the
+ * host's sandbox. The argv is passed as an array: nothing from the task reaches a shell string.
+ */
+export const plugin: Plugin = {
+  name: 'shell',
+  types: ['shell'],
+  async run(task: Task, ctx: HandlerContext) {
+    const argv = yggOf(task).argv;
+    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) {
+      throw new NonRetryableError(
+        `task ${task.id} has no command: add one with "ygg add TITLE -- COMMAND ARGS..."`,
+      );
+    }
+    const limits = yggOf(task).limits ?? {};
+    const result = await ctx.exec(argv, {
+      signal: ctx.signal,
+      maxOutputBytes: keptOutputBytes,
+      sandbox: { ...limits, workdir: undefined },
+      onOutput: (chunk) => ctx.progress(chunk.trimEnd()),
+    });
+    const output = [result.stdout, result.stderr && `--- stderr ---\n${result.stderr}`]
+      .filter(Boolean)
+      .join('\n');
+    const truncated = result.stdoutTruncated || result.stderrTruncated ? ' (output truncated)' : '';
+    const protections = result.protections?.length ? `; protections: ${result.protections.join(', ')}` : '';
+    if (result.limit) {
+      throw new NonRetryableError(
+        `stopped by the ${describeLimit(result.limit)} after ${Math.round(result.durationMs)} ms${protections}\n${output}`,
+      );
+    }
+    if (result.code !== 0) {
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+      throw new Error(`${argv[0]} ${how}${truncated}${protections}\n${output}`);
+    }
+    return {
+      summary: `${argv[0]} exited 0 in ${Math.round(result.durationMs)} ms${truncated}${protections}`,
+      output,
+      metadata: { exit_code: 0, protections: result.protections ?? [] },
+    };
+  },
+};
+
+function describeLimit(limit: string): string {
+  switch (limit) {
+    case 'time':
+      return 'time limit';
+    case 'memory':
+      return 'memory limit';
+    case 'cpu':
+      return 'CPU-time limit';
+    case 'file-size':
+      return 'file-size limit';
+    case 'processes':
+      return 'process-count limit';
+    default:
+      return 'cancellation';
+  }
+}

@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BoundedOutput, defaultMaxOutputBytes } from './output-buffer.js';
+import type { ExecOptions, ExecResult, LimitReason, Transport } from './transport.js';
+
+/** Seconds between SIGTERM to the process group and SIGKILL. */
+const killGraceMs = 2000;
+
+/**
+ * Runs commands on this machine. Each command leads its own process group, so a timeout or a
+ * cancellation ends everything it started, not only the first process.
+ */
+export class LocalTransport implements Transport {
+  readonly kind = 'local' as const;
+
+  constructor(
+    readonly hostName: string,
+    /** Wraps an argv in the host's sandbox, when the command asks for one. */
+    private readonly wrap?: (argv: readonly string[], options: ExecOptions) => Promise<WrappedCommand>,
+  ) {}
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (argv.length === 0) throw new Error('exec needs a command: the argv is empty');
+    const wrapped =
+      options.sandbox && this.wrap
+        ? await this.wrap(argv, options)
+        : { argv: [...argv], protections: undefined };
+    const [command, ...args] = wrapped.argv as [string, ...string[]];
+    const started = performance.now();
+    const stdout = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
+    const stderr = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let limit: LimitReason | undefined;
+    const stopGroup = (reason: LimitReason) => {
+      limit ??= reason;
+      killGroup(child);
+    };
+    const onAbort = () => stopGroup('cancelled');
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      options.timeoutMs === undefined ? undefined : setTimeout(() => stopGroup('time'), options.timeoutMs);
+
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout.push(chunk);
+      options.onOutput?.(chunk.toString('utf8'), 'stdout');
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr.push(chunk);
+      options.onOutput?.(chunk.toString('utf8'), 'stderr');
+    });
+    child.stdin?.on('error', () => {
+      // The command may exit without reading its input; that is not an error of ours.
+    });
+    child.stdin?.end(options.stdin ?? '');
+
+    try {
+      const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>(
+        (resolve, reject) => {
+          child.once('error', reject);
+          // When the leader exits, the command is over: end whatever it left behind in its group,
+          // which may still hold the output pipes open and would otherwise delay 'close'.
+          child.once('exit', () => killGroup(child, 'SIGKILL'));
+          child.once('close', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
+        },
+      );
+      const result: ExecResult = {
+        code,
+        signal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        stdoutTruncated: stdout.truncated,
+        stderrTruncated: stderr.truncated,
+        durationMs: performance.now() - started,
+      };
+      const reason = limit ?? wrapped.classify?.(result);
+      if (reason) result.limit = reason;
+      if (wrapped.protections) result.protections = wrapped.protections;
+      return result;
+    } finally {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async put(localPath: string, remotePath: string): Promise<void> {
+    await mkdir(dirname(remotePath), { recursive: true });
+    await copyFile(localPath, remotePath);
+  }
+
+  async get(remotePath: string, localPath: string): Promise<void> {
+    await mkdir(dirname(localPath), { recursive: true });
+    await copyFile(remotePath, localPath);
+  }
+
+  async probe(): Promise<{ latencyMs: number }> {
+    return { latencyMs: 0 };
+  }
+
+  async close(): Promise<void> {}
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** A command after sandbox wrapping, with what protects it and how to read why it ended. */
+export interface WrappedCommand {
+  argv: string[];
+  protections: string[] | undefined;
+  classify?: (result: ExecResult) => LimitReason | undefined;
+}
+
+/** SIGTERM the child's whole process group, then SIGKILL it after a grace period. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (child.pid === undefined) return;
+  const pid = child.pid;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    return; // the group is gone already
+  }
+  if (signal === 'SIGTERM') {
+    setTimeout(() => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, killGraceMs).unref();
+  }
+}

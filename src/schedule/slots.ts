@@ -1,0 +1,84 @@
+import { Sema } from 'async-sema';
+import type { HostConfig } from '../config/types.js';
+
+/** One held slot: its index on the host and the GPUs it is bound to (empty when unbound). */
+export interface Slot {
+  readonly host: string;
+  readonly index: number;
+  readonly gpus: readonly number[];
+}
+
+/**
+ * A host's concurrency limit: a semaphore of `slots` permits. The usable count can shrink below
+ * the configured one (free GPU memory short, host draining) without touching running work.
+ * Waiters (a task taking its slot back after a tool call) are served before new claims.
+ */
+export class HostSlots {
+  readonly #sema: Sema;
+  readonly #free: number[];
+  readonly #gpuOfSlot: readonly (readonly number[])[];
+  #used = 0;
+  #effective: number;
+
+  constructor(readonly host: HostConfig) {
+    this.#sema = new Sema(host.slots);
+    this.#effective = host.slots;
+    this.#free = Array.from({ length: host.slots }, (_, i) => i);
+    this.#gpuOfSlot = this.#free.map((i) => gpusForSlot(host, i));
+  }
+
+  get total(): number {
+    return this.host.slots;
+  }
+
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Slots usable now (configured, less any shrink for GPU memory). */
+  get effective(): number {
+    return this.#effective;
+  }
+
+  get free(): number {
+    return Math.max(0, this.#effective - this.#used);
+  }
+
+  setEffective(count: number): void {
+    this.#effective = Math.max(0, Math.min(this.host.slots, Math.floor(count)));
+  }
+
+  /** Take a slot now if one is free; never waits, so a full host holds nothing up. */
+  tryAcquire(): Slot | undefined {
+    if (this.free <= 0 || this.#sema.nrWaiting() > 0) return undefined;
+    if (this.#sema.tryAcquire() === undefined) return undefined;
+    return this.#take();
+  }
+
+  /** Wait for a slot (used to take one back after a tool call released it). */
+  async acquire(): Promise<Slot> {
+    await this.#sema.acquire();
+    return this.#take();
+  }
+
+  release(slot: Slot): void {
+    this.#used -= 1;
+    this.#free.push(slot.index);
+    this.#free.sort((a, b) => a - b);
+    this.#sema.release();
+  }
+
+  #take(): Slot {
+    this.#used += 1;
+    const index = this.#free.shift() ?? 0;
+    return { host: this.host.name, index, gpus: this.#gpuOfSlot[index] ?? [] };
+  }
+}
+
+/** Which GPUs slot `index` is bound to: slots fill one GPU (`perGpu` of them) before the next. */
+export function gpusForSlot(host: HostConfig, index: number): number[] {
+  const binding = host.gpuBinding;
+  if (!binding || binding.gpus.length === 0) return [];
+  const gpu = binding.gpus[Math.floor(index / Math.max(1, binding.perGpu)) % binding.gpus.length];
+  return gpu === undefined ? [] : [gpu];
+}
