@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { HostConfig } from '../../src/config/types.js';
+import { HostSlots } from '../../src/schedule/slots.js';
+
+const host = (slots: number, extra: Partial<HostConfig> = {}) =>
+  ({ name: 'surtr', slots, ...extra }) as HostConfig;
+
+describe('HostSlots', () => {
+  it('never hands out more slots than the host has', () => {
+    const slots = new HostSlots(host(2));
+    const a = slots.tryAcquire();
+    const b = slots.tryAcquire();
+    expect(a && b).toBeTruthy();
+    expect(slots.tryAcquire()).toBeUndefined();
+    slots.release(a!);
+    expect(slots.tryAcquire()).toBeDefined();
+  });
+
+  it('shrinks usable slots without touching held ones', () => {
+    const slots = new HostSlots(host(3));
+    const held = slots.tryAcquire()!;
+    slots.setEffective(1);
+    expect(slots.free).toBe(0);
+    expect(slots.tryAcquire()).toBeUndefined();
+    slots.release(held);
+    expect(slots.tryAcquire()).toBeDefined();
+  });
+
+  it('serves a waiter taking its slot back before new claims', async () => {
+    const slots = new HostSlots(host(1));
+    const first = slots.tryAcquire()!;
+    const back = slots.acquire();
+    slots.release(first);
+    expect(slots.tryAcquire()).toBeUndefined();
+    const regained = await back;
+    expect(regained.host).toBe('surtr');
+    expect(slots.used).toBe(1);
+  });
+
+  it('binds slots to GPUs, filling one GPU before the next', () => {
+    const slots = new HostSlots(host(4, { gpuBinding: { gpus: [0, 1], perGpu: 2 } }));
+    const taken = [slots.tryAcquire()!, slots.tryAcquire()!, slots.tryAcquire()!, slots.tryAcquire()!];
+    expect(taken.map((s) => s.gpus)).toEqual([[0], [0], [1], [1]]);
+  });
+});
