@@ -170,6 +170,16 @@ export interface LearnerSettings {
   replayCapacity: number;
 }
 
+/** `notify:` in hosts.yaml: a command and/or webhook run on dead letters and host changes. */
+export interface NotifySettings {
+  /** argv run with the event as JSON on stdin. */
+  command?: string[];
+  /** URL the event is POSTed to as JSON. */
+  webhook?: string;
+  /** Events that notify. Default: all three. */
+  on: Array<'dead' | 'host-down' | 'host-up'>;
+}
+
 export interface StatusSettings {
   host: string;
   port: number;
@@ -192,6 +202,8 @@ export interface YggConfig {
   toolQueue?: ToolQueueSettings;
   /** The RL learner, when configured. */
   learner?: LearnerSettings;
+  /** Notifications, when configured. */
+  notify?: NotifySettings;
   defaults: {
     attempts: number;
     backoff: BackoffSettings;

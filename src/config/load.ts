@@ -1,0 +1,122 @@
+/**
+ * Loading hosts.yaml: YAML (keeping node positions) -> schema -> normalize -> named rule checks.
+ * Every problem carries its key path and line; the config is returned only when there are no errors.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { YggError } from '../errors.js';
+import { type FindConfigOptions, type FoundConfig, findConfigPath } from './discover.js';
+import { normalize } from './normalize.js';
+import { type ConfigProblem, formatProblem } from './problems.js';
+import { checkRules } from './rules.js';
+import { hostsFileSchema } from './schema.js';
+import { locate } from './source-map.js';
+import type { YggConfig } from './types.js';
+import { problemsFromIssues } from './zod-issues.js';
+
+export { type FindConfigOptions, type FoundConfig, findConfigPath, shippedConfigPath } from './discover.js';
+
+export interface ConfigResult {
+  /** The normalized config; undefined when there are errors. */
+  config: YggConfig | undefined;
+  warnings: ConfigProblem[];
+  errors: ConfigProblem[];
+}
+
+/** Parses and checks hosts.yaml text; `path` names the file in problems and anchors relative paths. */
+export function parseConfig(text: string, path: string): ConfigResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  const at = (problem: ConfigProblem): ConfigProblem => ({ ...problem, file: path, ...located(problem) });
+  const located = (problem: ConfigProblem) => {
+    const { line, column } = locate(doc, lineCounter, problem.path);
+    return { line, column };
+  };
+  const yamlProblem = (severity: ConfigProblem['severity']) => (e: (typeof doc.errors)[number]) => {
+    const pos = e.linePos?.[0];
+    const message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+    return {
+      severity,
+      path: [],
+      message,
+      file: path,
+      line: pos?.line,
+      column: pos?.col,
+    } satisfies ConfigProblem;
+  };
+  const yamlWarnings = doc.warnings.map(yamlProblem('warning'));
+  if (doc.errors.length > 0)
+    return { config: undefined, warnings: yamlWarnings, errors: doc.errors.map(yamlProblem('error')) };
+
+  const data: unknown = doc.toJS() ?? {};
+  const parsed = hostsFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const errors = problemsFromIssues(hostsFileSchema, parsed.error.issues, data).map(at);
+    return { config: undefined, warnings: yamlWarnings, errors: sortByLine(errors) };
+  }
+  const baseDir = dirname(resolve(path));
+  const config = normalize(parsed.data, baseDir, resolve(path));
+  const problems = checkRules({ file: parsed.data, config, baseDir }).map(at);
+  const errors = sortByLine(problems.filter((p) => p.severity === 'error'));
+  const warnings = [...yamlWarnings, ...sortByLine(problems.filter((p) => p.severity === 'warning'))];
+  return { config: errors.length === 0 ? config : undefined, warnings, errors };
+}
+
+function sortByLine(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+function unreadable(path: string, error: unknown): ConfigResult {
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    config: undefined,
+    warnings: [],
+    errors: [{ severity: 'error', path: [], file: path, message: `cannot read: ${reason}` }],
+  };
+}
+
+/** Reads and checks a hosts.yaml file. */
+export async function loadConfig(path: string): Promise<ConfigResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return unreadable(path, error);
+  }
+  return parseConfig(text, path);
+}
+
+/** The same, synchronously (for reloads from a signal handler or a watcher callback). */
+export function loadConfigSync(path: string): ConfigResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return unreadable(path, error);
+  }
+  return parseConfig(text, path);
+}
+
+/** The config, or a YggError listing every error (one per line, `file:line: key.path: message`). */
+export function configOrThrow(
+  result: ConfigResult,
+  path: string,
+): { config: YggConfig; warnings: ConfigProblem[] } {
+  if (result.config && result.errors.length === 0)
+    return { config: result.config, warnings: result.warnings };
+  const lines = result.errors.map((p) => formatProblem(p));
+  throw new YggError(`invalid config ${path}:\n${lines.join('\n')}`, {
+    hint: 'run `ygg config check` for details',
+  });
+}
+
+/** Finds hosts.yaml (flag, YGG_CONFIG, beside .beads/, shipped default), loads it, throws on errors. */
+export async function loadDiscoveredConfig(
+  options: FindConfigOptions = {},
+): Promise<FoundConfig & { config: YggConfig; warnings: ConfigProblem[] }> {
+  const found = findConfigPath(options);
+  const { config, warnings } = configOrThrow(await loadConfig(found.path), found.path);
+  return { ...found, config, warnings };
+}

@@ -1,0 +1,30 @@
+/** Durations and sizes as written in hosts.yaml, and their conversion to milliseconds and bytes. */
+
+/** `250ms`, `30s`, `1.5m`, `1h`; a bare number means seconds. */
+export const durationPattern = /^\d+(\.\d+)?(ms|s|m|h)$/;
+/** `512M`, `2G`, `64KiB`, `1T`; binary multiples; a bare number means bytes. */
+export const sizePattern = /^\d+(\.\d+)?\s*([KMGT])(i?B)?$/i;
+
+export const durationHint = 'expected a duration like 250ms, 30s, 5m, 1h, or a number of seconds';
+export const sizeHint = 'expected a size like 512M, 2G, or a number of bytes';
+
+const durationUnitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const sizeUnitBytes: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** Milliseconds of a hosts.yaml duration (the schema has already checked its form). */
+export function parseDuration(value: number | string): number {
+  if (typeof value === 'number') return Math.round(value * 1000);
+  const match = durationPattern.exec(value.trim());
+  if (!match) throw new RangeError(`${JSON.stringify(value)}: ${durationHint}`);
+  const unit = match[2] as string;
+  return Math.round(Number.parseFloat(value) * (durationUnitMs[unit] as number));
+}
+
+/** Bytes of a hosts.yaml size (the schema has already checked its form). */
+export function parseSize(value: number | string): number {
+  if (typeof value === 'number') return Math.round(value);
+  const match = sizePattern.exec(value.trim());
+  if (!match) throw new RangeError(`${JSON.stringify(value)}: ${sizeHint}`);
+  const unit = (match[2] as string).toUpperCase();
+  return Math.round(Number.parseFloat(value) * (sizeUnitBytes[unit] as number));
+}

@@ -1,0 +1,85 @@
+/** Schema issues (zod) turned into problems a person can act on: the key path and a plain message. */
+import { z } from 'zod';
+import { type ConfigPath, type ConfigProblem, closest } from './problems.js';
+
+type Schema = z.ZodType;
+
+/** The schema at `path` inside `root`, looking through optional wrappers, records, lists and unions. */
+function schemaAt(root: Schema, path: ConfigPath): Schema[] {
+  let current: Schema[] = [root];
+  for (const part of path) {
+    current = current.flatMap((s) => child(unwrap(s), part));
+  }
+  return current.map(unwrap);
+}
+
+function unwrap(schema: Schema): Schema {
+  let s = schema;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap() as Schema;
+  return s;
+}
+
+function child(schema: Schema, part: string | number): Schema[] {
+  if (schema instanceof z.ZodObject) {
+    const next = (schema.shape as Record<string, Schema>)[String(part)];
+    return next ? [next] : [];
+  }
+  if (schema instanceof z.ZodRecord) return [schema.valueType as Schema];
+  if (schema instanceof z.ZodArray) return [schema.element as Schema];
+  if (schema instanceof z.ZodUnion)
+    return (schema.options as Schema[]).flatMap((o) => child(unwrap(o), part));
+  return [];
+}
+
+function allowedKeys(root: Schema, path: ConfigPath): string[] {
+  return schemaAt(root, path).flatMap((s) => (s instanceof z.ZodObject ? Object.keys(s.shape) : []));
+}
+
+function valueAt(data: unknown, path: ConfigPath): unknown {
+  let value = data;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[String(part)];
+  }
+  return value;
+}
+
+const show = (value: unknown): string =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'a list'
+      : typeof value === 'object'
+        ? 'a map'
+        : JSON.stringify(value);
+
+/** One problem per issue (one per key for unknown keys), with the key path and a plain message. */
+export function problemsFromIssues(
+  root: Schema,
+  issues: readonly z.core.$ZodIssue[],
+  data: unknown,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of issues) {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeys(root, path);
+      for (const key of issue.keys) {
+        const guess = closest(key, allowed);
+        const hint = guess ? `did you mean "${guess}"?` : `expected one of: ${allowed.join(', ')}`;
+        problems.push({ severity: 'error', path: [...path, key], message: `unknown key "${key}" (${hint})` });
+      }
+      continue;
+    }
+    const value = valueAt(data, path);
+    let message = issue.message.replace(/^Invalid input: /, '');
+    if (issue.code === 'invalid_type' && value === undefined)
+      message = `required key is missing (${message})`;
+    else if (issue.code === 'invalid_type') message = `expected ${issue.expected}, got ${show(value)}`;
+    else if (issue.code === 'invalid_value') {
+      message = `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${show(value)}`;
+    } else if (value !== undefined && typeof value !== 'object') message = `${message}, got ${show(value)}`;
+    problems.push({ severity: 'error', path, message });
+  }
+  return problems;
+}
