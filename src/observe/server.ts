@@ -1,0 +1,185 @@
+/**
+ * The status server: JSON status, Prometheus metrics, an event stream, the web view, and
+ * cancel/retry. Binds 127.0.0.1 by default; state changes always need the token, and on any
+ * other bind address every request does.
+ *
+ * States: created → listening (start) → closed (close, idempotent; ends streams and sockets).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { YggError } from '../errors.js';
+import type { Metrics } from './metrics.js';
+import { hostHeaderAllowed, isLoopback, newToken, tokenMatches, tokenOf } from './server/auth.js';
+import { SseHub } from './server/sse.js';
+import { removeStatusFile, writeStatusFile } from './server/status-file.js';
+import { webPage } from './server/web-page.js';
+import type { StatusSource } from './snapshot.js';
+
+/** Default port of the status server (`status.port` in hosts.yaml; 0 picks a free one). */
+export const defaultStatusPort = 7420;
+export const defaultStatusHost = '127.0.0.1';
+
+export interface StatusServerOptions {
+  source: StatusSource;
+  metrics?: Metrics;
+  /** Default 127.0.0.1. Anything else opens the server to the network and requires the token always. */
+  host?: string;
+  /** Default 7420; 0 picks a free port. */
+  port?: number;
+  /** Default: a fresh random token. */
+  token?: string;
+  /** Where `status.json` is written (the store's runtime folder); omitted: not written. */
+  runtimeDir?: string;
+  version?: string;
+  /** SSE tuning (tests). */
+  sse?: { settleMs?: number; refreshMs?: number };
+}
+
+export interface StatusServer extends AsyncDisposable {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  /** Base URL, `http://HOST:PORT`. */
+  readonly url: string;
+  /** The URL to open in a browser, carrying the token. */
+  readonly browserUrl: string;
+  close(): Promise<void>;
+}
+
+const actionPath = /^\/tasks\/([^/]+)\/(cancel|retry)$/;
+
+export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
+  const host = options.host ?? defaultStatusHost;
+  const loopback = isLoopback(host);
+  const token = options.token ?? newToken();
+  const { source, metrics } = options;
+  const hub = new SseHub({ bus: source.bus, snapshot: () => source.snapshot(), ...options.sse });
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method ?? 'GET';
+    const authorized = tokenMatches(token, tokenOf(request, url));
+    if (loopback && !hostHeaderAllowed(request)) return send(response, 403, { error: 'host not allowed' });
+    const action = actionPath.exec(url.pathname);
+    if (!loopback && !authorized) return send(response, 401, { error: 'token required' }, authenticate);
+    if (action) {
+      if (method !== 'POST') return send(response, 405, { error: 'use POST' }, { allow: 'POST' });
+      if (tokenOf(request, url) === undefined)
+        return send(response, 401, { error: 'token required' }, authenticate);
+      if (!authorized) return send(response, 403, { error: 'wrong token' });
+      const id = decodeURIComponent(action[1]!);
+      try {
+        await (action[2] === 'cancel' ? source.cancel(id) : source.retry(id));
+        return send(response, 200, { ok: true, id, action: action[2] });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return send(response, error instanceof YggError ? 409 : 500, { error: message });
+      }
+    }
+    if (method !== 'GET' && method !== 'HEAD')
+      return send(response, 405, { error: 'use GET' }, { allow: 'GET' });
+    switch (url.pathname) {
+      case '/status':
+        return send(response, 200, source.snapshot());
+      case '/metrics': {
+        if (!metrics) return send(response, 404, { error: 'metrics are off' });
+        const text = await metrics.text();
+        response.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+        response.end(text);
+        return;
+      }
+      case '/events':
+        hub.add(response);
+        return;
+      case '/':
+      case '/index.html':
+        response.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+          'content-security-policy':
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+          'referrer-policy': 'no-referrer',
+        });
+        response.end(webPage());
+        return;
+      default:
+        return send(response, 404, { error: 'not found' });
+    }
+  };
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent)
+        send(response, 500, { error: error instanceof Error ? error.message : 'error' });
+      else response.end();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new YggError(`status port ${options.port ?? defaultStatusPort} on ${host} is in use`, {
+              hint: 'set status.port in hosts.yaml, or pass --status-port 0 to pick a free one',
+              cause: error,
+            })
+          : error,
+      );
+    };
+    server.once('error', onError);
+    server.listen(options.port ?? defaultStatusPort, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${urlHost}:${port}`;
+  // Off loopback the page itself needs the token, so it rides in the query; on loopback in the
+  // fragment, which the browser never sends.
+  const browserUrl = loopback ? `${url}/#token=${token}` : `${url}/?token=${token}`;
+  if (options.runtimeDir) {
+    await writeStatusFile(options.runtimeDir, {
+      pid: process.pid,
+      host,
+      port,
+      url,
+      token,
+      startedAt: new Date().toISOString(),
+      version: options.version ?? 'unknown',
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      hub.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      if (options.runtimeDir) await removeStatusFile(options.runtimeDir, token);
+    })();
+    return closing;
+  };
+
+  return { host, port, token, url, browserUrl, close, [Symbol.asyncDispose]: close };
+}
+
+const authenticate = { 'www-authenticate': 'Bearer realm="ygg"' };
+
+function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  response.end(text);
+}

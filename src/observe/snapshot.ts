@@ -1,0 +1,182 @@
+/**
+ * The status snapshot: everything the monitor, the web view and `GET /status` show, as plain
+ * JSON. The running loop implements `StatusSource`; without a loop, `snapshotFromStore`
+ * (store-snapshot.ts) builds the same shape from the task file alone.
+ */
+import type { EventBus } from './events.js';
+
+/** Bumped when a field changes meaning; readers check it before trusting the rest. */
+export const snapshotSchemaVersion = 1;
+
+export type HostState = 'up' | 'down' | 'unknown';
+
+export interface GpuStatus {
+  index: number;
+  name?: string;
+  /** 0..1; absent when unknown. */
+  utilization?: number;
+  memoryUsedBytes?: number;
+  memoryTotalBytes?: number;
+  temperatureC?: number;
+}
+
+export interface HostStatus {
+  name: string;
+  state: HostState;
+  /** Why the host is down, when it is. */
+  error?: string;
+  slots: {
+    used: number;
+    total: number;
+    /** Usable now (fewer than total while free GPU memory is short). */
+    effective: number;
+  };
+  draining: boolean;
+  /** Last probe round trip. */
+  latencyMs?: number;
+  gpus: GpuStatus[];
+  /** Sandbox protections in force there (`bwrap`, `rlimits`, `timeout`, ...). */
+  protections: string[];
+}
+
+export interface QueueDepth {
+  type: string;
+  priority: number;
+  count: number;
+}
+
+export interface QueueStatus {
+  /** Ready tasks waiting for a slot. */
+  total: number;
+  /** One entry per (type, priority) with at least one task, ordered by priority then type. */
+  depth: QueueDepth[];
+  /** Tasks waiting for a retry backoff to pass. */
+  retrying: number;
+}
+
+export interface RunningTask {
+  id: string;
+  title: string;
+  type: string;
+  host: string;
+  attempt: number;
+  startedAt: string;
+  elapsedMs: number;
+  /** Last `ctx.progress` text. */
+  progress?: string;
+  /** 0..1 when the handler reported one. */
+  fraction?: number;
+}
+
+export type OutcomeKind = 'succeeded' | 'failed' | 'retry' | 'dead' | 'cancelled' | 'lost';
+
+export interface RecentOutcome {
+  id: string;
+  title: string;
+  type: string;
+  host?: string;
+  attempt: number;
+  outcome: OutcomeKind;
+  /** When it ended (ISO). */
+  at: string;
+  runMs?: number;
+  /** One line: the first line of the error, bounded. */
+  error?: string;
+}
+
+export interface DeadLetter {
+  id: string;
+  title: string;
+  type: string;
+  attempts: number;
+  error: string;
+  at: string;
+}
+
+export interface UnroutableTask {
+  id: string;
+  title: string;
+  type: string;
+  reason: string;
+}
+
+export interface Throughput {
+  /** Tasks finished (any outcome but retry) per minute over the recent window. */
+  perMinute: number;
+  /** Mean ready-to-started wait over the recent window; absent with no starts. */
+  meanWaitMs?: number;
+  /** Finished since the loop started (or in the store's history, without a loop). */
+  done: number;
+  succeeded: number;
+  failed: number;
+}
+
+export interface LoopInfo {
+  /** False when the snapshot was built from the store alone. */
+  running: boolean;
+  pid?: number;
+  startedAt?: string;
+  version: string;
+  state?: 'starting' | 'running' | 'stopping' | 'stopped';
+}
+
+export interface StatusSnapshot {
+  schema: typeof snapshotSchemaVersion;
+  generatedAt: string;
+  loop: LoopInfo;
+  paused: boolean;
+  hosts: HostStatus[];
+  queue: QueueStatus;
+  running: RunningTask[];
+  /** Newest first, bounded. */
+  recent: RecentOutcome[];
+  deadLetters: { count: number; tasks: DeadLetter[] };
+  unroutable: UnroutableTask[];
+  throughput: Throughput;
+}
+
+/** What the running loop hands to the observers (status server, metrics, notifications). */
+export interface StatusSource {
+  snapshot(): StatusSnapshot;
+  /** Cancel a queued or running task. Rejects with a YggError when there is no such task. */
+  cancel(id: string): Promise<void>;
+  /** Send a dead (blocked) task back to the queue. Rejects with a YggError when it is not dead. */
+  retry(id: string): Promise<void>;
+  readonly bus: EventBus;
+}
+
+/** Bounds shared by every producer of snapshots. */
+export const snapshotLimits = {
+  recent: 50,
+  deadLetters: 100,
+  unroutable: 100,
+  errorChars: 200,
+} as const;
+
+/** First non-empty line of an error, bounded, for one-line displays. */
+export function summarizeError(error: string | undefined, max: number = snapshotLimits.errorChars): string {
+  if (!error) return '';
+  const line =
+    error
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '';
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** An empty snapshot, the base every producer fills in. */
+export function emptySnapshot(loop: LoopInfo, now: Date = new Date()): StatusSnapshot {
+  return {
+    schema: snapshotSchemaVersion,
+    generatedAt: now.toISOString(),
+    loop,
+    paused: false,
+    hosts: [],
+    queue: { total: 0, depth: [], retrying: 0 },
+    running: [],
+    recent: [],
+    deadLetters: { count: 0, tasks: [] },
+    unroutable: [],
+    throughput: { perMinute: 0, done: 0, succeeded: 0, failed: 0 },
+  };
+}
