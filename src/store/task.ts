@@ -54,6 +54,8 @@ export interface YggMeta {
   next_try_at?: string;
   /** Set when the task is dead-lettered (blocked after its last attempt). */
   dead?: { at: string; error: string; attempts: number };
+  /** Set by `ygg retry`: attempts before this time no longer count against the limit. */
+  retried_at?: string;
   /** Set when the task ended by cancellation. */
   cancelled?: { at: string; by?: string };
   history?: AttemptRecord[];

@@ -1,0 +1,122 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Loop } from '../dispatch/loop.js';
+import { seed30Tasks } from '../dispatch/workloads.js';
+import { EventBus } from '../observe/events.js';
+import { openRuntime } from './runtime.js';
+
+export interface DemoOptions {
+  /** Folder for the demo's store (default: a new temporary folder). */
+  dir?: string;
+  config?: string;
+  /** Milliseconds of simulated model time per work unit. */
+  unitMs?: number;
+  legacy?: boolean;
+  /** Order within a priority: `fifo` (default) or `makespan`. */
+  order?: 'fifo' | 'makespan';
+}
+
+export interface DemoSummary {
+  dir: string;
+  tasks: number;
+  closed: number;
+  dead: number;
+  makespanMs: number;
+  makespanUnits: number;
+  unitMs: number;
+  hosts: Array<{ name: string; slots: number; busyMs: number; utilisation: number }>;
+}
+
+/**
+ * The Python dispatcher's 30-task benchmark through the real loop and store: 10 code (30 units),
+ * 10 text (20) and 10 reasoning (40) tasks of simulated model time, on the shipped hosts.yaml.
+ */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
+  const unitMs = options.unitMs ?? 50;
+  const dir = options.dir ? resolve(options.dir) : await mkdtemp(join(tmpdir(), 'ygg-demo-'));
+  await mkdir(join(dir, '.beads'), { recursive: true });
+  await writeFile(join(dir, '.beads', 'issues.jsonl'), '', { flag: 'a' });
+  await using runtime = await openRuntime({
+    cwd: dir,
+    ...(options.config ? { config: options.config } : {}),
+  });
+  const config = options.order
+    ? { ...runtime.config, queue: { ...runtime.config.queue, order: options.order } }
+    : runtime.config;
+  const tasks = seed30Tasks(unitMs);
+  const ids = new Set<string>();
+  for (const task of tasks) ids.add((await runtime.store.add(task)).id);
+  await runtime.store.flush();
+
+  const loop = new Loop({
+    store: runtime.store,
+    config,
+    plugins: runtime.plugins,
+    bus: new EventBus(),
+    transport: (host) => runtime.transport(host),
+    ...(options.legacy ? { legacy: true } : {}),
+  });
+  await loop.start();
+  await loop.untilIdle();
+  await loop.stop();
+
+  const mine = runtime.store.list().filter((t) => ids.has(t.id));
+  const makespanMs = (loop.totals.lastEnd ?? 0) - (loop.totals.firstStart ?? 0);
+  return {
+    dir,
+    tasks: ids.size,
+    closed: mine.filter((t) => t.status === 'closed').length,
+    dead: loop.totals.dead,
+    makespanMs,
+    makespanUnits: makespanMs / unitMs,
+    unitMs,
+    hosts: config.hosts.map((host) => {
+      const busyMs = loop.totals.busyMs.get(host.name) ?? 0;
+      return {
+        name: host.name,
+        slots: host.slots,
+        busyMs,
+        utilisation: makespanMs > 0 ? busyMs / (host.slots * makespanMs) : 0,
+      };
+    }),
+  };
+}
+
+export function formatDemo(summary: DemoSummary): string {
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const lines = [
+    `seed30 workload: ${summary.tasks} tasks (1 unit = ${summary.unitMs} ms of simulated model time)`,
+    `store: ${join(summary.dir, '.beads', 'issues.jsonl')}`,
+    '',
+    `makespan        ${(summary.makespanMs / 1000).toFixed(2)} s = ${summary.makespanUnits.toFixed(0)} units (Python dispatcher: 400 legacy, 200 async)`,
+    `tasks closed    ${summary.closed} of ${summary.tasks}`,
+    `dead letters    ${summary.dead}`,
+    '',
+    'host              slots  busy      utilisation',
+    ...summary.hosts.map(
+      (h) =>
+        `${h.name.padEnd(18)}${String(h.slots).padEnd(7)}${`${(h.busyMs / 1000).toFixed(2)} s`.padEnd(10)}${pct(h.utilisation)}`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'run the Python dispatcher’s 30-task benchmark on the shipped hosts.yaml and print a summary',
+    )
+    .option('--dir <path>', 'folder for the demo store (default: a new temporary folder)')
+    .option('--config <path>', 'hosts.yaml to run it on (default: the shipped one)')
+    .option('--unit-ms <ms>', 'simulated model time per work unit', (v) => Number(v), 50)
+    .option('--legacy', 'one running task per type, as the Python dispatcher first did')
+    .option('--order <order>', 'fifo or makespan (longest expected first within a priority)')
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (flags: DemoOptions & { json?: boolean }) => {
+      const summary = await runDemo(flags);
+      process.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : formatDemo(summary));
+    });
+}

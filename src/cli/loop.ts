@@ -1,0 +1,153 @@
+import { watch } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { Loop } from '../dispatch/loop.js';
+import { ExitError } from '../errors.js';
+import { EventBus } from '../observe/events.js';
+import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
+
+export interface LoopCommandOptions extends CommonOptions {
+  legacy?: boolean;
+  untilIdle?: boolean;
+  interval?: number;
+  graceMs?: number;
+}
+
+export interface LoopRun {
+  /** How it ended: idle (with --until-idle), stopped by a signal gracefully, or forced. */
+  ending: 'idle' | 'graceful' | 'forced';
+  signal?: NodeJS.Signals;
+  loop: Loop;
+}
+
+/**
+ * Runs the dispatch loop until idle (`untilIdle`) or until SIGINT/SIGTERM: the first signal stops
+ * claiming and waits for running tasks (up to the grace period); a second aborts them, and they
+ * are reopened to run again later.
+ */
+export async function runLoopCommand(options: LoopCommandOptions, bus = new EventBus()): Promise<LoopRun> {
+  await using runtime = await openRuntime(options);
+  const config = { ...runtime.config };
+  if (options.interval !== undefined) config.queue = { ...config.queue, pollIntervalMs: options.interval };
+  const loop = new Loop({
+    store: runtime.store,
+    config,
+    plugins: runtime.plugins,
+    bus,
+    transport: (host) => runtime.transport(host),
+    ...(options.legacy ? { legacy: true } : {}),
+  });
+  for (const problem of runtime.plugins.problems) {
+    process.stderr.write(`ygg: plugin ${problem.path} failed to load: ${problem.error}\n`);
+  }
+
+  let ending: LoopRun['ending'] = 'idle';
+  let caught: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (caught) {
+      ending = 'forced';
+      process.stderr.write(`ygg: ${signal} again: aborting running tasks; they will run again later\n`);
+      void loop.stop({ force: true });
+      return;
+    }
+    caught = signal;
+    ending = 'graceful';
+    process.stderr.write(
+      `ygg: ${signal}: no new tasks; waiting for running ones (send it again to abort them)\n`,
+    );
+    void loop.stop({ ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }) });
+  };
+  const reload = () => {
+    void loadConfig(runtime.configPath).then((result) => {
+      if (result.config) loop.reconfigure(result.config);
+      else {
+        const errors = result.errors.map((e) => `${e.file}:${e.line ?? 0}: ${e.message}`);
+        bus.emit('config:invalid', { path: runtime.configPath, errors });
+        process.stderr.write(
+          `ygg: ${runtime.configPath} is invalid; keeping the running config:\n${errors.join('\n')}\n`,
+        );
+      }
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', reload);
+  const configWatcher = watchFile(runtime.configPath, reload);
+  try {
+    await loop.start();
+    if (options.untilIdle) {
+      await loop.untilIdle();
+      if (!caught) await loop.stop();
+    }
+    await waitStopped(loop);
+    if (loop.forced) ending = 'forced';
+    return { ending, ...(caught ? { signal: caught } : {}), loop };
+  } finally {
+    configWatcher();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', reload);
+  }
+}
+
+function waitStopped(loop: Loop): Promise<void> {
+  if (loop.state === 'stopped') return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = loop.bus.on('loop:state', ({ state }) => {
+      if (state === 'stopped') {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+function watchFile(path: string, onChange: () => void): () => void {
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    const watcher = watch(path, () => {
+      // Editors write in several steps; react once they are done.
+      clearTimeout(timer);
+      timer = setTimeout(onChange, 200);
+    });
+    watcher.on('error', () => watcher.close());
+    return () => {
+      clearTimeout(timer);
+      watcher.close();
+    };
+  } catch {
+    return () => {};
+  }
+}
+
+const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
+
+export function register(program: Command): void {
+  withCommonOptions(
+    program
+      .command('loop')
+      .description('run the dispatcher: watch the store, route ready tasks to hosts, write outcomes back')
+      .option('--async', 'run tasks concurrently under per-host slots (the default)')
+      .option(
+        '--legacy',
+        'the Python dispatcher’s older behaviour, for comparison: one running task per type',
+      )
+      .option('--until-idle', 'exit 0 once nothing is ready, running or waiting for a retry')
+      .option('--interval <ms>', 'safety-net poll of the store besides the file watch', (v) => Number(v))
+      .option(
+        '--grace <ms>',
+        'on SIGINT/SIGTERM, how long running tasks may finish before they are aborted',
+        (v) => Number(v),
+      ),
+  ).action(async (flags: LoopCommandOptions & { grace?: number }) => {
+    const run = await runLoopCommand({
+      ...flags,
+      ...(flags.grace === undefined ? {} : { graceMs: flags.grace }),
+    });
+    const t = run.loop.totals;
+    process.stderr.write(
+      `ygg: loop ${run.ending === 'idle' ? 'idle' : 'stopped'}: ${t.succeeded} succeeded, ${t.retried} retried, ${t.dead} dead, ${t.cancelled} cancelled\n`,
+    );
+    if (run.ending === 'forced') throw new ExitError(128 + (signalNumbers[run.signal ?? 'SIGTERM'] ?? 15));
+  });
+}

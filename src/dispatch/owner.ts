@@ -1,0 +1,29 @@
+import { hostname } from 'node:os';
+
+/** The name ygg claims tasks under (`assignee`); an open task assigned to anyone else is theirs. */
+export const yggAssignee = 'ygg';
+
+/** This loop's identity in leases: machine, process and start time. */
+export function loopOwner(startedAt = Date.now()): string {
+  return `${hostname()}:${process.pid}:${startedAt}`;
+}
+
+/**
+ * True when a lease owner is a loop on this machine whose process is gone (killed, crashed):
+ * its tasks can be taken back at once instead of waiting for the lease to expire.
+ */
+export function ownerIsDeadHere(owner: string, self: string): boolean {
+  if (owner === self) return false;
+  const [machine, pidText] = owner.split(':');
+  if (machine !== hostname()) return false;
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  // Our own pid under another start time is an earlier incarnation that reused the pid.
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
