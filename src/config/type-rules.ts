@@ -23,8 +23,10 @@ export const defaultTypeRules: readonly TypeRule[] = [
 export const fallbackType = 'general';
 
 /**
- * A task's type: the first rule that matches (labels, then title prefix, then a word in the
- * title, then the Beads issue_type), else the issue_type map, else `general`.
+ * A task's type. Each kind of evidence is tried across all rules before the next kind, so a
+ * label always wins over a title (the Python dispatcher checked labels first): labels, then a
+ * title prefix, then a word in the title, then the Beads issue_type named by a rule, then the
+ * issue_type map, else `general`. Within one kind, the first rule in order wins.
  */
 export function classifyType(
   task: Pick<Task, 'title' | 'labels' | 'issue_type'>,
@@ -35,12 +37,17 @@ export function classifyType(
 ): string {
   const labels = task.labels ?? [];
   const title = (task.title ?? '').toLowerCase();
-  for (const r of config.typeRules) {
-    if (r.labels.some((l) => labels.includes(l))) return r.type;
-    if (r.titlePrefixes.some((p) => title.startsWith(p.toLowerCase()))) return r.type;
-    if (r.titleContains.some((w) => title.includes(w.toLowerCase()))) return r.type;
-    if (task.issue_type && r.issueTypes.includes(task.issue_type)) return r.type;
+  const issueType = task.issue_type;
+  const matchers: Array<(r: TypeRule) => boolean> = [
+    (r) => r.labels.some((l) => labels.includes(l)),
+    (r) => r.titlePrefixes.some((p) => title.startsWith(p.toLowerCase())),
+    (r) => r.titleContains.some((w) => title.includes(w.toLowerCase())),
+    (r) => issueType !== undefined && r.issueTypes.includes(issueType),
+  ];
+  for (const matches of matchers) {
+    const found = config.typeRules.find(matches);
+    if (found) return found.type;
   }
-  const mapped = task.issue_type ? config.issueTypeMap[task.issue_type] : undefined;
+  const mapped = issueType ? config.issueTypeMap[issueType] : undefined;
   return mapped ?? fallbackType;
 }
