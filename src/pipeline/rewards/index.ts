@@ -1,0 +1,3 @@
+export { type RewardPlugin, type Scored, scoreTrajectory, type WeightedReward } from './api.js';
+export { type OnnxRewardOptions, onnxReward } from './onnx.js';
+export { parsePassedFraction, testsPassedReward, testsPassedScore } from './tests-passed.js';
