@@ -16,7 +16,7 @@ import { webPage } from './server/web-page.js';
 import type { StatusSource } from './snapshot.js';
 
 /** Default port of the status server (`status.port` in hosts.yaml; 0 picks a free one). */
-export const defaultStatusPort = 7420;
+export const defaultStatusPort = 7467;
 export const defaultStatusHost = '127.0.0.1';
 
 export interface StatusServerOptions {
@@ -24,7 +24,7 @@ export interface StatusServerOptions {
   metrics?: Metrics;
   /** Default 127.0.0.1. Anything else opens the server to the network and requires the token always. */
   host?: string;
-  /** Default 7420; 0 picks a free port. */
+  /** Default 7467 (as in the config defaults); 0 picks a free port. */
   port?: number;
   /** Default: a fresh random token. */
   token?: string;

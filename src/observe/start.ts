@@ -23,7 +23,7 @@ export interface ObserversOptions {
   logger?: Logger;
   /** `--status-host`; default config `status.host`, else 127.0.0.1. */
   statusHost?: string;
-  /** `--status-port`; default config `status.port`, else 7420; 0 picks a free one. */
+  /** `--status-port`; default config `status.port`, else 7467; 0 picks a free one. */
   statusPort?: number;
   /** False: no status server (metrics and logs still run). Default true. */
   server?: boolean;

@@ -1,0 +1,67 @@
+/**
+ * The running loop as a StatusSource: live figures from the loop itself (slots, running attempts
+ * with progress, why tasks wait, pause and drain), history and host health from a StatusTracker
+ * fed by the bus, queue and dead letters from the store. Lives in cli because it joins dispatch
+ * and observe, which do not import each other.
+ */
+import type { Loop } from '../dispatch/loop.js';
+import { cancelTask, retryTask } from '../dispatch/operator.js';
+import type { StatusSnapshot, StatusSource } from '../observe/snapshot.js';
+import { StatusTracker } from '../observe/status-tracker.js';
+
+export function loopStatusSource(
+  loop: Loop,
+  options: { version: string; by?: string },
+): StatusSource & Disposable & { tracker: StatusTracker } {
+  const tracker = new StatusTracker({
+    bus: loop.bus,
+    store: loop.store,
+    config: loop.config,
+    version: options.version,
+    now: () => loop.clock.now(),
+  });
+  const snapshot = (): StatusSnapshot => {
+    const snap = tracker.snapshot();
+    const now = loop.clock.now();
+    snap.paused = loop.paused;
+    snap.loop.state = loop.state === 'created' ? 'starting' : loop.state;
+    snap.loop.startedAt = new Date(loop.startedAt).toISOString();
+    for (const host of snap.hosts) {
+      const slots = loop.slots.get(host.name);
+      if (slots) host.slots = { used: slots.used, total: slots.total, effective: slots.effective };
+      host.draining = loop.drained.includes(host.name);
+      // Without health probes every host counts as up until an event says otherwise.
+      if (host.state === 'unknown' && loop.state === 'running') host.state = 'up';
+    }
+    snap.running = [...loop.running.values()].map((run) => ({
+      id: run.task.id,
+      title: run.task.title,
+      type: run.type,
+      host: run.host,
+      attempt: run.attempt,
+      startedAt: new Date(run.startedAt).toISOString(),
+      elapsedMs: Math.max(0, now - run.startedAt),
+      ...(run.progress === undefined ? {} : { progress: run.progress }),
+      ...(run.fraction === undefined ? {} : { fraction: run.fraction }),
+    }));
+    snap.unroutable = [...loop.holdups.entries()]
+      .filter(([, h]) => h.kind === 'unroutable' || h.kind === 'no-handler')
+      .map(([id, h]) => ({ id, title: loop.store.get(id)?.title ?? id, type: h.type, reason: h.reason }));
+    return snap;
+  };
+  const by = options.by ?? 'status server';
+  return {
+    bus: loop.bus,
+    tracker,
+    snapshot,
+    async cancel(id) {
+      await cancelTask(loop.store, id, by, loop.clock.now());
+      loop.cancelRunning(id, by);
+    },
+    async retry(id) {
+      await retryTask(loop.store, id, loop.clock.now());
+      loop.kick();
+    },
+    [Symbol.dispose]: () => tracker[Symbol.dispose](),
+  };
+}
