@@ -16,6 +16,9 @@ import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
 import type { HandlerContext, HandlerLogger, Plugin } from '../plugins/api.js';
 import type { PluginSet } from '../plugins/loader.js';
+import { RuntimeEstimator } from '../schedule/estimates.js';
+import { MakespanPlan } from '../schedule/makespan.js';
+import { orderForMakespan } from '../schedule/order.js';
 import { type RouteDecision, route } from '../schedule/router.js';
 import { HostSlots, type Slot } from '../schedule/slots.js';
 import type { StoreChange, TaskStore } from '../store/store.js';
@@ -107,6 +110,8 @@ export class Loop {
   readonly slots = new Map<string, HostSlots>();
   readonly clock: Clock;
   readonly startedAt: number;
+  /** Expected run time per type and host, from the config's estimates and observed runs. */
+  readonly estimator: RuntimeEstimator;
 
   #state: LoopState = 'created';
   #config: YggConfig;
@@ -127,6 +132,7 @@ export class Loop {
   #cleanups: Array<() => void> = [];
   #stopping: Promise<void> | undefined;
   #forced = false;
+  #plan: MakespanPlan | undefined;
 
   constructor(options: LoopOptions) {
     this.#options = options;
@@ -136,6 +142,7 @@ export class Loop {
     this.startedAt = this.clock.now();
     this.owner = options.owner ?? loopOwner(this.startedAt);
     this.#config = options.config;
+    this.estimator = new RuntimeEstimator(options.config.types);
     for (const host of options.config.hosts) this.slots.set(host.name, new HostSlots(host));
   }
 
@@ -348,7 +355,13 @@ export class Loop {
     let launched = 0;
     if (!this.#control.paused) {
       const candidates = this.#candidates(now);
-      const ordered = this.#options.order ? this.#options.order(candidates, this) : candidates;
+      const makespan = this.#config.queue.order === 'makespan';
+      this.#plan = makespan ? this.#makespanPlan(now) : undefined;
+      const ordered = this.#options.order
+        ? this.#options.order(candidates, this)
+        : makespan
+          ? orderForMakespan(candidates, this.estimator, (t) => this.typeOf(t))
+          : candidates;
       const runningTypes = new Map<string, number>();
       for (const run of this.running.values())
         runningTypes.set(run.type, (runningTypes.get(run.type) ?? 0) + 1);
@@ -467,7 +480,7 @@ export class Loop {
       this.#hold(task, { kind: 'admission', type, reason: admission }, false);
       return undefined;
     }
-    const decision = this.#route(task, type, config);
+    const decision = this.#plan ? this.#routeMakespan(task, type, config) : this.#route(task, type, config);
     if (decision.kind === 'busy') {
       this.#pendingLater = true;
       this.holdups.delete(task.id);
@@ -516,6 +529,30 @@ export class Loop {
     >[0];
     if (this.#options.random) request.random = this.#options.random;
     return route(request);
+  }
+
+  /** Where each host's slots are expected to come free, from the running attempts' estimates. */
+  #makespanPlan(now: number): MakespanPlan {
+    const times = new Map<string, number[]>();
+    for (const [name, slots] of this.slots) {
+      if (this.#control.drained.includes(name) || !this.#hostUp(name)) continue;
+      const busy = [...this.running.values()]
+        .filter((r) => r.host === name)
+        .map((r) => Math.max(1, r.startedAt + this.estimator.expected(r.type, name) - now));
+      const free = Array.from({ length: slots.free }, () => 0);
+      times.set(name, [...free, ...busy].slice(0, Math.max(slots.effective, free.length)));
+    }
+    return new MakespanPlan(times);
+  }
+
+  /** Makespan routing: the host expected to finish the task soonest, waiting for it if busy. */
+  #routeMakespan(task: Task, type: string, config: TypeConfig): RouteDecision {
+    const plain = this.#route(task, type, config);
+    if (plain.kind !== 'assign' && plain.kind !== 'busy') return plain;
+    const eligible = config.hosts.flat().filter((h) => this.slots.has(h));
+    const placed = this.#plan!.place(eligible, (host) => this.estimator.expected(type, host));
+    if (!placed || !placed.now) return { kind: 'busy' };
+    return { kind: 'assign', host: placed.host };
   }
 
   #hostUp(name: string): boolean {
@@ -646,6 +683,7 @@ export class Loop {
     try {
       const outcome = await done;
       clearInterval(renewTimer);
+      if (outcome.kind === 'succeeded') this.estimator.observe(type, host.name, outcome.runMs);
       await finishAttempt(this, {
         run,
         outcome,

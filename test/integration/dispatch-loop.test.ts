@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { retryDelay } from '../../src/schedule/backoff.js';
+import type { Plugin } from '../../src/plugins/api.js';
+import { type Task, yggOf } from '../../src/store/task.js';
+import { deferred, loopHarness, pluginSet } from '../helpers/loop-harness.js';
+
+/** A handler the test drives: it records each start and waits until released (or aborted). */
+function gate() {
+  const started: Array<{ id: string; host: string; attempt: number }> = [];
+  const releases = new Map<string, ReturnType<typeof deferred<void>>>();
+  const release = (id: string) => {
+    if (!releases.has(id)) releases.set(id, deferred<void>());
+    releases.get(id)!.resolve(undefined);
+  };
+  const plugin: Plugin = {
+    name: 'gate',
+    types: ['general', 'code-generation', 'reasoning', 'text-processing'],
+    async run(task: Task, ctx) {
+      started.push({ id: task.id, host: ctx.host.name, attempt: ctx.attempt });
+      if (!releases.has(task.id)) releases.set(task.id, deferred<void>());
+      const aborted = new Promise<never>((_, reject) => {
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+      });
+      await Promise.race([releases.get(task.id)!.promise, aborted]);
+      return `released ${task.id}`;
+    },
+  };
+  return { plugin, started, release };
+}
+
+const oneHost = (slots: number, extra = '') => `
+hosts:
+  surtr:
+    transport: local
+    slots: ${slots}
+${extra}`;
+
+async function until(condition: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('the dispatch loop', () => {
+  it('never runs more tasks on a host than it has slots', async () => {
+    const g = gate();
+    const h = await loopHarness('slots', oneHost(2), pluginSet(g.plugin));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await h.store.add({ title: `task ${i}`, priority: 2 })).id);
+    await h.waitFor('task:started', (e) => e.taskId === ids[1]);
+    await h.waitFor('task:started', (e) => e.taskId === ids[0]);
+    // Two run; the third has not started, and is still open in the file.
+    await h.store.flush();
+    expect(g.started.map((s) => s.id).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(h.store.get(ids[2]!)?.status).toBe('open');
+    g.release(ids[0]!);
+    await h.waitFor('task:started', (e) => e.taskId === ids[2]);
+    expect(h.loop.running.size).toBe(2);
+    g.release(ids[1]!);
+    g.release(ids[2]!);
+    await h.loop.untilIdle();
+    expect(ids.map((id) => h.store.get(id)?.status)).toEqual(['closed', 'closed', 'closed']);
+  });
+
+  it('starts tasks by priority, then oldest first', async () => {
+    const g = gate();
+    const h = await loopHarness('priority', oneHost(1), pluginSet(g.plugin), { start: false });
+    const low = await h.store.add({ title: 'low', priority: 3 });
+    const firstMedium = await h.store.add({ title: 'medium 1', priority: 2 });
+    const secondMedium = await h.store.add({ title: 'medium 2', priority: 2 });
+    const critical = await h.store.add({ title: 'critical', priority: 0 });
+    await h.loop.start();
+    const order = [critical, firstMedium, secondMedium, low].map((t) => t.id);
+    for (const id of order) {
+      await until(() => g.started.some((s) => s.id === id));
+      g.release(id);
+    }
+    await h.loop.untilIdle();
+    expect(g.started.map((s) => s.id)).toEqual(order);
+  });
+
+  it('does not hold a task for a free host behind a task waiting for a full one', async () => {
+    const g = gate();
+    const yaml = `
+hosts:
+  skadi-code: { transport: local, slots: 1 }
+  fenrir-chat: { transport: local, slots: 1 }
+types:
+  code-generation: { hosts: [skadi-code] }
+  text-processing: { hosts: [fenrir-chat] }
+`;
+    const h = await loopHarness('hol', yaml, pluginSet(g.plugin), { start: false });
+    const running = await h.store.add({ title: 'code 1', priority: 0, labels: ['code-generation'] });
+    const queued = await h.store.add({ title: 'code 2', priority: 0, labels: ['code-generation'] });
+    const text = await h.store.add({ title: 'text', priority: 3, labels: ['text-processing'] });
+    await h.loop.start();
+    await h.waitFor('task:started', (e) => e.taskId === text.id);
+    expect(g.started.map((s) => s.id)).toEqual([running.id, text.id]);
+    expect(h.store.get(queued.id)?.status).toBe('open');
+    for (const t of [running, queued, text]) g.release(t.id);
+    await h.loop.untilIdle();
+  });
+
+  it('reports a task no host can take, and one no plugin handles, once each with the reason', async () => {
+    const g = gate();
+    const yaml = `
+hosts:
+  surtr: { transport: local, slots: 1 }
+types:
+  reasoning: { hosts: [] }
+`;
+    const h = await loopHarness('unroutable', yaml, pluginSet({ ...g.plugin, types: ['reasoning'] }));
+    const nowhere = await h.store.add({ title: 'analyze this', labels: ['reasoning'] });
+    const nohandler = await h.store.add({ title: 'summarize that', labels: ['summarize'] });
+    const a = await h.waitFor('task:unroutable', (e) => e.taskId === nowhere.id);
+    const b = await h.waitFor('task:unroutable', (e) => e.taskId === nohandler.id);
+    expect(a.reason).toMatch(/no host is eligible for type "reasoning"/);
+    expect(b.reason).toMatch(/no handler plugin serves type "summarize"/);
+    await h.loop.untilIdle();
+    expect(h.events.filter((e) => e.event === 'task:unroutable').length).toBe(2);
+    expect(h.loop.holdups.get(nowhere.id)?.kind).toBe('unroutable');
+  });
+
+  it('retries with backoff on the injected clock, preferring another host, then dead-letters', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const timers: Array<{ at: number; fn: () => void }> = [];
+    const clock = {
+      now: () => now,
+      setTimeout: (fn: () => void, ms: number) => {
+        const t = { at: now + ms, fn };
+        timers.push(t);
+        return t;
+      },
+      clearTimeout: (handle: unknown) => {
+        const i = timers.indexOf(handle as (typeof timers)[number]);
+        if (i >= 0) timers.splice(i, 1);
+      },
+    };
+    const hosts: string[] = [];
+    const failing: Plugin = {
+      name: 'failing',
+      types: ['general'],
+      async run(_task, ctx) {
+        hosts.push(ctx.host.name);
+        throw new Error(`broke on ${ctx.host.name}`);
+      },
+    };
+    const yaml = `
+hosts:
+  surtr: { transport: local, slots: 1 }
+  fenrir: { transport: local, slots: 1 }
+types:
+  general:
+    hosts: [surtr, fenrir]
+    attempts: 3
+    backoff: { base: 10s, max: 1m, factor: 2, jitter: 0.5 }
+`;
+    const h = await loopHarness('retry', yaml, pluginSet(failing), { clock, random: () => 0.5 });
+    const task = await h.store.add({ title: 'flaky' });
+    const retry1 = await h.waitFor('task:retry', (e) => e.taskId === task.id);
+    const settings = h.config.types.general!.backoff;
+    expect(retry1.delayMs).toBe(retryDelay(1, settings, () => 0.5));
+    expect(Date.parse(yggOf(h.store.get(task.id)!).next_try_at!)).toBe(now + retry1.delayMs);
+    // Nothing happens before the clock reaches the retry time.
+    expect(hosts).toEqual(['surtr']);
+    now += retry1.delayMs;
+    for (const t of timers.splice(0)) t.fn();
+    const retry2 = await h.waitFor('task:retry', (e) => e.taskId === task.id && e.attempt === 2);
+    expect(retry2.delayMs).toBe(retryDelay(2, settings, () => 0.5));
+    expect(hosts).toEqual(['surtr', 'fenrir']);
+    now += retry2.delayMs;
+    for (const t of timers.splice(0)) t.fn();
+    const dead = await h.waitFor('task:dead', (e) => e.taskId === task.id);
+    expect(dead.attempts).toBe(3);
+    const stored = h.store.get(task.id)!;
+    expect(stored.status).toBe('blocked');
+    expect(yggOf(stored).dead?.error).toMatch(/broke on/);
+    expect(stored.comments?.at(-1)?.text).toMatch(/failed 3 of 3 attempts/);
+  });
+
+  it('does not retry an error the handler marks as not retryable', async () => {
+    const { NonRetryableError } = await import('../../src/errors.js');
+    const plugin: Plugin = {
+      name: 'hopeless',
+      types: ['general'],
+      async run() {
+        throw new NonRetryableError('the input is malformed');
+      },
+    };
+    const h = await loopHarness('nonretryable', oneHost(1), pluginSet(plugin));
+    const task = await h.store.add({ title: 'bad input' });
+    const dead = await h.waitFor('task:dead', (e) => e.taskId === task.id);
+    expect(dead.attempts).toBe(1);
+    expect(h.events.some((e) => e.event === 'task:retry')).toBe(false);
+  });
+
+  it('ends a handler that ignores its soft timeout at the hard timeout', async () => {
+    const stubborn: Plugin = {
+      name: 'stubborn',
+      types: ['general'],
+      run: () => new Promise(() => {}),
+      attempts: 1,
+    };
+    const yaml = oneHost(1, 'types:\n  general: { hosts: [surtr], timeout: 100ms, hard_timeout: 300ms, attempts: 1 }');
+    const h = await loopHarness('hard-timeout', yaml, pluginSet(stubborn));
+    const task = await h.store.add({ title: 'never returns' });
+    const failed = await h.waitFor('task:failed', (e) => e.taskId === task.id);
+    expect(failed.reason).toBe('hard-timeout');
+    await h.waitFor('task:dead', (e) => e.taskId === task.id);
+  });
+
+  it('aborts a running task closed by someone else and leaves the status they set', async () => {
+    const g = gate();
+    const h = await loopHarness('external-close', oneHost(1), pluginSet(g.plugin));
+    const task = await h.store.add({ title: 'long job' });
+    await h.waitFor('task:started', (e) => e.taskId === task.id);
+    const t0 = Date.now();
+    await h.store.update(task.id, (t) => ({ ...t, status: 'closed', closed_at: new Date().toISOString(), close_reason: 'not needed' }));
+    const cancelled = await h.waitFor('task:cancelled', (e) => e.taskId === task.id);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(cancelled.by).toBe('someone closed it');
+    await h.loop.untilIdle();
+    const stored = h.store.get(task.id)!;
+    expect(stored.status).toBe('closed');
+    expect(stored.close_reason).toBe('not needed');
+  });
+});
