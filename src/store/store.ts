@@ -36,7 +36,13 @@ export interface StoreChange {
  * concurrent writer's edit was merged). It returns the new task, or `undefined` to decline
  * (a compare-and-swap whose condition no longer holds). It must not mutate its argument.
  */
-export type Mutation = (current: Task) => Task | undefined;
+export type Mutation = (current: Task, context?: MutationContext) => Task | undefined;
+
+/** What the store offers a mutation at commit time. */
+export interface MutationContext {
+  /** A new comment id in the file's style: the next integer where the file uses integers, else a UUID. */
+  newCommentId(): number | string;
+}
 
 export interface NewTask {
   title: string;

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { YggError } from '../../errors.js';
+import type { Mutation, MutationContext, NewTask } from '../store.js';
+import type { Task } from '../task.js';
+import { formatMicros } from '../timestamps.js';
+import { goStringify } from './go-json.js';
+import { newHashId } from './ids.js';
+import type { IssueIndex } from './issue-index.js';
+import { placeLikeBd } from './key-order.js';
+import type { LineRecord } from './line-record.js';
+import { buildNewTask } from './new-task.js';
+import { parseLine } from './parse-line.js';
+import { spliceJson } from './splice.js';
+
+export interface Settle {
+  resolve(task: Task | undefined): void;
+  reject(error: Error): void;
+}
+
+export type StoreOp =
+  | { kind: 'update'; id: string; mutation: Mutation; settle: Settle }
+  | { kind: 'add'; input: NewTask; settle: Settle }
+  /** Puts back a line this store added that a stale writer dropped (only if the id is missing). */
+  | { kind: 'restore-line'; id: string; line: Buffer; settle: Settle };
+
+export interface LineWrite {
+  id: string;
+  before: Buffer | undefined;
+  after: Buffer;
+  task: Task;
+  record: LineRecord;
+}
+
+export interface Plan {
+  records: LineRecord[];
+  finalNewline: boolean;
+  /** The outcome of each op, in order: the task as written, undefined (declined), or an error. */
+  results: Array<Task | undefined | Error>;
+  writes: LineWrite[];
+}
+
+export interface PlanEnv {
+  now: Date;
+  /** Strictly increasing microseconds for `created_at` of new tasks. */
+  nextCreatedMicros(): number;
+  /** Lines from other writers to append as they are (carried over from a replaced file). */
+  carried?: readonly Buffer[];
+}
+
+const parseTask = (raw: Buffer): Task => JSON.parse(raw.toString('utf8')) as Task;
+
+/** Applies queued ops to the freshest lines; every line not changed keeps its bytes. */
+export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: PlanEnv): Plan {
+  const records = index.records.slice();
+  const results: Plan['results'] = [];
+  const working = new Map<string, { task: Task; ops: number[] }>();
+  const added = new Map<string, { task: Task; op: number }>();
+  let commentId = index.maxIntCommentId;
+  const context: MutationContext = {
+    newCommentId: () => (index.usesIntCommentIds && !index.usesStringCommentIds ? ++commentId : randomUUID()),
+  };
+  const prefix = index.prefix() ?? 'ygg';
+  const restored = new Map<string, { line: Buffer; op: number }>();
+  const exists = (id: string) => index.positions.has(id) || added.has(id) || restored.has(id);
+
+  ops.forEach((op, i) => {
+    try {
+      if (op.kind === 'restore-line') {
+        if (exists(op.id)) results.push(undefined);
+        else {
+          restored.set(op.id, { line: op.line, op: i });
+          results.push(parseTask(op.line));
+        }
+        return;
+      }
+      if (op.kind === 'add') {
+        const createdAt = formatMicros(env.nextCreatedMicros());
+        const seed = `${op.input.title}\u0000${op.input.description ?? ''}\u0000${createdAt}\u0000${process.pid}`;
+        const id = newHashId(prefix, seed, exists, index.positions.size + added.size);
+        const task = buildNewTask(id, op.input, createdAt);
+        added.set(id, { task, op: i });
+        results.push(task);
+        return;
+      }
+      const addedTask = added.get(op.id);
+      const current = working.get(op.id)?.task ?? addedTask?.task ?? issueTask(index, op.id);
+      if (!current) {
+        results.push(undefined);
+        return;
+      }
+      const next = op.mutation(current, context);
+      if (!next) {
+        results.push(undefined);
+        return;
+      }
+      if (next.id !== op.id)
+        throw new YggError(`a mutation of ${op.id} changed its id to ${String(next.id)}`);
+      if (addedTask) addedTask.task = next;
+      else {
+        const entry = working.get(op.id);
+        if (entry) {
+          entry.task = next;
+          entry.ops.push(i);
+        } else working.set(op.id, { task: next, ops: [i] });
+      }
+      results.push(next);
+    } catch (error) {
+      results.push(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
+
+  const writes: LineWrite[] = [];
+  for (const [id, { task, ops: opIndexes }] of working) {
+    const at = index.positions.get(id) as number;
+    const before = (records[at] as LineRecord).raw;
+    const oldText = before.toString('utf8');
+    const text = spliceJson(oldText, JSON.parse(oldText), task, placeLikeBd);
+    if (text === oldText) continue;
+    const after = Buffer.from(text, 'utf8');
+    const record = parseLine(after).record;
+    if (record.kind !== 'issue') {
+      const error = new YggError(
+        `a change to ${id} would write a line bd rejects (${record.notes?.[0]?.message})`,
+      );
+      for (const i of opIndexes) results[i] = error;
+      continue;
+    }
+    records[at] = record;
+    writes.push({ id, before, after, task, record });
+  }
+  for (const line of env.carried ?? []) records.push(parseLine(line).record);
+  for (const [id, { line, op }] of restored) {
+    const record = parseLine(line).record;
+    records.push(record);
+    writes.push({ id, before: undefined, after: line, task: results[op] as Task, record });
+  }
+  for (const [id, { task, op }] of added) {
+    const after = Buffer.from(goStringify(task), 'utf8');
+    const record = parseLine(after).record;
+    if (record.kind !== 'issue') {
+      results[op] = new YggError(`the new task would be a line bd rejects (${record.notes?.[0]?.message})`, {
+        hint: 'Give it a non-empty title and a priority from 0 to 4.',
+      });
+      continue;
+    }
+    records.push(record);
+    writes.push({ id, before: undefined, after, task, record });
+  }
+  const grew = records.length > index.records.length;
+  return { records, finalNewline: index.finalNewline || grew, results, writes };
+}
+
+function issueTask(index: IssueIndex, id: string): Task | undefined {
+  const record = index.record(id);
+  return record?.kind === 'issue' ? parseTask(record.raw) : undefined;
+}

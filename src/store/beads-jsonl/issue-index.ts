@@ -1,0 +1,71 @@
+import type { StoreProblem } from '../store.js';
+import type { LineRecord, SlimIssue } from './line-record.js';
+
+/**
+ * The file's lines (exact bytes) and what is derived from them without parsing again: ids to
+ * positions, problems with line numbers, duplicate ids, comment-id style, the id prefix.
+ */
+export class IssueIndex {
+  readonly positions = new Map<string, number>();
+  readonly slims = new Map<string, SlimIssue>();
+  readonly problems: StoreProblem[] = [];
+  maxIntCommentId = 0;
+  usesIntCommentIds = false;
+  usesStringCommentIds = false;
+
+  constructor(
+    readonly file: string,
+    readonly records: readonly LineRecord[],
+    /** Whether the file ended with `\n` (true for an empty file). */
+    readonly finalNewline: boolean,
+  ) {
+    records.forEach((record, i) => {
+      for (const note of record.notes ?? []) this.#report(i + 1, note);
+      if (record.kind !== 'issue' || !record.issue) return;
+      const id = record.issue.id;
+      const first = this.positions.get(id);
+      if (first !== undefined) {
+        this.#report(i + 1, {
+          kind: 'duplicate-id',
+          message: `issue ${id} appears again (first on line ${first + 1})`,
+          hint: 'ygg uses the first line and keeps this one untouched; merge or remove the duplicate.',
+        });
+        return;
+      }
+      this.positions.set(id, i);
+      this.slims.set(id, record.issue);
+      if (record.maxIntCommentId !== undefined) {
+        this.usesIntCommentIds = true;
+        this.maxIntCommentId = Math.max(this.maxIntCommentId, record.maxIntCommentId);
+      }
+      if (record.stringCommentIds) this.usesStringCommentIds = true;
+    });
+  }
+
+  #report(line: number, note: Pick<StoreProblem, 'kind' | 'message' | 'hint'>): void {
+    this.problems.push({ ...note, file: this.file, line, message: `${this.file}:${line}: ${note.message}` });
+  }
+
+  record(id: string): LineRecord | undefined {
+    const at = this.positions.get(id);
+    return at === undefined ? undefined : this.records[at];
+  }
+
+  /** The prefix most ids use (`bd` for `bd-a1b2`), or undefined for a file without issues. */
+  prefix(): string | undefined {
+    const counts = new Map<string, number>();
+    for (const id of this.positions.keys()) {
+      const base = id.split('.')[0] ?? id;
+      const dash = base.lastIndexOf('-');
+      if (dash <= 0) continue;
+      const prefix = base.slice(0, dash);
+      counts.set(prefix, (counts.get(prefix) ?? 0) + 1);
+    }
+    let best: string | undefined;
+    let bestCount = 0;
+    for (const [prefix, count] of counts) {
+      if (count > bestCount) [best, bestCount] = [prefix, count];
+    }
+    return best;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * A scanner for JSON text already known to be valid: finds the raw text of each member of an
+ * object or each element of an array, so a writer can reuse the bytes of unchanged parts.
+ */
+
+export interface RawMember {
+  /** The member's key (undefined for array elements). */
+  key: string | undefined;
+  /** Raw text of the value, exactly as in the source. */
+  raw: string;
+}
+
+function skipWhitespace(text: string, i: number): number {
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    i++;
+  }
+  return i;
+}
+
+function skipString(text: string, i: number): number {
+  // text[i] is the opening quote
+  i++;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i += 2;
+    else if (c === 0x22) return i + 1;
+    else i++;
+  }
+  return i;
+}
+
+/** The index just past the value starting at `i`. */
+function skipValue(text: string, i: number): number {
+  const c = text[i];
+  if (c === '"') return skipString(text, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    while (i < text.length) {
+      const ch = text[i];
+      if (ch === '"') {
+        i = skipString(text, i);
+        continue;
+      }
+      if (ch === '{' || ch === '[') depth++;
+      else if (ch === '}' || ch === ']') {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return i;
+  }
+  while (i < text.length && !',}] \t\r\n'.includes(text[i] ?? '')) i++;
+  return i;
+}
+
+/** Members of the object or array whose text is `text` (surrounding whitespace allowed). */
+export function scanContainer(text: string): RawMember[] | undefined {
+  let i = skipWhitespace(text, 0);
+  const open = text[i];
+  if (open !== '{' && open !== '[') return undefined;
+  const close = open === '{' ? '}' : ']';
+  const members: RawMember[] = [];
+  i = skipWhitespace(text, i + 1);
+  if (text[i] === close) return members;
+  while (i < text.length) {
+    let key: string | undefined;
+    if (open === '{') {
+      const keyEnd = skipString(text, i);
+      key = JSON.parse(text.slice(i, keyEnd)) as string;
+      i = skipWhitespace(text, keyEnd);
+      i = skipWhitespace(text, i + 1); // past ':'
+    }
+    const end = skipValue(text, i);
+    members.push({ key, raw: text.slice(i, end) });
+    i = skipWhitespace(text, end);
+    if (text[i] !== ',') break;
+    i = skipWhitespace(text, i + 1);
+  }
+  return members;
+}

@@ -1,0 +1,74 @@
+import { goStringify } from './go-json.js';
+import { scanContainer } from './json-scan.js';
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
+  }
+  const ak = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const bk = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ak.length !== bk.length) return false;
+  return ak.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Decides where keys new to an object go, given the kept keys in their old order. */
+export type KeyPlacer = (kept: string[], added: string[]) => string[];
+
+const appendNewKeys: KeyPlacer = (kept, added) => [...kept, ...added];
+
+/**
+ * JSON text for `next`, reusing the bytes of `oldRaw` (the text of `old`) for every part whose
+ * value did not change: members keep their order, numbers their spelling, strings their escapes.
+ */
+export function spliceJson(
+  oldRaw: string,
+  old: unknown,
+  next: unknown,
+  place: KeyPlacer = appendNewKeys,
+): string {
+  if (deepEqual(old, next)) return oldRaw;
+  if (isPlainObject(old) && isPlainObject(next)) return spliceObject(oldRaw, old, next, place);
+  if (Array.isArray(old) && Array.isArray(next)) {
+    const members = scanContainer(oldRaw);
+    if (!members || members.length !== old.length) return goStringify(next);
+    const parts = next.map((value, i) => {
+      const member = members[i];
+      return member && i < old.length ? spliceJson(member.raw, old[i], value) : goStringify(value);
+    });
+    return `[${parts.join(',')}]`;
+  }
+  return goStringify(next);
+}
+
+function spliceObject(
+  oldRaw: string,
+  old: Record<string, unknown>,
+  next: Record<string, unknown>,
+  place: KeyPlacer,
+): string {
+  const members = scanContainer(oldRaw);
+  if (!members) return goStringify(next);
+  // JSON.parse keeps the last of duplicate keys; so does this, at the first one's place.
+  const rawByKey = new Map<string, string>();
+  const oldKeys: string[] = [];
+  for (const m of members) {
+    const key = m.key ?? '';
+    if (!rawByKey.has(key)) oldKeys.push(key);
+    rawByKey.set(key, m.raw);
+  }
+  const kept = oldKeys.filter((k) => next[k] !== undefined);
+  const added = Object.keys(next).filter((k) => !rawByKey.has(k) && next[k] !== undefined);
+  const parts = place(kept, added).map((key) => {
+    const raw = rawByKey.get(key);
+    const text = raw === undefined ? goStringify(next[key]) : spliceJson(raw, old[key], next[key]);
+    return `${goStringify(key)}:${text}`;
+  });
+  return `{${parts.join(',')}}`;
+}

@@ -1,0 +1,52 @@
+import { type FSWatcher, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+/**
+ * Calls `onSignal` when the file may have changed: on a folder watch event naming it (a rename
+ * over it shows up on the folder, not the old inode), and on a slow poll as a safety net.
+ */
+export class FileWatcher {
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #debounce: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly pollIntervalMs: number,
+    readonly onSignal: () => void,
+    readonly debounceMs = 5,
+  ) {}
+
+  start(): void {
+    if (this.#timer) return;
+    const name = basename(this.path);
+    try {
+      this.#watcher = watch(dirname(this.path), { persistent: false }, (_event, filename) => {
+        if (!filename || filename.toString() === name) this.#kick();
+      });
+      this.#watcher.on('error', () => this.#watcher?.close());
+    } catch {
+      // no watch support here: the poll still notices changes
+    }
+    this.#timer = setInterval(() => this.onSignal(), this.pollIntervalMs);
+    this.#timer.unref();
+  }
+
+  #kick(): void {
+    if (this.#debounce) return;
+    this.#debounce = setTimeout(() => {
+      this.#debounce = undefined;
+      this.onSignal();
+    }, this.debounceMs);
+    this.#debounce.unref();
+  }
+
+  stop(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#debounce) clearTimeout(this.#debounce);
+    this.#timer = undefined;
+    this.#debounce = undefined;
+  }
+}
