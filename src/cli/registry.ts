@@ -4,6 +4,7 @@ import { register as registerConfig } from './config.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDlq } from './dlq.js';
 import { register as registerLoop } from './loop.js';
+import { register as registerMonitor } from './monitor.js';
 import { register as registerPause } from './pause.js';
 import { register as registerRetry } from './retry.js';
 
@@ -11,6 +12,7 @@ import { register as registerRetry } from './retry.js';
 export const commands: Array<(program: Command) => void> = [
   registerDemo,
   registerLoop,
+  registerMonitor,
   registerCancel,
   registerRetry,
   registerDlq,

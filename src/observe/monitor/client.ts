@@ -1,0 +1,87 @@
+/**
+ * A client of a running loop's status server, found through `status.json` in the runtime folder:
+ * the snapshot, the event stream, and the two actions (with the token).
+ */
+import { YggError } from '../../errors.js';
+import { readStatusFile, type StatusFile } from '../server/status-file.js';
+import type { StatusSnapshot } from '../snapshot.js';
+
+export interface StatusClient {
+  readonly file: StatusFile;
+  snapshot(signal?: AbortSignal): Promise<StatusSnapshot>;
+  /** Streams events until the signal aborts or the server goes away (then resolves). */
+  events(onEvent: (event: string, data: unknown) => void, signal?: AbortSignal): Promise<void>;
+  action(id: string, action: 'cancel' | 'retry'): Promise<void>;
+}
+
+/** A client when a loop's status file exists and its server answers; undefined otherwise. */
+export async function connectStatus(runtimeDir: string, timeoutMs = 2000): Promise<StatusClient | undefined> {
+  const file = await readStatusFile(runtimeDir);
+  if (!file) return undefined;
+  const client = statusClient(file);
+  try {
+    await client.snapshot(AbortSignal.timeout(timeoutMs));
+    return client;
+  } catch {
+    return undefined; // a stale file: the loop died without removing it
+  }
+}
+
+export function statusClient(file: StatusFile): StatusClient {
+  const headers = { authorization: `Bearer ${file.token}` };
+  return {
+    file,
+    async snapshot(signal) {
+      const response = await fetch(`${file.url}/status`, { headers, signal: signal ?? null });
+      if (!response.ok) throw new Error(`status server answered ${response.status}`);
+      return (await response.json()) as StatusSnapshot;
+    },
+    async events(onEvent, signal) {
+      const response = await fetch(`${file.url}/events`, { headers, signal: signal ?? null });
+      if (!response.ok || !response.body) throw new Error(`status server answered ${response.status}`);
+      const parser = sseParser(onEvent);
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of response.body)
+          parser(decoder.decode(chunk as Uint8Array, { stream: true }));
+      } catch (error) {
+        if (!signal?.aborted) throw error;
+      }
+    },
+    async action(id, action) {
+      const response = await fetch(`${file.url}/tasks/${encodeURIComponent(id)}/${action}`, {
+        method: 'POST',
+        headers,
+      });
+      if (response.ok) return;
+      const body = (await response.json().catch(() => ({}))) as { error?: string };
+      throw new YggError(`${action} ${id}: ${body.error ?? `status server answered ${response.status}`}`);
+    },
+  };
+}
+
+/** Feeds text chunks; calls back once per complete `event:`/`data:` block (data parsed as JSON). */
+export function sseParser(onEvent: (event: string, data: unknown) => void): (chunk: string) => void {
+  let buffer = '';
+  return (chunk) => {
+    buffer += chunk;
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length === 0) continue;
+      try {
+        onEvent(event, JSON.parse(data.join('\n')));
+      } catch {
+        // not JSON: not one of ours
+      }
+    }
+  };
+}
