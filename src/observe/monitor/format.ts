@@ -22,7 +22,7 @@ export function gib(bytes: number | undefined): string {
 }
 
 /** Cut to `width` characters, marking the cut with `…`. */
-export function fit(text: string, width: number): string {
+export function clip(text: string, width: number): string {
   if (width <= 0) return '';
   const chars = [...text];
   return chars.length <= width ? text : `${chars.slice(0, width - 1).join('')}…`;
@@ -30,6 +30,6 @@ export function fit(text: string, width: number): string {
 
 /** Cut or pad to exactly `width` characters. */
 export function cell(text: string, width: number): string {
-  const cut = it(text, width);
+  const cut = clip(text, width);
   return cut + ' '.repeat(Math.max(0, width - [...cut].length));
 }

@@ -220,7 +220,7 @@ function paint(segments: Segment[], width: number, color: boolean): string {
   for (const [text, style] of segments) {
     if (left <= 0 || !text) continue;
     const length = [...text].length;
-    const piece = length > left ? it(text, left) : text;
+    const piece = length > left ? clip(text, left) : text;
     left -= Math.min(length, left);
     out += color && style ? `\x1b[${sgr[style]}m${piece}\x1b[0m` : piece;
   }
