@@ -4,7 +4,7 @@
  * the footer with the keys is always shown.
  */
 import type { StatusSnapshot } from '../snapshot.js';
-import { bar, cell, formatDuration, gib } from './format.js';
+import { bar, cell, clip, formatDuration, gib } from './format.js';
 
 export interface ViewState {
   /** Index into `selectable(snapshot)`; clamped when the list is shorter. */
