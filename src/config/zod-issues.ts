@@ -72,13 +72,18 @@ export function problemsFromIssues(
       continue;
     }
     const value = valueAt(data, path);
+    // zod's own wording is rephrased; messages the schema wrote itself are kept.
+    const zodWording = /^Invalid (input|option)/.test(issue.message);
     let message = issue.message.replace(/^Invalid input: /, '');
-    if (issue.code === 'invalid_type' && value === undefined)
+    if (issue.code === 'invalid_type' && value === undefined) {
       message = `required key is missing (${message})`;
-    else if (issue.code === 'invalid_type') message = `expected ${issue.expected}, got ${show(value)}`;
-    else if (issue.code === 'invalid_value') {
+    } else if (issue.code === 'invalid_type' && zodWording) {
+      message = `expected ${issue.expected}, got ${show(value)}`;
+    } else if (issue.code === 'invalid_value' && zodWording) {
       message = `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${show(value)}`;
-    } else if (value !== undefined && typeof value !== 'object') message = `${message}, got ${show(value)}`;
+    } else if (value !== undefined && typeof value !== 'object') {
+      message = `${message}, got ${show(value)}`;
+    }
     problems.push({ severity: 'error', path, message });
   }
   return problems;
