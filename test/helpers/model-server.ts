@@ -78,6 +78,12 @@ export interface ModelServer extends AsyncDisposable {
   openSockets(): number;
   /** Resolves when exactly `count` sockets are open; rejects after `timeoutMs`. */
   waitForOpenSockets(count: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves when the connection that carried `request` is closed. (After an abort, Node's
+   * undici may open one more, idle connection that it closes a few seconds later; see
+   * nodejs/undici#5845. This waits for the request's own connection only.)
+   */
+  waitForConnectionClosed(request: RecordedRequest, timeoutMs?: number): Promise<void>;
   /** Resolves when at least `count` requests have arrived. */
   waitForRequests(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -108,6 +114,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
   const requests: RecordedRequest[] = [];
+  const socketOf = new WeakMap<RecordedRequest, Socket>();
   const queue: ModelReply[] = [];
   const listQueue: ModelReply[] = [];
   let fallback: ModelReply | ((request: RecordedRequest) => ModelReply) = defaultReply;
@@ -144,6 +151,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     }
     const request: RecordedRequest = { api, method: req.method ?? 'GET', path, headers: req.headers, body };
     requests.push(request);
+    socketOf.set(request, req.socket);
     changes.emit('change');
     const wire: WireApi = api === 'openai' ? 'openai' : 'ollama';
 
@@ -223,6 +231,14 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     openSockets: () => sockets.size,
     waitForOpenSockets: (count, timeoutMs = 10_000) =>
       waitFor(() => sockets.size === count, `${count} open sockets`, timeoutMs),
+    waitForConnectionClosed: (request, timeoutMs = 10_000) => {
+      const socket = socketOf.get(request);
+      return waitFor(
+        () => socket === undefined || !sockets.has(socket),
+        'close of the request connection',
+        timeoutMs,
+      );
+    },
     waitForRequests: (count, timeoutMs = 10_000) =>
       waitFor(() => requests.length >= count, `${count} requests`, timeoutMs),
     close,
@@ -450,7 +466,7 @@ async function sendStream(
     if ('token' in step) {
       if (reply.stallAfter !== undefined && sent >= reply.stallAfter) return holdUntilClosed(res);
       if (reply.disconnectAfter !== undefined && sent >= reply.disconnectAfter) {
-        res.socket?.destroy();
+        disconnect(res);
         return;
       }
       if (reply.errorAfter !== undefined && sent >= reply.errorAfter) {
@@ -463,7 +479,7 @@ async function sendStream(
     } else if ('final' in step) {
       if (reply.stallAfter !== undefined && sent >= reply.stallAfter) return holdUntilClosed(res);
       if (reply.disconnectAfter !== undefined && sent >= reply.disconnectAfter) {
-        res.socket?.destroy();
+        disconnect(res);
         return;
       }
       if (reply.omitFinal) {
@@ -474,6 +490,11 @@ async function sendStream(
       return;
     } else res.write(step.record);
   }
+}
+
+/** Cut the connection mid-response: what was written goes out, then FIN, no final chunk. */
+function disconnect(res: ServerResponse): void {
+  res.socket?.end();
 }
 
 function errorRecord(wire: WireApi): string {
