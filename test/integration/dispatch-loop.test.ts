@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelay } from '../../src/schedule/backoff.js';
 import type { Plugin } from '../../src/plugins/api.js';
+import { retryDelay } from '../../src/schedule/backoff.js';
 import { type Task, yggOf } from '../../src/store/task.js';
 import { deferred, loopHarness, pluginSet } from '../helpers/loop-harness.js';
 
@@ -96,7 +96,7 @@ types:
     const queued = await h.store.add({ title: 'code 2', priority: 0, labels: ['code-generation'] });
     const text = await h.store.add({ title: 'text', priority: 3, labels: ['text-processing'] });
     await h.loop.start();
-    await h.waitFor('task:started', (e) => e.taskId === text.id);
+    await until(() => g.started.length === 2);
     expect(g.started.map((s) => s.id)).toEqual([running.id, text.id]);
     expect(h.store.get(queued.id)?.status).toBe('open');
     for (const t of [running, queued, text]) g.release(t.id);
@@ -203,7 +203,10 @@ types:
       run: () => new Promise(() => {}),
       attempts: 1,
     };
-    const yaml = oneHost(1, 'types:\n  general: { hosts: [surtr], timeout: 100ms, hard_timeout: 300ms, attempts: 1 }');
+    const yaml = oneHost(
+      1,
+      'types:\n  general: { hosts: [surtr], timeout: 100ms, hard_timeout: 300ms, attempts: 1 }',
+    );
     const h = await loopHarness('hard-timeout', yaml, pluginSet(stubborn));
     const task = await h.store.add({ title: 'never returns' });
     const failed = await h.waitFor('task:failed', (e) => e.taskId === task.id);
@@ -217,7 +220,12 @@ types:
     const task = await h.store.add({ title: 'long job' });
     await h.waitFor('task:started', (e) => e.taskId === task.id);
     const t0 = Date.now();
-    await h.store.update(task.id, (t) => ({ ...t, status: 'closed', closed_at: new Date().toISOString(), close_reason: 'not needed' }));
+    await h.store.update(task.id, (t) => ({
+      ...t,
+      status: 'closed',
+      closed_at: new Date().toISOString(),
+      close_reason: 'not needed',
+    }));
     const cancelled = await h.waitFor('task:cancelled', (e) => e.taskId === task.id);
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(cancelled.by).toBe('someone closed it');

@@ -1,0 +1,193 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { yggOf } from '../../src/store/task.js';
+import { runYgg, yggBin } from '../helpers/cli.js';
+import { readTasks, waitForTasks } from '../helpers/store-file.js';
+import { testDir } from '../helpers/tmp.js';
+
+const hostsYaml = (lease = '2s') => `
+hosts:
+  surtr: { transport: local, slots: 2 }
+  fenrir: { transport: local, slots: 3 }
+  skadi: { transport: local, slots: 2 }
+queue:
+  lease: ${lease}
+  poll_interval: 500ms
+  shutdown_grace: 20s
+`;
+
+async function workspace(name: string, yaml = hostsYaml()): Promise<{ dir: string; store: string }> {
+  const dir = await testDir(name);
+  await mkdir(join(dir, '.beads'));
+  await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
+  await writeFile(join(dir, 'hosts.yaml'), yaml);
+  return { dir, store: join(dir, '.beads', 'issues.jsonl') };
+}
+
+interface LoopProcess {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+  /** Resolves once the loop has written something matching `pattern` to stderr. */
+  said(pattern: RegExp): Promise<void>;
+}
+
+function startLoop(dir: string, args: string[] = []): LoopProcess {
+  const child = spawn(process.execPath, [yggBin, 'loop', ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    for (const listener of listeners) listener();
+  });
+  child.stdout!.resume();
+  const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
+  const said = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`loop never said ${pattern}; stderr:\n${stderr}`)),
+        30_000,
+      );
+      const check = () => {
+        if (!pattern.test(stderr)) return;
+        clearTimeout(timer);
+        listeners.delete(check);
+        resolve();
+      };
+      listeners.add(check);
+      check();
+    });
+  return { child, exited, said };
+}
+
+async function addSimulated(dir: string, count: number, ms: (i: number) => number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    // Through the real CLI, then the simulated time set in metadata by the handler flag.
+    const added = await runYgg(['add', `job ${i}`, '--handler', 'simulate', '--simulate-ms', String(ms(i))], {
+      cwd: dir,
+    });
+    expect(added.code, added.stderr).toBe(0);
+    ids.push(added.stdout.trim());
+  }
+  return ids;
+}
+
+describe('ygg loop as a process', () => {
+  it('runs every task to the end with --until-idle and exits 0', async () => {
+    const { dir, store } = await workspace('until-idle');
+    const ids = await addSimulated(dir, 6, () => 50);
+    const run = await runYgg(['loop', '--until-idle'], { cwd: dir, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const tasks = await readTasks(store);
+    expect(ids.map((id) => tasks.find((t) => t.id === id)?.status)).toEqual(Array(6).fill('closed'));
+  });
+
+  it('on SIGTERM stops claiming, lets the running task finish, and exits 0', async () => {
+    const { dir, store } = await workspace('graceful');
+    const [id] = await addSimulated(dir, 1, () => 1500);
+    const loop = startLoop(dir);
+    await waitForTasks(store, (ts) => ts.some((t) => t.id === id && t.status === 'in_progress'));
+    await addSimulated(dir, 1, () => 10);
+    loop.child.kill('SIGTERM');
+    const exit = await loop.exited;
+    expect(exit.code, exit.stderr).toBe(0);
+    const tasks = await readTasks(store);
+    expect(tasks.find((t) => t.id === id)?.status).toBe('closed');
+    // The task added after the signal was not claimed.
+    expect(tasks.filter((t) => t.status === 'open')).toHaveLength(1);
+  });
+
+  it('on a second signal aborts running tasks, reopens them, and exits 143', async () => {
+    const { dir, store } = await workspace('forced');
+    const [id] = await addSimulated(dir, 1, () => 60_000);
+    const loop = startLoop(dir);
+    await waitForTasks(store, (ts) => ts.some((t) => t.id === id && t.status === 'in_progress'));
+    loop.child.kill('SIGTERM');
+    await loop.said(/no new tasks/);
+    loop.child.kill('SIGTERM');
+    const exit = await loop.exited;
+    expect(exit.code, exit.stderr).toBe(143);
+    const task = (await readTasks(store)).find((t) => t.id === id)!;
+    expect(task.status).toBe('open');
+    expect(task.assignee).toBeUndefined();
+  });
+
+  it('survives kill -9 at random moments: every task closed exactly once, none stuck', async () => {
+    const { dir, store } = await workspace('kill9');
+    const ids = await addSimulated(dir, 24, (i) => 80 + (i % 5) * 40);
+    for (let round = 0; round < 5; round += 1) {
+      const loop = startLoop(dir);
+      // Let it get some work under way, then kill it without warning.
+      await waitForTasks(
+        store,
+        (ts) =>
+          ts.filter((t) => t.status === 'in_progress').length > 0 || ts.every((t) => t.status === 'closed'),
+      );
+      await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 250)));
+      loop.child.kill('SIGKILL');
+      await loop.exited;
+    }
+    const finish = await runYgg(['loop', '--until-idle'], { cwd: dir, timeoutMs: 120_000 });
+    expect(finish.code, finish.stderr).toBe(0);
+    const tasks = await readTasks(store);
+    for (const id of ids) {
+      const task = tasks.find((t) => t.id === id)!;
+      expect(task.status, id).toBe('closed');
+      const successes = (task.comments ?? []).filter((c) => c.text.startsWith('simulated'));
+      expect(successes, id).toHaveLength(1);
+      const history = yggOf(task).history ?? [];
+      expect(
+        history.filter((h) => h.outcome === 'succeeded'),
+        id,
+      ).toHaveLength(1);
+    }
+    expect(tasks.some((t) => t.status === 'in_progress')).toBe(false);
+  });
+
+  it('cancels a running task with ygg cancel within a second, leaving it closed as cancelled', async () => {
+    const { dir, store } = await workspace('cancel');
+    const [id] = await addSimulated(dir, 1, () => 60_000);
+    const loop = startLoop(dir);
+    await waitForTasks(store, (ts) => ts.some((t) => t.id === id && t.status === 'in_progress'));
+    const cancel = await runYgg(['cancel', id!], { cwd: dir });
+    expect(cancel.code, cancel.stderr).toBe(0);
+    const t0 = Date.now();
+    const tasks = await waitForTasks(store, (ts) => {
+      const t = ts.find((x) => x.id === id);
+      return !!t && (yggOf(t).history ?? []).some((h) => h.outcome === 'cancelled');
+    });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    const task = tasks.find((t) => t.id === id)!;
+    expect(task.status).toBe('closed');
+    expect(task.close_reason).toBe('cancelled');
+    loop.child.kill('SIGTERM');
+    expect((await loop.exited).code).toBe(0);
+  });
+
+  it('lists dead letters and sends one back with ygg retry', async () => {
+    const yaml = `${hostsYaml()}types:\n  general: { attempts: 2, backoff: { base: 10ms, max: 20ms } }\n`;
+    const { dir, store } = await workspace('dlq', yaml);
+    const added = await runYgg(['add', 'always fails', '--handler', 'shell', '--', 'false'], { cwd: dir });
+    const id = added.stdout.trim();
+    const run = await runYgg(['loop', '--until-idle'], { cwd: dir, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const dlq = await runYgg(['dlq', '--json'], { cwd: dir });
+    const rows = JSON.parse(dlq.stdout) as Array<{ id: string; attempts: number; error: string }>;
+    expect(rows.map((r) => r.id)).toEqual([id]);
+    expect(rows[0]!.attempts).toBe(2);
+    expect(rows[0]!.error).toMatch(/false exited with code 1/);
+    const retry = await runYgg(['retry', id], { cwd: dir });
+    expect(retry.code, retry.stderr).toBe(0);
+    const task = (await readTasks(store)).find((t) => t.id === id)!;
+    expect(task.status).toBe('open');
+    expect(yggOf(task).dead).toBeUndefined();
+    expect(JSON.parse((await runYgg(['dlq', '--json'], { cwd: dir })).stdout)).toEqual([]);
+  });
+});
