@@ -1,0 +1,34 @@
+import { classifyType } from '../config/type-rules.js';
+import { priorityOf, statusOf, type Task } from '../store/task.js';
+
+/** A task as `--json` prints it: every key of the line, plus its ygg `type`. */
+export type TaskView = Task & { type: string };
+
+export function viewOf(task: Task): TaskView {
+  return { ...task, type: classifyType(task) };
+}
+
+/** One line of `ygg list`: id, priority, status, type, title. */
+export function taskRow(task: Task): string {
+  return [task.id, `P${priorityOf(task)}`, statusOf(task), classifyType(task), task.title].join('\t');
+}
+
+/** `ygg show` without --json: the fields people read, then description and comments. */
+export function taskText(task: Task): string {
+  const lines = [
+    `${task.id}  ${task.title}`,
+    `status: ${statusOf(task)}   priority: P${priorityOf(task)}   type: ${classifyType(task)}   issue_type: ${task.issue_type ?? 'task'}`,
+  ];
+  if (task.assignee) lines.push(`assignee: ${task.assignee}`);
+  if (task.labels?.length) lines.push(`labels: ${task.labels.join(', ')}`);
+  if (task.created_at)
+    lines.push(`created: ${task.created_at}${task.created_by ? ` by ${task.created_by}` : ''}`);
+  if (task.updated_at) lines.push(`updated: ${task.updated_at}`);
+  if (task.closed_at)
+    lines.push(`closed: ${task.closed_at}${task.close_reason ? ` (${task.close_reason})` : ''}`);
+  for (const dep of task.dependencies ?? []) lines.push(`depends on ${dep.depends_on_id} (${dep.type})`);
+  if (task.metadata !== undefined) lines.push(`metadata: ${JSON.stringify(task.metadata)}`);
+  if (task.description) lines.push('', task.description);
+  for (const c of task.comments ?? []) lines.push('', `— ${c.author} at ${c.created_at}:`, c.text);
+  return lines.join('\n');
+}
