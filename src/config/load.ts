@@ -50,7 +50,7 @@ export function parseConfig(text: string, path: string): ConfigResult {
   if (doc.errors.length > 0)
     return { config: undefined, warnings: yamlWarnings, errors: doc.errors.map(yamlProblem('error')) };
 
-  const data: unknown = doc.toJS() ?? {};
+  const data = emptyEntriesAsMaps(doc.toJS() ?? {});
   const parsed = hostsFileSchema.safeParse(data);
   if (!parsed.success) {
     const errors = problemsFromIssues(hostsFileSchema, parsed.error.issues, data).map(at);
@@ -62,6 +62,21 @@ export function parseConfig(text: string, path: string): ConfigResult {
   const errors = sortByLine(problems.filter((p) => p.severity === 'error'));
   const warnings = [...yamlWarnings, ...sortByLine(problems.filter((p) => p.severity === 'warning'))];
   return { config: errors.length === 0 ? config : undefined, warnings, errors };
+}
+
+/** `hosts:\n  a:` (an entry with nothing under it) means an entry with every default. */
+function emptyEntriesAsMaps(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  const top = data as Record<string, unknown>;
+  for (const section of ['hosts', 'types']) {
+    const entries = top[section];
+    if (entries === null) top[section] = {};
+    else if (entries && typeof entries === 'object' && !Array.isArray(entries)) {
+      const map = entries as Record<string, unknown>;
+      for (const [name, value] of Object.entries(map)) if (value === null) map[name] = {};
+    }
+  }
+  return data;
 }
 
 function sortByLine(problems: ConfigProblem[]): ConfigProblem[] {

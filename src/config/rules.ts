@@ -278,6 +278,21 @@ export const configRules: Record<string, Rule> = {
     });
   },
 
+  'pipeline-files-exist'({ file, baseDir }, report) {
+    const check = (path: ConfigPath, local: string) => {
+      if (!existsSync(resolveLocalPath(local, baseDir))) {
+        report('warning', path, `file not found: ${resolveLocalPath(local, baseDir)}`);
+      }
+    };
+    for (const [name, tool] of Object.entries(file.tools ?? {})) {
+      for (const [key, local] of Object.entries(tool.files ?? {}))
+        check(['tools', name, 'files', key], local);
+    }
+    for (const [key, local] of Object.entries(file.learner?.files ?? {}))
+      check(['learner', 'files', key], local);
+    if (file.learner?.initial_policy) check(['learner', 'initial_policy'], file.learner.initial_policy);
+  },
+
   'status-loopback'({ file }, report) {
     const host = file.status?.host;
     if (host && !['127.0.0.1', '::1', 'localhost'].includes(host)) {

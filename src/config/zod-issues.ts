@@ -44,6 +44,16 @@ function valueAt(data: unknown, path: ConfigPath): unknown {
   return value;
 }
 
+const expectedWords: Record<string, string> = {
+  object: 'a map',
+  record: 'a map',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
 const show = (value: unknown): string =>
   value === null
     ? 'null'
@@ -78,7 +88,7 @@ export function problemsFromIssues(
     if (issue.code === 'invalid_type' && value === undefined) {
       message = `required key is missing (${message})`;
     } else if (issue.code === 'invalid_type' && zodWording) {
-      message = `expected ${issue.expected}, got ${show(value)}`;
+      message = `expected ${expectedWords[issue.expected] ?? issue.expected}, got ${show(value)}`;
     } else if (issue.code === 'invalid_value' && zodWording) {
       message = `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${show(value)}`;
     } else if (value !== undefined && typeof value !== 'object') {

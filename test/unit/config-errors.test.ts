@@ -52,7 +52,7 @@ describe('schema errors name the key path and the line', () => {
     [
       'a list item of the wrong type',
       `${host}types:\n  general:\n    hosts:\n      - a\n      - 7\n`,
-      'hosts.yaml:8: types.general.hosts[1]: expected string, got 7',
+      'hosts.yaml:8: types.general.hosts[1]: expected a string, got 7',
     ],
     [
       'a missing required key',
@@ -82,7 +82,7 @@ describe('schema errors name the key path and the line', () => {
     [
       'a map where a list belongs',
       `${host}type_rules: {type: x}\n`,
-      'hosts.yaml:4: type_rules: expected array, got a map',
+      'hosts.yaml:4: type_rules: expected a list, got a map',
     ],
   ];
   for (const [what, yaml, expected] of cases) {

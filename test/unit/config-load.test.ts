@@ -330,3 +330,42 @@ describe('type rules', () => {
     expect(classifyType({ title: 'anything else' }, config)).toBe('general');
   });
 });
+
+describe('forgiving forms', () => {
+  it('reads an entry with nothing under it as an entry with every default', () => {
+    const config = configOf('hosts:\n  bare:\ntypes:\n  general:\n');
+    expect(config.hosts.map((h) => [h.name, h.slots])).toEqual([['bare', 1]]);
+    expect(config.types.general?.hosts).toEqual(['bare']);
+  });
+
+  it('reports an empty file as having no hosts', () => {
+    const result = parseConfig('', 'hosts.yaml');
+    expect(result.errors.map((e) => [e.line, e.message])).toEqual([
+      [1, 'no hosts defined: add at least one under `hosts:`'],
+    ]);
+  });
+
+  it('warns about pipeline files that do not exist, relative to the file', async () => {
+    const dir = await testDir('pipeline-files');
+    await writeFile(join(dir, 'learn.py'), 'print(1)\n');
+    const path = join(dir, 'hosts.yaml');
+    await writeFile(
+      path,
+      [
+        'hosts:',
+        '  a: {roles: [inference, tools, learner]}',
+        'tools:',
+        '  run_tests: {argv: [pytest], files: {suite: tests.py}}',
+        'learner:',
+        '  host: a',
+        '  command: [python3, "{learn}"]',
+        '  files: {learn: learn.py}',
+      ].join('\n'),
+    );
+    const result = await loadConfig(path);
+    expect(result.config?.learner?.files).toEqual({ learn: join(dir, 'learn.py') });
+    expect(result.warnings.map((w) => `${w.line}: ${w.message}`)).toEqual([
+      `4: file not found: ${join(dir, 'tests.py')}`,
+    ]);
+  });
+});
