@@ -3,10 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TypeConfig } from '../config/types.js';
 import { retryDelay } from '../schedule/backoff.js';
+import { maxCommentBytes } from '../store/operations.js';
 import { yggOf } from '../store/task.js';
 import type { AttemptOutcome } from './attempt.js';
 import type { Loop, RunningAttempt } from './loop.js';
-import { maxCommentBytes } from './task-edits.js';
 import {
   deadLetter,
   failedAttempts,

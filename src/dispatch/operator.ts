@@ -2,7 +2,7 @@
 import { YggError } from '../errors.js';
 import type { TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
-import { advanceTimestamp } from './task-edits.js';
+import { nextTimestamp } from '../store/timestamps.js';
 
 /**
  * Closes a task with reason `cancelled`. A loop running it sees the change through its store
@@ -14,7 +14,7 @@ export async function cancelTask(store: TaskStore, id: string, by: string, now =
     throw new YggError(`task ${id} is already closed (${task.close_reason ?? 'no reason'})`);
   const written = await store.update(id, (current) => {
     if (statusOf(current) === 'closed') return undefined;
-    const stamp = advanceTimestamp(current.updated_at, now);
+    const stamp = nextTimestamp(current.updated_at, new Date(now));
     const meta = yggOf(current);
     return {
       ...current,
@@ -40,7 +40,7 @@ export async function retryTask(store: TaskStore, id: string, now = Date.now()):
   const written = await store.update(id, (current) => {
     const meta = yggOf(current);
     if (!meta.dead) return undefined;
-    const stamp = advanceTimestamp(current.updated_at, now);
+    const stamp = nextTimestamp(current.updated_at, new Date(now));
     const { dead: _dead, next_try_at: _next, ...rest } = meta;
     const next: Task = { ...current, status: 'open', updated_at: stamp };
     delete next.assignee;

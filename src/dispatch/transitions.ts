@@ -3,11 +3,12 @@
  * a result from an attempt whose lease was lost (expired and taken by another loop, or the task
  * closed or reopened by someone else) is dropped, never written.
  */
-import type { Mutation } from '../store/store.js';
+import { makeComment } from '../store/operations.js';
+import type { Mutation, MutationContext } from '../store/store.js';
 import type { AttemptRecord, Task, YggMeta } from '../store/task.js';
 import { statusOf, yggOf } from '../store/task.js';
+import { nextTimestamp } from '../store/timestamps.js';
 import { ownerIsDeadHere, yggAssignee } from './owner.js';
-import { advanceTimestamp, appendComment } from './task-edits.js';
 
 /** History entries kept on a task; older ones are dropped to keep the line small. */
 const historyKept = 20;
@@ -33,7 +34,7 @@ export function claim(request: ClaimRequest): Mutation {
   return (task) => {
     if (!isClaimable(task, request.owner, request.now)) return undefined;
     const meta = yggOf(task);
-    const stamp = advanceTimestamp(task.updated_at, request.now);
+    const stamp = nextTimestamp(task.updated_at, new Date(request.now));
     const token = (meta.lease?.token ?? 0) + 1;
     const attempt = (meta.attempt ?? 0) + 1;
     const history = [...(meta.history ?? [])];
@@ -93,9 +94,9 @@ export interface Ending {
 
 /** Success: the task closes with its result as a comment. */
 export function succeed(ending: Ending, closeReason: string, comment: string): Mutation {
-  return (task) => {
+  return (task, context) => {
     if (!holds(task, ending.token)) return undefined;
-    const stamp = advanceTimestamp(task.updated_at, ending.now);
+    const stamp = nextTimestamp(task.updated_at, new Date(ending.now));
     const next: Task = {
       ...task,
       status: 'closed',
@@ -103,7 +104,7 @@ export function succeed(ending: Ending, closeReason: string, comment: string): M
       close_reason: closeReason,
       updated_at: stamp,
     };
-    return withYgg(appendComment(next, yggAssignee, comment, stamp), endMeta(task, ending, stamp));
+    return withYgg(withComment(next, comment, stamp, context), endMeta(task, ending, stamp));
   };
 }
 
@@ -111,7 +112,7 @@ export function succeed(ending: Ending, closeReason: string, comment: string): M
 export function retryLater(ending: Ending, nextTryAt: number): Mutation {
   return (task) => {
     if (!holds(task, ending.token)) return undefined;
-    const stamp = advanceTimestamp(task.updated_at, ending.now);
+    const stamp = nextTimestamp(task.updated_at, new Date(ending.now));
     const next: Task = { ...task, status: 'open', updated_at: stamp };
     delete next.assignee;
     return withYgg(next, { ...endMeta(task, ending, stamp), next_try_at: new Date(nextTryAt).toISOString() });
@@ -120,12 +121,12 @@ export function retryLater(ending: Ending, nextTryAt: number): Mutation {
 
 /** The last attempt failed (or the error is not retryable): blocked, on the dead-letter list. */
 export function deadLetter(ending: Ending, attempts: number, comment: string): Mutation {
-  return (task) => {
+  return (task, context) => {
     if (!holds(task, ending.token)) return undefined;
-    const stamp = advanceTimestamp(task.updated_at, ending.now);
+    const stamp = nextTimestamp(task.updated_at, new Date(ending.now));
     const next: Task = { ...task, status: 'blocked', updated_at: stamp };
     delete next.assignee;
-    return withYgg(appendComment(next, yggAssignee, comment, stamp), {
+    return withYgg(withComment(next, comment, stamp, context), {
       ...endMeta(task, ending, stamp),
       dead: { at: stamp, error: firstLine(ending.error ?? 'failed'), attempts },
     });
@@ -136,7 +137,7 @@ export function deadLetter(ending: Ending, attempts: number, comment: string): M
 export function releaseInterrupted(ending: Ending): Mutation {
   return (task) => {
     if (!holds(task, ending.token)) return undefined;
-    const stamp = advanceTimestamp(task.updated_at, ending.now);
+    const stamp = nextTimestamp(task.updated_at, new Date(ending.now));
     const next: Task = { ...task, status: 'open', updated_at: stamp };
     delete next.assignee;
     const meta = endMeta(task, ending, stamp);
@@ -149,7 +150,7 @@ export function noteCancelled(token: number, now: number, by: string): Mutation 
   return (task) => {
     const meta = yggOf(task);
     if (meta.lease?.token !== token) return undefined;
-    const stamp = advanceTimestamp(task.updated_at, now);
+    const stamp = nextTimestamp(task.updated_at, new Date(now));
     return withYgg(
       { ...task, updated_at: stamp },
       {
@@ -209,6 +210,13 @@ function withYgg(task: Task, meta: YggMeta): Task {
       ? { ...(task.metadata as Record<string, unknown>), ygg: clean }
       : { ygg: clean };
   return { ...task, metadata };
+}
+
+function withComment(task: Task, text: string, stamp: string, context: MutationContext | undefined): Task {
+  return {
+    ...task,
+    comments: [...(task.comments ?? []), makeComment(task, yggAssignee, text, stamp, context)],
+  };
 }
 
 function firstLine(text: string): string {
