@@ -21,10 +21,10 @@ export class ModelEndpointError extends Error {
 }
 
 const settingOf: Record<TimeoutName, string> = {
-  connect: 'connect_timeout',
-  'first-token': 'first_token_timeout',
-  idle: 'idle_timeout',
-  total: 'total_timeout',
+  connect: 'timeouts.connect',
+  'first-token': 'timeouts.first_token',
+  idle: 'timeouts.idle',
+  total: 'timeouts.total',
 };
 
 /** One of the four limits fired; `timeout` says which. */
@@ -36,7 +36,7 @@ export class ModelTimeoutError extends Error {
     readonly limitMs: number,
     where: string,
   ) {
-    super(`${where}: ${timeout} timeout after ${limitMs} ms (model setting ${settingOf[timeout]})`);
+    super(`${where}: ${timeout} timeout after ${limitMs} ms (the endpoint's ${settingOf[timeout]})`);
   }
 }
 
