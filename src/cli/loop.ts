@@ -4,9 +4,10 @@ import { loadConfig } from '../config/load.js';
 import { Loop } from '../dispatch/loop.js';
 import { ExitError } from '../errors.js';
 import { EventBus } from '../observe/events.js';
+import { type ObserveFlags, observeLoop, withObserveOptions } from './loop-observers.js';
 import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
 
-export interface LoopCommandOptions extends CommonOptions {
+export interface LoopCommandOptions extends CommonOptions, ObserveFlags {
   legacy?: boolean;
   untilIdle?: boolean;
   interval?: number;
@@ -40,6 +41,8 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
   for (const problem of runtime.plugins.problems) {
     process.stderr.write(`ygg: plugin ${problem.path} failed to load: ${problem.error}\n`);
   }
+  // Logs, status server, metrics, notifications, progress: wired before start so no event is missed.
+  await using _observed = await observeLoop(loop, options, { untilIdle: options.untilIdle === true });
 
   let ending: LoopRun['ending'] = 'idle';
   let caught: NodeJS.Signals | undefined;
@@ -124,8 +127,7 @@ const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGT
 
 export function register(program: Command): void {
   withCommonOptions(
-    program
-      .command('loop')
+    withObserveOptions(program.command('loop'))
       .description('run the dispatcher: watch the store, route ready tasks to hosts, write outcomes back')
       .option('--async', 'run tasks concurrently under per-host slots (the default)')
       .option(
