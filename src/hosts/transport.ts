@@ -41,6 +41,8 @@ export interface ExecResult {
   durationMs: number;
   /** Which limit ended the command, when one did. */
   limit?: LimitReason;
+  /** That limit in plain words ("stopped: it used up its 10 s of CPU time"). */
+  limitMessage?: string;
   /** Protections in force for a sandboxed command, in plain words. */
   protections?: string[];
 }

@@ -1,0 +1,108 @@
+/**
+ * Why a sandboxed command ended, from its exit status and what it wrote on stderr. Signals
+ * arrive either as an exit signal or as 128+N from a wrapper (bwrap, sh, timeout).
+ */
+import { constants } from 'node:os';
+import type { LimitReason } from './transport.js';
+
+const MARKERS: Array<[Exclude<LimitReason, 'time' | 'cpu' | 'cancelled'>, RegExp]> = [
+  [
+    'processes',
+    /fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork|fork failed|pthread_create.*Resource temporarily unavailable|BlockingIOError/i,
+  ],
+  ['file-size', /File too large|EFBIG/i],
+  [
+    'memory',
+    /Cannot allocate memory|MemoryError|out of memory|bad_alloc|memory exhausted|heap out of memory|ENOMEM|failed to allocate|Failed to reserve/i,
+  ],
+];
+
+/** Watches stderr as it streams (all of it, past the captured bound) for limit messages. */
+export class LimitSniffer {
+  readonly seen = new Set<LimitReason>();
+  #tail = '';
+
+  feed(chunk: string): void {
+    // Keep a short tail so a message split across chunks is still seen.
+    const text = this.#tail + chunk;
+    for (const [reason, pattern] of MARKERS) if (pattern.test(text)) this.seen.add(reason);
+    this.#tail = text.slice(-200);
+  }
+}
+
+function signalNumber(name: string): number | undefined {
+  const key = (name.startsWith('SIG') ? name : `SIG${name}`) as keyof typeof constants.signals;
+  return constants.signals[key];
+}
+
+/** The signal that ended a command, whether reported directly or as a 128+N exit code. */
+export function endingSignal(code: number | null, signal: string | null): number | undefined {
+  if (signal) return signalNumber(signal);
+  if (code !== null && code > 128 && code < 128 + 65) return code - 128;
+  return undefined;
+}
+
+export interface LimitEvidence {
+  code: number | null;
+  signal: string | null;
+  durationMs: number;
+  /** The wall-clock bound it ran under, when any. */
+  wallMs?: number;
+  /** ygg's own timer fired (the remote `timeout` may be missing). */
+  timedOut: boolean;
+  markers: ReadonlySet<LimitReason>;
+}
+
+/** Which limit ended the command, if one did. */
+export function classifyLimit(evidence: LimitEvidence): LimitReason | undefined {
+  const sig = endingSignal(evidence.code, evidence.signal);
+  if (sig === constants.signals.SIGXCPU) return 'cpu';
+  if (sig === constants.signals.SIGXFSZ || evidence.markers.has('file-size')) return 'file-size';
+  // A fork bomb is cut short by the wall clock, but the limit that contained it is processes.
+  if (evidence.markers.has('processes')) return 'processes';
+  const pastWall = evidence.wallMs !== undefined && evidence.durationMs >= evidence.wallMs;
+  if (evidence.timedOut || evidence.code === 124 || (sig === constants.signals.SIGKILL && pastWall)) {
+    return 'time';
+  }
+  if (evidence.markers.has('memory')) return 'memory';
+  return undefined;
+}
+
+export interface LimitValues {
+  wallMs?: number;
+  memoryBytes?: number;
+  cpuSeconds?: number;
+  fileSizeBytes?: number;
+  processes?: number;
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/** The limit in plain words, for results and comments. */
+export function describeLimit(reason: LimitReason, limits: LimitValues): string {
+  switch (reason) {
+    case 'time':
+      return limits.wallMs === undefined
+        ? 'stopped: it ran past its time limit'
+        : `stopped: it ran past its ${secs(limits.wallMs)} wall-clock limit`;
+    case 'memory':
+      return limits.memoryBytes === undefined
+        ? 'ran out of memory'
+        : `ran out of memory: the ${mib(limits.memoryBytes)} memory limit refused an allocation`;
+    case 'cpu':
+      return limits.cpuSeconds === undefined
+        ? 'stopped: it used up its CPU time'
+        : `stopped: it used up its ${limits.cpuSeconds} s of CPU time`;
+    case 'file-size':
+      return limits.fileSizeBytes === undefined
+        ? 'stopped: it wrote a file past the size limit'
+        : `stopped: it wrote a file past the ${mib(limits.fileSizeBytes)} file-size limit`;
+    case 'processes':
+      return limits.processes === undefined
+        ? 'could not start more processes'
+        : `could not start more processes: the limit is ${limits.processes}`;
+    case 'cancelled':
+      return 'cancelled';
+  }
+}
