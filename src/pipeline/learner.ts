@@ -38,6 +38,13 @@ export interface LearnerOptions {
   staleCounter?: StaleCounter;
   /** Whether the host is up at start (default true); `host:down`/`host:up` events change it. */
   hostUp?: boolean;
+  /**
+   * Versions of rollouts admitted and still running (the staleness gate's). A batch that would
+   * skip over older ones still running, which the next version would make stale, waits for them.
+   */
+  inflightVersions?: () => number[];
+  /** The longest such a wait lasts (default 60 s). */
+  maxStaleWaitMs?: number;
   /** Wait after a failed training run before trying again (default 5 s). */
   retryDelayMs?: number;
   now?: () => number;
@@ -57,6 +64,7 @@ export class Learner {
   #wake: (() => void) | undefined;
   #woken = false;
   #runs = 0;
+  #heldSince: number | undefined;
 
   constructor(options: LearnerOptions) {
     if (options.transport.hostName !== options.settings.host)
@@ -145,6 +153,13 @@ export class Learner {
         await this.#sleep();
         continue;
       }
+      const holdMs = this.#holdForOlder(drawn.batch, current);
+      if (holdMs > 0) {
+        this.#setState('waiting-batch', 'waiting for older rollouts still running');
+        await this.#sleep(holdMs);
+        continue;
+      }
+      this.#heldSince = undefined;
       this.#setState('training', `batch of ${drawn.batch.length} at v${current}`);
       try {
         await this.#train(drawn.batch, drawn.stale.length);
@@ -222,6 +237,21 @@ export class Learner {
     } finally {
       await t.exec(['rm', '-rf', '--', workdir]).catch(() => undefined);
     }
+  }
+
+  /**
+   * How long to wait before training on `batch`: rollouts of versions the next policy would make
+   * stale are still running while the batch takes newer trajectories ahead of them. 0: train now.
+   */
+  #holdForOlder(batch: Trajectory[], current: number): number {
+    const running = this.#o.inflightVersions?.() ?? [];
+    const atRisk = running.filter((v) => current + 1 - v > this.#o.settings.maxStaleness);
+    if (atRisk.length === 0) return 0;
+    const oldest = Math.min(...atRisk);
+    if (!batch.some((t) => t.policyVersion > oldest)) return 0;
+    const limit = this.#o.maxStaleWaitMs ?? 60_000;
+    this.#heldSince ??= this.#now();
+    return Math.max(0, this.#heldSince + limit - this.#now());
   }
 
   #setState(state: LearnerState, detail?: string): void {

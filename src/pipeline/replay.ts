@@ -35,7 +35,7 @@ export const replayFileName = 'replay.json';
 const basePriority = 0.01;
 
 export interface DrawnBatch {
-  /** `batchSize` fresh trajectories, highest priority first; absent while too few are fresh. */
+  /** `batchSize` fresh trajectories, oldest version first, then highest priority; absent while too few are fresh. */
   batch?: Trajectory[];
   /** Fresh trajectories too old to train on at the current version. */
   stale: Trajectory[];
@@ -118,9 +118,12 @@ export class ReplayBuffer {
     }
     if (usable.length < options.batchSize) return { stale };
     const variance = this.groupVariance();
+    // Oldest policy version first (it goes stale soonest), then priority, then arrival.
     usable.sort(
       (a, b) =>
-        this.priority(b.trajectory, variance) - this.priority(a.trajectory, variance) || a.seq - b.seq,
+        a.trajectory.policyVersion - b.trajectory.policyVersion ||
+        this.priority(b.trajectory, variance) - this.priority(a.trajectory, variance) ||
+        a.seq - b.seq,
     );
     return { batch: usable.slice(0, options.batchSize).map((e) => e.trajectory), stale };
   }

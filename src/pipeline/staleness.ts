@@ -92,6 +92,11 @@ export class StalenessGate {
     if (accepted) this.#accepted += 1;
   }
 
+  /** The policy version of each admitted, unfinished rollout. */
+  runningVersions(): number[] {
+    return [...this.#running.values()].map((t) => t.policyVersion);
+  }
+
   /** Milliseconds the oldest admitted rollout has been waiting or running (0 when none). */
   oldestRunningMs(): number {
     let oldest = Number.POSITIVE_INFINITY;

@@ -14,6 +14,7 @@ import { YggError } from '../errors.js';
 import type { ExecResult, SandboxRequest, Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
 import { fillTemplate, toolCallKey } from './tool-template.js';
+import { type ToolOutputSummary, tail } from './trajectory.js';
 
 export interface ToolHost {
   name: string;
@@ -290,5 +291,30 @@ function sandboxFor(overrides: Partial<SandboxSettings> | undefined, workdir: st
     ...(fileSizeBytes === undefined ? {} : { fileSizeBytes }),
     ...(processes === undefined ? {} : { processes }),
     ...(tmpBytes === undefined ? {} : { tmpBytes }),
+  };
+}
+
+/** The bounded part of a tool result a trajectory step keeps. */
+export function summarizeToolResult(result: ToolResult): ToolOutputSummary {
+  if (!result.ok)
+    return {
+      tool: result.tool,
+      ok: false,
+      code: null,
+      stdoutTail: '',
+      stderrTail: '',
+      durationMs: 0,
+      cached: false,
+      error: result.error,
+    };
+  return {
+    tool: result.tool,
+    ok: true,
+    code: result.code,
+    stdoutTail: tail(result.stdout),
+    stderrTail: tail(result.stderr),
+    durationMs: result.durationMs,
+    cached: result.cached,
+    host: result.host,
   };
 }
