@@ -10,6 +10,7 @@ import { register as registerList } from './list.js';
 import { register as registerLoop } from './loop.js';
 import { register as registerMonitor } from './monitor.js';
 import { register as registerPause } from './pause.js';
+import { register as registerPolicy } from './policy.js';
 import { register as registerRetry } from './retry.js';
 import { register as registerShow } from './show.js';
 
@@ -27,5 +28,6 @@ export const commands: Array<(program: Command) => void> = [
   registerRetry,
   registerDlq,
   registerPause,
+  registerPolicy,
   registerConfig,
 ];

@@ -3,7 +3,7 @@
  * temp file and rename, under a file lock so two processes never publish the same number),
  * with one record per version and its checkpoint kept as `policy/vN.onnx`.
  */
-import { copyFile, mkdir, rename } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -64,6 +64,19 @@ export class PolicyStore {
     if (!db.data.versions) db.data.versions = [];
     await db.write(); // the lock needs the file to exist
     return new PolicyStore(runtimeDir, db, options.now ?? (() => new Date()));
+  }
+
+  /** The versions recorded in a runtime dir, without creating or locking anything (none when absent). */
+  static async read(runtimeDir: string): Promise<PolicyVersion[]> {
+    try {
+      const data = JSON.parse(
+        await readFile(join(runtimeDir, policyFileName), 'utf8'),
+      ) as Partial<PolicyData>;
+      return Array.isArray(data.versions) ? data.versions : [];
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
   }
 
   /** Every version, oldest first. */
