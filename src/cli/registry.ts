@@ -7,6 +7,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerDlq } from './dlq.js';
 import { register as registerInit } from './init.js';
 import { register as registerList } from './list.js';
+import { register as registerLogs } from './logs.js';
 import { register as registerLoop } from './loop.js';
 import { register as registerMonitor } from './monitor.js';
 import { register as registerPause } from './pause.js';
@@ -24,6 +25,7 @@ export const commands: Array<(program: Command) => void> = [
   registerDemo,
   registerLoop,
   registerMonitor,
+  registerLogs,
   registerCancel,
   registerRetry,
   registerDlq,

@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { YggError } from '../errors.js';
+import { connectStatus } from '../observe/monitor/client.js';
+import { formatDuration } from '../observe/monitor/format.js';
+import { openStore } from '../store/open.js';
+import { statusOf, type Task, yggOf } from '../store/task.js';
+import type { CommonOptions } from './runtime.js';
+
+export interface LogsOptions extends CommonOptions {
+  follow?: boolean;
+}
+
+/** A task's attempts (from its history) and its comments (results and errors), as text. */
+export function formatTaskLog(task: Task): string {
+  const ygg = yggOf(task);
+  const lines = [
+    `${task.id}  ${task.title}`,
+    `status ${statusOf(task)}${task.close_reason ? ` (${task.close_reason})` : ''}`,
+  ];
+  const history = ygg.history ?? [];
+  lines.push('', history.length ? 'attempts:' : 'attempts: none yet');
+  for (const a of history) {
+    const ran = a.end ? formatDuration(Date.parse(a.end) - Date.parse(a.start)) : 'running';
+    lines.push(`  #${a.attempt} on ${a.host}  ${a.start}  ${a.outcome ?? 'running'}  ${ran}`);
+    if (a.error) lines.push(`     ${a.error.split('\n')[0]}`);
+  }
+  if (ygg.dead) lines.push(`dead letter since ${ygg.dead.at} after ${ygg.dead.attempts} attempts`);
+  for (const c of task.comments ?? []) lines.push('', `--- ${c.author} at ${c.created_at}`, c.text);
+  return `${lines.join('\n')}\n`;
+}
+
+const endings = new Set(['task:succeeded', 'task:dead', 'task:cancelled', 'task:lost']);
+
+/**
+ * Prints the task's log; with `follow` while it runs under a live loop, streams its progress
+ * until it ends, then prints what the run added.
+ */
+export async function logsCommand(
+  id: string,
+  options: LogsOptions,
+  write: (text: string) => void,
+): Promise<void> {
+  await using store = await openStore({
+    ...(options.store ? { path: options.store } : {}),
+    cwd: options.cwd ?? process.cwd(),
+  });
+  const task = store.get(id);
+  if (!task)
+    throw new YggError(`no task ${id} in ${store.path}`, { hint: 'ygg monitor or ygg dlq show task ids' });
+  write(formatTaskLog(task));
+  const active = ['open', 'in_progress'].includes(statusOf(task));
+  if (!options.follow || !active) return;
+  const client = await connectStatus(store.runtimeDir);
+  if (!client) {
+    write('(no loop running: nothing to follow)\n');
+    return;
+  }
+  const stop = new AbortController();
+  const seenComments = task.comments?.length ?? 0;
+  await client.events((event, data) => {
+    const payload = data as {
+      taskId?: string;
+      text?: string;
+      attempt?: number;
+      host?: string;
+      error?: string;
+    };
+    if (payload.taskId !== id) return;
+    if (event === 'task:progress') write(`[#${payload.attempt} ${payload.host}] ${payload.text}\n`);
+    else if (event === 'task:started') write(`[#${payload.attempt} ${payload.host}] started\n`);
+    else if (event === 'task:failed')
+      write(`[#${payload.attempt} ${payload.host}] failed: ${payload.error}\n`);
+    if (endings.has(event)) {
+      write(`${event.slice(5)}\n`);
+      stop.abort();
+    }
+  }, stop.signal);
+  await store.load();
+  for (const c of store.get(id)?.comments?.slice(seenComments) ?? [])
+    write(`\n--- ${c.author} at ${c.created_at}\n${c.text}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('logs')
+    .description("a task's attempts, output and (with -f, while it runs) its progress stream")
+    .argument('<id>', 'task id')
+    .option('-f, --follow', 'stream progress live until the task ends')
+    .option('--store <path>', 'the Beads file')
+    .action(async (id: string, flags: LogsOptions) => {
+      await logsCommand(id, flags, (text) => process.stdout.write(text));
+    });
+}
