@@ -40,7 +40,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   await writeFile(join(dir, '.beads', 'issues.jsonl'), '', { flag: 'a' });
   await using runtime = await openRuntime({
     cwd: dir,
-    ...(options.config ? { config: options.config } : {}),
+    ...(options.config ? { config: resolve(options.config) } : {}),
   });
   const config = options.order
     ? { ...runtime.config, queue: { ...runtime.config.queue, order: options.order } }

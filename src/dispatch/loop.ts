@@ -17,7 +17,7 @@ import type { EventBus } from '../observe/events.js';
 import type { HandlerContext, HandlerLogger, Plugin } from '../plugins/api.js';
 import type { PluginSet } from '../plugins/loader.js';
 import { RuntimeEstimator } from '../schedule/estimates.js';
-import { MakespanPlan } from '../schedule/makespan.js';
+import { type Placement, planMakespan } from '../schedule/makespan.js';
 import { orderForMakespan } from '../schedule/order.js';
 import { type RouteDecision, route } from '../schedule/router.js';
 import { HostSlots, type Slot } from '../schedule/slots.js';
@@ -91,6 +91,8 @@ export interface LoopTotals {
 }
 
 const leaseRenewFraction = 1 / 3;
+/** Tasks planned at once in makespan mode; the rest wait for the next pass's plan. */
+const makespanPlanLimit = 256;
 
 export class Loop {
   readonly owner: string;
@@ -116,7 +118,10 @@ export class Loop {
   #state: LoopState = 'created';
   #config: YggConfig;
   #control: ControlState = { paused: false, drained: [] };
-  readonly #claiming = new Set<string>();
+  /** Tasks being claimed (the claim not yet durable), with their type. */
+  readonly #claiming = new Map<string, string>();
+  /** Tasks whose attempt ended and whose outcome is being written. */
+  readonly #finishing = new Set<string>();
   readonly #attemptDone = new Set<Promise<void>>();
   readonly #firstReadyAt = new Map<string, number>();
   readonly #options: LoopOptions;
@@ -132,7 +137,7 @@ export class Loop {
   #cleanups: Array<() => void> = [];
   #stopping: Promise<void> | undefined;
   #forced = false;
-  #plan: MakespanPlan | undefined;
+  #plan: Map<string, Placement> | undefined;
 
   constructor(options: LoopOptions) {
     this.#options = options;
@@ -356,12 +361,12 @@ export class Loop {
     if (!this.#control.paused) {
       const candidates = this.#candidates(now);
       const makespan = this.#config.queue.order === 'makespan';
-      this.#plan = makespan ? this.#makespanPlan(now) : undefined;
       const ordered = this.#options.order
         ? this.#options.order(candidates, this)
         : makespan
           ? orderForMakespan(candidates, this.estimator, (t) => this.typeOf(t))
           : candidates;
+      this.#plan = makespan ? this.#makespanPlan(ordered, now) : undefined;
       const runningTypes = new Map<string, number>();
       for (const run of this.running.values())
         runningTypes.set(run.type, (runningTypes.get(run.type) ?? 0) + 1);
@@ -379,7 +384,8 @@ export class Loop {
     }
     if (this.#orphans.length > 0) this.#pendingLater = true;
     this.#scheduleWake(nextWake, now);
-    if (launched === 0 && this.running.size === 0 && this.#claiming.size === 0 && !this.#pendingLater) {
+    const busy = this.running.size + this.#claiming.size + this.#finishing.size;
+    if (launched === 0 && busy === 0 && !this.#pendingLater) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
   }
@@ -430,7 +436,8 @@ export class Loop {
 
   /** Decide for one task: launch it, note why it waits, or return when to look again. */
   #consider(task: Task, now: number, runningTypes: Map<string, number>): 'launched' | number | undefined {
-    if (this.running.has(task.id) || this.#claiming.has(task.id)) return undefined;
+    if (this.running.has(task.id) || this.#claiming.has(task.id) || this.#finishing.has(task.id))
+      return undefined;
     if (!this.#firstReadyAt.has(task.id)) this.#firstReadyAt.set(task.id, now);
     const type = this.typeOf(task);
     const meta = yggOf(task);
@@ -502,7 +509,7 @@ export class Loop {
     }
     this.holdups.delete(task.id);
     runningTypes.set(type, (runningTypes.get(type) ?? 0) + 1);
-    this.#claiming.add(task.id);
+    this.#claiming.set(task.id, type);
     const done = this.#launch(task, type, plugin, slot).finally(() => {
       this.#attemptDone.delete(done);
     });
@@ -531,27 +538,43 @@ export class Loop {
     return route(request);
   }
 
-  /** Where each host's slots are expected to come free, from the running attempts' estimates. */
-  #makespanPlan(now: number): MakespanPlan {
-    const times = new Map<string, number[]>();
+  /**
+   * The makespan plan for the tasks of the most urgent priority among `ordered` (later priorities
+   * wait for it anyway): each host's slots, free now or when their running task should end.
+   */
+  #makespanPlan(ordered: readonly Task[], now: number): Map<string, Placement> {
+    const slotFreeIn = new Map<string, number[]>();
     for (const [name, slots] of this.slots) {
       if (this.#control.drained.includes(name) || !this.#hostUp(name)) continue;
       const busy = [...this.running.values()]
         .filter((r) => r.host === name)
         .map((r) => Math.max(1, r.startedAt + this.estimator.expected(r.type, name) - now));
-      const free = Array.from({ length: slots.free }, () => 0);
-      times.set(name, [...free, ...busy].slice(0, Math.max(slots.effective, free.length)));
+      slotFreeIn.set(name, [...Array.from({ length: slots.free }, () => 0), ...busy]);
     }
-    return new MakespanPlan(times);
+    const top = ordered.length > 0 ? (ordered[0]!.priority ?? 0) : 0;
+    const planned = ordered
+      .filter((t) => (t.priority ?? 0) === top && !this.running.has(t.id) && !this.#claiming.has(t.id))
+      .slice(0, makespanPlanLimit)
+      .map((task) => {
+        const type = this.typeOf(task);
+        return {
+          id: task.id,
+          hosts: this.typeConfig(type)
+            .hosts.flat()
+            .filter((h) => slotFreeIn.has(h)),
+          ms: (host: string) => this.estimator.expected(type, host),
+        };
+      });
+    return planMakespan(planned, slotFreeIn);
   }
 
-  /** Makespan routing: the host expected to finish the task soonest, waiting for it if busy. */
+  /** Makespan routing: the slot the plan gave the task, now if it is free, else wait for it. */
   #routeMakespan(task: Task, type: string, config: TypeConfig): RouteDecision {
     const plain = this.#route(task, type, config);
     if (plain.kind !== 'assign' && plain.kind !== 'busy') return plain;
-    const eligible = config.hosts.flat().filter((h) => this.slots.has(h));
-    const placed = this.#plan!.place(eligible, (host) => this.estimator.expected(type, host));
-    if (!placed || !placed.now) return { kind: 'busy' };
+    const placed = this.#plan!.get(task.id);
+    if (!placed) return plain;
+    if (placed.startMs > 0 || (this.slots.get(placed.host)?.free ?? 0) === 0) return { kind: 'busy' };
     return { kind: 'assign', host: placed.host };
   }
 
@@ -680,22 +703,11 @@ export class Loop {
     const renewEvery = Math.max(50, this.#config.queue.leaseMs * leaseRenewFraction);
     const renewTimer = setInterval(() => void this.#renew(task.id, token, control), renewEvery);
     renewTimer.unref();
-    try {
-      const outcome = await done;
-      clearInterval(renewTimer);
-      if (outcome.kind === 'succeeded') this.estimator.observe(type, host.name, outcome.runMs);
-      await finishAttempt(this, {
-        run,
-        outcome,
-        typeConfig: config,
-        random: this.#options.random ?? Math.random,
-      });
-    } catch (error) {
-      this.#options.log?.error({ task_id: task.id, err: String(error) }, 'writing the outcome failed');
-    } finally {
-      clearInterval(renewTimer);
+    let released = false;
+    const releaseSlot = () => {
+      if (released) return;
+      released = true;
       const endedAt = this.clock.now();
-      this.totals.lastEnd = endedAt;
       this.totals.busyMs.set(host.name, (this.totals.busyMs.get(host.name) ?? 0) + (endedAt - claimedAt));
       this.running.delete(task.id);
       // Release into the semaphore the slot came from, even if the config was reloaded meanwhile.
@@ -706,6 +718,28 @@ export class Loop {
         total: hostSlots.total,
         effective: hostSlots.effective,
       });
+      this.kick();
+    };
+    try {
+      const outcome = await done;
+      clearInterval(renewTimer);
+      if (outcome.kind === 'succeeded') this.estimator.observe(type, host.name, outcome.runMs);
+      // The host's work is over: its slot goes to the next task while the outcome is written.
+      this.#finishing.add(task.id);
+      releaseSlot();
+      await finishAttempt(this, {
+        run,
+        outcome,
+        typeConfig: config,
+        random: this.#options.random ?? Math.random,
+      });
+    } catch (error) {
+      this.#options.log?.error({ task_id: task.id, err: String(error) }, 'writing the outcome failed');
+    } finally {
+      clearInterval(renewTimer);
+      releaseSlot();
+      this.#finishing.delete(task.id);
+      this.totals.lastEnd = this.clock.now();
       this.kick();
     }
   }
