@@ -55,7 +55,7 @@ describe.each(apis)('%s client streaming', (api) => {
     server = await startModelServer({ models: ['llama3:latest', 'mistral:7b'] });
     const client = createModelClient(endpointOf(server, api));
     const result = await client.chat(messages, { model: 'mistral:7b' });
-    expect((server.requests[0]?.body as { model: string }).model).toBe('mistral:7b');
+    expect((server.requests[0]!.body as { model: string }).model).toBe('mistral:7b');
     expect(result.model).toBe('mistral:7b');
   });
 

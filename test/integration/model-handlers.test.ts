@@ -134,7 +134,7 @@ describe('code-generation', () => {
       const h = await harness(`codegen ${api}`, hostWith(s, api), 'code-generation');
       const result = await run(codeGeneration, task(), h.ctx);
 
-      const prompt = (s.requests[0]?.body as { messages: { role: string; content: string }[] }).messages;
+      const prompt = (s.requests[0]!.body as { messages: { role: string; content: string }[] }).messages;
       expect(prompt[0]?.role).toBe('system');
       expect(prompt[0]?.content).toContain('fenced code block');
       expect(prompt[1]?.content).toContain('# code: fibonacci module');
@@ -210,7 +210,7 @@ describe.each([
     const h = await harness(type, hostWith(s, 'ollama'), type);
     expect(plugin.types).toContain(type);
     const result = await run(plugin, task({ title: `a ${type} task` }), h.ctx);
-    const messages = (s.requests[0]?.body as { messages: { content: string }[] }).messages;
+    const messages = (s.requests[0]!.body as { messages: { content: string }[] }).messages;
     expect(messages[0]?.content).toContain(promptWords);
     expect(messages[1]?.content).toContain(`# a ${type} task`);
     expect(result.summary).toBe(`The answer for ${type}.`);
@@ -245,7 +245,7 @@ describe('model handlers', () => {
     const s = await server({ models: ['llama3:latest', 'mistral:7b'] });
     const h = await harness('model label', hostWith(s, 'openai'), 'general');
     const result = await run(general, task({ labels: ['model:mistral:7b'] }), h.ctx);
-    expect((s.requests[0]?.body as { model: string }).model).toBe('mistral:7b');
+    expect((s.requests[0]!.body as { model: string }).model).toBe('mistral:7b');
     expect(result.metadata?.model).toBe('mistral:7b');
   });
 
