@@ -42,7 +42,8 @@ export function parsePrometheus(text: string): ParsedMetrics {
     // Go's ParseFloat, which Prometheus uses, takes NaN and Inf in any case (prom-client writes `Nan`).
     const value =
       raw === '+Inf' ? Number.POSITIVE_INFINITY : raw === '-Inf' ? Number.NEGATIVE_INFINITY : Number(raw);
-    if (Number.isNaN(value) && raw.toLowerCase() !== 'nan') throw new Error(`line ${i + 1} has a bad value: ${line}`);
+    if (Number.isNaN(value) && raw.toLowerCase() !== 'nan')
+      throw new Error(`line ${i + 1} has a bad value: ${line}`);
     samples.push({ name: match[1]!, labels, value });
   });
   return {
