@@ -81,7 +81,7 @@ async function moduleFiles(dir: string, problems: PluginProblem[]): Promise<stri
 /** `.ts` plugins load through tsx without a build step; JavaScript through plain import(). */
 async function importModule(path: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(path).href;
-  if (/\.m?ts$/.test(path) && !process.env.VITEST) {
+  if (/\.m?ts$/.test(path)) {
     const { tsImport } = await import('tsx/esm/api');
     return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
   }
