@@ -124,6 +124,33 @@ export function llmOf(ctx: HandlerContext, task: Pick<Task, 'labels'>, labelPref
   });
 }
 
+/**
+ * Gives `ctx` an `llm` built on first use, for the runner's context extension: tasks that never
+ * touch it (shell, simulate) run on hosts without an endpoint; a handler that does gets the
+ * `NonRetryableError` naming the key to set.
+ */
+export function attachLlm(
+  ctx: HandlerContext,
+  task: Pick<Task, 'labels'>,
+  options: { labelPrefix?: string } & Partial<LlmDeps> = {},
+): void {
+  let built: Llm | undefined;
+  Object.defineProperty(ctx, 'llm', {
+    configurable: true,
+    enumerable: false,
+    get: () => {
+      built ??= createLlm(ctx.host, ctx.type, {
+        progress: (text, fraction) => ctx.progress(text, fraction),
+        heartbeat: () => ctx.heartbeat(),
+        model: modelRequest(task, options.labelPrefix),
+        ...options,
+        signal: options.signal ?? ctx.signal,
+      });
+      return built;
+    },
+  });
+}
+
 function isLlm(value: unknown): value is Llm {
   return typeof value === 'object' && value !== null && typeof (value as Llm).chat === 'function';
 }

@@ -14,7 +14,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { HostConfig } from '../../src/config/types.js';
 import { NonRetryableError } from '../../src/errors.js';
 import type { HandlerContext, HandlerResult, Plugin } from '../../src/plugins/api.js';
-import { createLlm } from '../../src/plugins/llm-context.js';
+import { attachLlm, createLlm } from '../../src/plugins/llm-context.js';
 import type { Task } from '../../src/store/task.js';
 import { type ModelServer, startModelServer } from '../helpers/model-server.js';
 import { testDir } from '../helpers/tmp.js';
@@ -331,5 +331,23 @@ hosts:
     } finally {
       delete process.env.YGG_HANDLER_TEST_KEY;
     }
+  });
+});
+
+describe('attachLlm', () => {
+  it('builds ctx.llm on first use, with the label prefix from the config', async () => {
+    const s = await server({ models: ['llama3:latest', 'phi3:mini'] });
+    const h = await harness('attach', hostWith(s, 'ollama'), 'general');
+    attachLlm(h.ctx, { labels: ['llm=phi3:mini'] }, { labelPrefix: 'llm=' });
+    const result = await run(general, task({ labels: ['llm=phi3:mini'] }), h.ctx);
+    expect(result.metadata?.model).toBe('phi3:mini');
+  });
+
+  it('leaves a host without an endpoint alone until a handler asks for the model', async () => {
+    const host = hostFrom('hosts:\n  skadi:\n    transport: local\n', 'skadi');
+    const h = await harness('attach none', host, 'general');
+    attachLlm(h.ctx, {});
+    expect(() => h.ctx.llm).toThrow(NonRetryableError);
+    await expect(general.run(task(), h.ctx)).rejects.toThrow('hosts.skadi.model');
   });
 });
