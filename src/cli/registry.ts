@@ -13,6 +13,7 @@ import { register as registerMonitor } from './monitor.js';
 import { register as registerPause } from './pause.js';
 import { register as registerPolicy } from './policy.js';
 import { register as registerRetry } from './retry.js';
+import { register as registerRun } from './run.js';
 import { register as registerShow } from './show.js';
 
 /** Every CLI command, in the order `ygg --help` lists them. Each file under src/cli registers one. */
@@ -24,6 +25,7 @@ export const commands: Array<(program: Command) => void> = [
   registerCreate,
   registerDemo,
   registerLoop,
+  registerRun,
   registerMonitor,
   registerLogs,
   registerCancel,

@@ -139,12 +139,13 @@ export function attachLlm(
     configurable: true,
     enumerable: false,
     get: () => {
+      const { labelPrefix, ...deps } = options;
       built ??= createLlm(ctx.host, ctx.type, {
-        progress: (text, fraction) => ctx.progress(text, fraction),
-        heartbeat: () => ctx.heartbeat(),
-        model: modelRequest(task, options.labelPrefix),
-        ...options,
-        signal: options.signal ?? ctx.signal,
+        ...deps,
+        progress: deps.progress ?? ((text, fraction) => ctx.progress(text, fraction)),
+        heartbeat: deps.heartbeat ?? (() => ctx.heartbeat()),
+        model: deps.model ?? modelRequest(task, labelPrefix),
+        signal: deps.signal ?? ctx.signal,
       });
       return built;
     },
