@@ -9,6 +9,7 @@
  * lease comes due, or the safety-net poll fires. It never waits on a full host (no head-of-line
  * blocking) and never claims more than it can start now (no prefetch).
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classifyType } from '../config/type-rules.js';
 import type { HostConfig, TypeConfig, YggConfig } from '../config/types.js';
@@ -170,6 +171,8 @@ export class Loop {
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`loop cannot start from state ${this.#state}`);
     this.#setState('running');
+    // The control file's folder must exist for its watch to start.
+    await mkdir(this.store.runtimeDir, { recursive: true });
     this.#control = await readControl(this.store.runtimeDir);
     this.#cleanups.push(this.store.watch((change) => this.#onStoreChange(change)));
     this.#cleanups.push(

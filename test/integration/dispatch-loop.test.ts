@@ -97,7 +97,7 @@ types:
     const text = await h.store.add({ title: 'text', priority: 3, labels: ['text-processing'] });
     await h.loop.start();
     await until(() => g.started.length === 2);
-    expect(g.started.map((s) => s.id)).toEqual([running.id, text.id]);
+    expect(g.started.map((s) => s.id).sort()).toEqual([running.id, text.id].sort());
     expect(h.store.get(queued.id)?.status).toBe('open');
     for (const t of [running, queued, text]) g.release(t.id);
     await h.loop.untilIdle();
@@ -233,5 +233,66 @@ types:
     const stored = h.store.get(task.id)!;
     expect(stored.status).toBe('closed');
     expect(stored.close_reason).toBe('not needed');
+  });
+});
+
+describe('operating the loop', () => {
+  it('holds a task whose blocker was cancelled, and says which blocker', async () => {
+    const g = gate();
+    const h = await loopHarness('held', oneHost(1), pluginSet(g.plugin), { start: false });
+    const blocker = await h.store.add({ title: 'blocker' });
+    const waiting = await h.store.add({
+      title: 'after blocker',
+      dependencies: [{ depends_on_id: blocker.id, type: 'blocks' }],
+    });
+    const { cancelTask } = await import('../../src/dispatch/operator.js');
+    await cancelTask(h.store, blocker.id, 'tester');
+    await h.loop.start();
+    const held = await h.waitFor('task:unroutable', (e) => e.taskId === waiting.id);
+    expect(held.reason).toBe(`held by ${blocker.id}, which was cancelled`);
+    await h.loop.untilIdle();
+    expect(g.started).toEqual([]);
+  });
+
+  it('pauses and resumes claiming through the control file, and drains a host', async () => {
+    const { updateControl } = await import('../../src/dispatch/control.js');
+    const g = gate();
+    const yaml = `
+hosts:
+  surtr: { transport: local, slots: 1 }
+  fenrir: { transport: local, slots: 1 }
+types:
+  general: { hosts: [surtr, fenrir] }
+`;
+    const h = await loopHarness('pause-drain', yaml, pluginSet(g.plugin));
+    await updateControl(h.store.runtimeDir, (s) => ({ ...s, paused: true }));
+    await h.waitFor('queue:paused', (e) => e.paused);
+    const first = await h.store.add({ title: 'while paused' });
+    // Let the passes that the new task triggers run (each is queued with setImmediate).
+    for (let turn = 0; turn < 5; turn += 1) await new Promise((r) => setImmediate(r));
+    expect(g.started).toEqual([]);
+    expect(h.store.get(first.id)?.status).toBe('open');
+    await updateControl(h.store.runtimeDir, (s) => ({ ...s, paused: false, drained: ['surtr'] }));
+    const started = await h.waitFor('task:started', (e) => e.taskId === first.id);
+    // surtr is drained: the task goes to fenrir although surtr comes first.
+    expect(started.host).toBe('fenrir');
+    g.release(first.id);
+    await h.loop.untilIdle();
+  });
+
+  it('keeps running with the old config when hosts.yaml becomes invalid, and applies a valid one', async () => {
+    const g = gate();
+    const h = await loopHarness('reload', oneHost(1), pluginSet(g.plugin));
+    const { parseConfig } = await import('../../src/config/load.js');
+    const bad = parseConfig('hosts:\n  surtr: { transport: local, slots: zero }\n', 'hosts.yaml');
+    expect(bad.config).toBeUndefined();
+    expect(bad.errors[0]?.line).toBe(2);
+    const good = parseConfig(oneHost(2), 'hosts.yaml');
+    h.loop.reconfigure(good.config!);
+    expect(h.loop.slots.get('surtr')?.total).toBe(2);
+    const ids = [(await h.store.add({ title: 'a' })).id, (await h.store.add({ title: 'b' })).id];
+    await until(() => g.started.length === 2);
+    for (const id of ids) g.release(id);
+    await h.loop.untilIdle();
   });
 });
