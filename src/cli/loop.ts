@@ -1,6 +1,7 @@
 import { watch } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { formatProblem } from '../config/problems.js';
 import { Loop } from '../dispatch/loop.js';
 import { ExitError } from '../errors.js';
 import { EventBus } from '../observe/events.js';
@@ -64,7 +65,7 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     void loadConfig(runtime.configPath).then((result) => {
       if (result.config) loop.reconfigure(result.config);
       else {
-        const errors = result.errors.map((e) => `${e.file}:${e.line ?? 0}: ${e.message}`);
+        const errors = result.errors.map((e) => formatProblem(e));
         bus.emit('config:invalid', { path: runtime.configPath, errors });
         process.stderr.write(
           `ygg: ${runtime.configPath} is invalid; keeping the running config:\n${errors.join('\n')}\n`,
