@@ -5,12 +5,14 @@
 import { constants } from 'node:os';
 import type { LimitReason } from './transport.js';
 
-const MARKERS: Array<[Exclude<LimitReason, 'time' | 'cpu' | 'cancelled'>, RegExp]> = [
+// Shells print the last two when a child dies of SIGXFSZ / SIGXCPU and carry on.
+const MARKERS: Array<[Exclude<LimitReason, 'time' | 'cancelled'>, RegExp]> = [
   [
     'processes',
     /fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork|fork failed|pthread_create.*Resource temporarily unavailable|BlockingIOError/i,
   ],
-  ['file-size', /File too large|EFBIG/i],
+  ['file-size', /File too large|EFBIG|File size limit exceeded/i],
+  ['cpu', /CPU time limit exceeded/i],
   [
     'memory',
     /Cannot allocate memory|MemoryError|out of memory|bad_alloc|memory exhausted|heap out of memory|ENOMEM|failed to allocate|Failed to reserve/i,
@@ -56,7 +58,7 @@ export interface LimitEvidence {
 /** Which limit ended the command, if one did. */
 export function classifyLimit(evidence: LimitEvidence): LimitReason | undefined {
   const sig = endingSignal(evidence.code, evidence.signal);
-  if (sig === constants.signals.SIGXCPU) return 'cpu';
+  if (sig === constants.signals.SIGXCPU || evidence.markers.has('cpu')) return 'cpu';
   if (sig === constants.signals.SIGXFSZ || evidence.markers.has('file-size')) return 'file-size';
   // A fork bomb is cut short by the wall clock, but the limit that contained it is processes.
   if (evidence.markers.has('processes')) return 'processes';

@@ -41,8 +41,9 @@ export interface SandboxPlan {
 /** Time `timeout` waits after TERM before KILL. */
 const KILL_GRACE_S = 2;
 
-/** With no time limit given, a sandboxed command may take this many times its CPU budget. */
+/** With no time limit given, a sandboxed command may take twice its CPU budget plus 10 s (a busy host shares its cores). */
 const WALL_PER_CPU = 2;
+const WALL_SLACK_MS = 10_000;
 
 export function sandboxLimits(
   request: boolean | SandboxRequest,
@@ -59,7 +60,7 @@ export function sandboxLimits(
     processes: r.processes ?? settings.processes,
     tmpBytes: r.tmpBytes ?? settings.tmpBytes,
     gpu: r.gpu ?? false,
-    wallMs: timeoutMs ?? cpuSeconds * WALL_PER_CPU * 1000,
+    wallMs: timeoutMs ?? cpuSeconds * WALL_PER_CPU * 1000 + WALL_SLACK_MS,
   };
 }
 

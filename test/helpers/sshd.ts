@@ -6,8 +6,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig, SandboxSettings, SshSettings } from '../../src/config/types.js';
 import { waitUntil } from './wait.js';
@@ -198,8 +199,12 @@ export class SshdInstance {
     this.#child = undefined;
   }
 
-  stop(): Promise<void> {
-    return this.kill();
+  /** Set when the instance made its own folder (a suite's sshd); `stop()` removes it. */
+  ownsDir = false;
+
+  async stop(): Promise<void> {
+    await this.kill();
+    if (this.ownsDir) await rm(this.dir, { recursive: true, force: true });
   }
 
   async restart(): Promise<void> {
@@ -318,5 +323,13 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
   if (options.maxSessions !== undefined) config.push(`MaxSessions ${options.maxSessions}`);
   await writeFile(instance.configFile, `${config.join('\n')}\n`);
   await instance.start();
+  return instance;
+}
+
+/** An sshd shared by a test file (started in beforeAll): its folder goes away on `stop()`. */
+export async function startSuiteSshd(name: string, options: SshdOptions = {}): Promise<SshdInstance> {
+  const dir = await mkdtemp(join(tmpdir(), `ygg-${name}-`));
+  const instance = await startSshd(dir, options);
+  instance.ownsDir = true;
   return instance;
 }

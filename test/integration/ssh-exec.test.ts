@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnquotableArgumentError } from '../../src/hosts/quote.js';
 import { SshTransport } from '../../src/hosts/ssh/transport.js';
-import { processesMatching, type SshdInstance, startSshd } from '../helpers/sshd.js';
+import { processesMatching, type SshdInstance, startSuiteSshd } from '../helpers/sshd.js';
 import { testDir } from '../helpers/tmp.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -13,9 +13,7 @@ describe('SSH exec against a real sshd', () => {
   let transport: SshTransport;
 
   beforeAll(async () => {
-    const { mkdtemp } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    sshd = await startSshd(await mkdtemp(join(tmpdir(), 'ygg-ssh-exec-')));
+    sshd = await startSuiteSshd('ssh-exec');
     transport = new SshTransport('alpha', sshd.sshSettings());
   });
 

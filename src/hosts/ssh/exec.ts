@@ -16,11 +16,22 @@ export class ChannelRefusedError extends Error {
 /** After a kill, how long to wait for sshd to report the exit before giving up on the channel. */
 const KILL_WAIT_MS = 5000;
 
-function openExec(client: Client, hostName: string, command: string): Promise<ClientChannel> {
+/** Sends the exec request; `onOpen` runs synchronously in ssh2's callback. */
+function openExec(
+  client: Client,
+  hostName: string,
+  command: string,
+  onOpen: (channel: ClientChannel) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     try {
       client.exec(command, (error, channel) => {
-        if (!error) return resolve(channel);
+        if (!error) {
+          // Listeners go on before ssh2 parses the rest of the packet it is reading: a fast
+          // command's exit status can arrive in the same read as the exec's confirmation.
+          onOpen(channel);
+          return resolve();
+        }
         if (/open failed|administratively prohibited/i.test(error.message)) {
           return reject(new ChannelRefusedError(error.message));
         }
@@ -64,12 +75,25 @@ export async function execOnChannel(
   options: ExecOptions,
 ): Promise<ExecResult> {
   const started = performance.now();
-  const channel = await openExec(client, hostName, command);
+  let outcome: Promise<ExecResult> | undefined;
+  await openExec(client, hostName, command, (channel) => {
+    outcome = watchChannel(channel, client, hostName, options, started);
+  });
+  return outcome!;
+}
+
+/** Collects a running command's output and end; kills its process group on timeout or abort. */
+function watchChannel(
+  channel: ClientChannel,
+  client: Client,
+  hostName: string,
+  options: ExecOptions,
+  started: number,
+): Promise<ExecResult> {
   const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const onOutput = options.onOutput;
   const stdout = new BoundedOutput(limit, onOutput && ((text) => onOutput(text, 'stdout')));
   const stderr = new BoundedOutput(limit, onOutput && ((text) => onOutput(text, 'stderr')));
-
   return new Promise<ExecResult>((resolve, reject) => {
     let code: number | null = null;
     let signal: string | null = null;
