@@ -185,6 +185,7 @@ function queue(entry: HostsFile['queue'] = {}): YggConfig['queue'] {
   };
   if (entry.max_size !== undefined) config.maxSize = entry.max_size;
   if (entry.max_per_submitter !== undefined) config.maxPerSubmitter = entry.max_per_submitter;
+  if (entry.eval_types !== undefined) config.evalTypes = [...entry.eval_types];
   const rate = entry.rate_limit;
   if (rate && 'starts' in rate)
     config.rateLimit = { starts: rate.starts, windowMs: parseDuration(rate.window) };

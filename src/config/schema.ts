@@ -182,6 +182,11 @@ export const queueSchema = z
       .describe('Fair-share weights.'),
     boost_label: name.describe('Label that lets a task go first in its level once. Default: boost.'),
     rate_limit: rateLimitSchema.describe('Per-submitter start limit: {starts, window} or {min_gap}.'),
+    eval_types: z
+      .array(name)
+      .describe(
+        'Types whose successful runs count as evaluations in `ygg stats`. Default: types named with "eval" or "grader".',
+      ),
   })
   .partial()
   .strict();

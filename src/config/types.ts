@@ -126,6 +126,8 @@ export interface QueueSettings {
   weights: Record<string, number>;
   boostLabel: string;
   rateLimit?: { starts: number; windowMs: number } | { minGapMs: number };
+  /** Types whose successful runs count as evaluations (`eval_types`); default: names with `eval` or `grader`. */
+  evalTypes?: string[];
 }
 
 /** A named tool run on hosts with the `tools` role (`tools:` in hosts.yaml). */

@@ -55,6 +55,8 @@ export interface LoopOptions {
   order?: (tasks: readonly Task[], loop: Loop) => readonly Task[];
   /** Admission checks beyond routing (rate limits, staleness); a string says why a task waits. */
   admit?: (task: Task, type: string) => string | undefined;
+  /** Called as a task is taken for a slot, its claim just queued (fair turns and rate limits count starts). */
+  launched?: (task: Task, type: string) => void;
 }
 
 /** Why a ready task is not running, as shown by `ygg list --ready`, the monitor and the log. */
@@ -226,6 +228,11 @@ export class Loop {
     });
   }
 
+  /** Look again at `at` (ms on the loop's clock): for admission checks that hold a task until then. */
+  wakeAt(at: number): void {
+    this.#scheduleWake(at, this.clock.now());
+  }
+
   /** Resolves when nothing is ready, running, or waiting for a retry or a lease to lapse. */
   untilIdle(): Promise<void> {
     return new Promise((resolve) => {
@@ -373,6 +380,8 @@ export class Loop {
       const runningTypes = new Map<string, number>();
       for (const run of this.running.values())
         runningTypes.set(run.type, (runningTypes.get(run.type) ?? 0) + 1);
+      // Claims not yet durable count too, or a pass in between could start one past a type's cap.
+      for (const type of this.#claiming.values()) runningTypes.set(type, (runningTypes.get(type) ?? 0) + 1);
       for (const task of ordered) {
         if (this.#freeSlots() === 0) {
           this.#pendingLater = true;
@@ -517,6 +526,7 @@ export class Loop {
       this.#attemptDone.delete(done);
     });
     this.#attemptDone.add(done);
+    this.#options.launched?.(task, type);
     return 'launched';
   }
 

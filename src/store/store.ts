@@ -58,6 +58,18 @@ export interface NewTask {
   /** Targets this task depends on (`blocks` means the target blocks this one). */
   dependencies?: { depends_on_id: string; type: string }[];
   metadata?: Record<string, unknown>;
+  /**
+   * Checked at commit time, under the write lock, against the freshest file (plus tasks added
+   * before it in the same commit): an Error refuses the add, which then writes nothing. Used by
+   * `ygg add` for queue limits, so two concurrent adds cannot both slip past one.
+   */
+  precondition?: (current: AddContext) => Error | undefined;
+}
+
+/** What an add's precondition sees. */
+export interface AddContext {
+  /** Every issue in the file as it is now, then the tasks added earlier in this commit. */
+  tasks(): readonly Task[];
 }
 
 export interface TaskStore extends AsyncDisposable {

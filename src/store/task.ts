@@ -59,6 +59,8 @@ export interface YggMeta {
   /** Set when the task ended by cancellation. */
   cancelled?: { at: string; by?: string };
   history?: AttemptRecord[];
+  /** Set when a task started with the queue's boost label: the boost is used up (ISO time). */
+  boosted?: string;
   [key: string]: unknown;
 }
 

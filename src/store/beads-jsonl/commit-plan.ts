@@ -74,6 +74,11 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
         return;
       }
       if (op.kind === 'add') {
+        const refused = op.input.precondition?.({ tasks: () => currentTasks(index, added) });
+        if (refused) {
+          results.push(refused);
+          return;
+        }
         const createdAt = formatMicros(env.nextCreatedMicros());
         const seed = `${op.input.title}\u0000${op.input.description ?? ''}\u0000${createdAt}\u0000${process.pid}`;
         const id = newHashId(prefix, seed, exists, index.positions.size + added.size);
@@ -148,6 +153,14 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   }
   const grew = records.length > index.records.length;
   return { records, finalNewline: index.finalNewline || grew, results, writes };
+}
+
+/** The file's issues, then tasks added earlier in the commit (for an add's precondition). */
+function currentTasks(index: IssueIndex, added: ReadonlyMap<string, { task: Task }>): Task[] {
+  const tasks: Task[] = [];
+  for (const record of index.records) if (record.kind === 'issue') tasks.push(parseTask(record.raw));
+  for (const { task } of added.values()) tasks.push(task);
+  return tasks;
 }
 
 function issueTask(index: IssueIndex, id: string): Task | undefined {
