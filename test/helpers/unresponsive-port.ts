@@ -15,8 +15,9 @@ const listener = `
 const net = require('node:net');
 const server = net.createServer();
 server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
-  process.stdout.write(server.address().port + '\\n');
-  setImmediate(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+  // Block in the same synchronous run as the write: the event loop never gets to accept().
+  require('node:fs').writeSync(1, server.address().port + '\\n');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 });
 `;
 

@@ -104,6 +104,7 @@ describe('connect timeout', () => {
     const client = createModelClient({
       ...endpointOf({ url: `http://127.0.0.1:${port.port}`, models: ['llama3:latest'] }, api),
       connectTimeoutMs: 300,
+      firstTokenTimeoutMs: 5_000,
     });
     const started = performance.now();
     const error = await rejection(client.chat(messages));
