@@ -1,8 +1,14 @@
 import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { YggError } from '../errors.js';
+import { classifyType } from '../config/type-rules.js';
+import type { YggConfig } from '../config/types.js';
+import { ExitError, YggError } from '../errors.js';
+import { QueueFullError, queueFullExitCode, refusal } from '../schedule/backpressure.js';
+import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
 import type { Task } from '../store/task.js';
+import { openConfig } from './runtime.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
 export interface AddOptions extends StoreCommandOptions {
@@ -17,6 +23,16 @@ export interface AddOptions extends StoreCommandOptions {
   argv?: string[];
   /** Submitter name (`created_by`); default the login name. */
   as?: string;
+  /** hosts.yaml with the queue limits (default: found as every command finds it). */
+  config?: string;
+}
+
+/** A task `ygg add` queued, and its place in the queue. */
+export interface AddedTask {
+  task: Task;
+  place?: QueuePlace;
+  /** Problems that did not stop the add (an unreadable hosts.yaml: limits not checked). */
+  warnings: string[];
 }
 
 /** The NewTask `ygg add` writes: `--type` as a label, handler and argv under `metadata.ygg`. */
@@ -48,7 +64,33 @@ function safeUserName(): string {
 
 /** Adds one task and returns it (its id is bd's hash form with the file's prefix). */
 export async function addCommand(options: AddOptions): Promise<Task> {
+  return (await addToQueue(options)).task;
+}
+
+/**
+ * Adds one task unless the queue is full (`queue.max_size`, `queue.max_per_submitter`, checked
+ * under the store's write lock: refused, nothing is written and a QueueFullError is thrown),
+ * then tells its place in the queue.
+ */
+export async function addToQueue(options: AddOptions): Promise<AddedTask> {
   return usingStore(options, async (store) => {
+    const warnings: string[] = [];
+    let config: YggConfig | undefined;
+    try {
+      config = (
+        await openConfig({
+          ...(options.config ? { config: options.config } : {}),
+          cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
+        })
+      ).config;
+    } catch (error) {
+      warnings.push(
+        `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
+      );
+    }
+    const input = newTaskFrom(options);
+    const submitter = input.created_by ?? 'anonymous';
+    if (config) input.precondition = (current) => refusal(current.tasks(), submitter, config.queue);
     for (const id of options.blockedBy ?? []) {
       if (!store.get(id)) {
         throw new YggError(`--blocked-by ${id}: no such task in ${store.path}`, {
@@ -56,7 +98,13 @@ export async function addCommand(options: AddOptions): Promise<Task> {
         });
       }
     }
-    return store.add(newTaskFrom(options));
+    const task = await store.add(input);
+    if (!config) return { task, warnings };
+    const queue = config.queue;
+    const place = queuePlace(task.id, store.list(), store.ready(), queue, config.types, (t) =>
+      classifyType(t, config),
+    );
+    return { task, place, warnings };
   });
 }
 
@@ -83,9 +131,11 @@ export function register(program: Command): void {
       .option('--description <text>', 'the description')
       .option('--blocked-by <id>', 'a task that must close first (repeatable)', collect)
       .option('--handler <name>', 'the handler plugin to run it')
-      .option('--as <name>', 'who submits it (created_by); default the login name'),
+      .option('--as <name>', 'who submits it (created_by); default the login name')
+      .option('--config <path>', 'hosts.yaml with the queue limits (default: found as for `ygg loop`)')
+      .option('--json', 'print {id, position, of, ...} as one JSON object instead of the id'),
   ).action(async (title: string, argv: string[], flags: Record<string, unknown>) => {
-    const task = await addCommand({
+    const added = await addOrExit({
       title,
       argv,
       ...(flags.store ? { store: flags.store as string } : {}),
@@ -96,7 +146,26 @@ export function register(program: Command): void {
       ...(flags.blockedBy ? { blockedBy: flags.blockedBy as string[] } : {}),
       ...(flags.handler ? { handler: flags.handler as string } : {}),
       ...(flags.as ? { as: flags.as as string } : {}),
+      ...(flags.config ? { config: flags.config as string } : {}),
     });
-    process.stdout.write(`${task.id}\n`);
+    for (const warning of added.warnings) process.stderr.write(`ygg: ${warning}\n`);
+    const { task, place } = added;
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify({ id: task.id, position: place?.position ?? null, of: place?.of ?? null, state: place?.state ?? null, ...(place?.overLimit ? { over_limit: place.overLimit } : {}) })}\n`,
+      );
+    } else process.stdout.write(`${task.id}\n`);
+    if (place) process.stderr.write(`${describePlace(place)}\n`);
   });
+}
+
+/** A full queue ends `ygg add` with its own exit status (75, EX_TEMPFAIL: try again later). */
+async function addOrExit(options: AddOptions): Promise<AddedTask> {
+  try {
+    return await addToQueue(options);
+  } catch (error) {
+    if (!(error instanceof QueueFullError)) throw error;
+    process.stderr.write(`ygg: ${error.message}; nothing was added\n  ${error.hint}\n`);
+    throw new ExitError(queueFullExitCode, error.message);
+  }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Loop } from '../dispatch/loop.js';
+import { QueuePolicy } from '../dispatch/queue-policy.js';
 import { seed30Tasks } from '../dispatch/workloads.js';
 import { EventBus } from '../observe/events.js';
 import { openRuntime } from './runtime.js';
@@ -57,6 +58,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     bus: new EventBus(),
     transport: (host) => runtime.transport(host),
     ...(options.legacy ? { legacy: true } : {}),
+    ...new QueuePolicy().hooks(),
   });
   await loop.start();
   await loop.untilIdle();

@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatProblem } from '../config/problems.js';
 import { Loop } from '../dispatch/loop.js';
+import { QueuePolicy } from '../dispatch/queue-policy.js';
 import { ExitError } from '../errors.js';
+import { feedCounters } from '../observe/counter-feed.js';
+import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
 import { type ObserveFlags, observeLoop, withObserveOptions } from './loop-observers.js';
 import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
@@ -38,6 +41,17 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     bus,
     transport: (host) => runtime.transport(host),
     ...(options.legacy ? { legacy: true } : {}),
+    // Queue strategy (fair turns, boost), rate limits and queue limits.
+    ...new QueuePolicy().hooks(),
+  });
+  // Durable per-submitter and per-type counters (`ygg stats`), fed by the loop's events.
+  const counting = feedCounters({
+    bus,
+    counters: new Counters(runtime.store.runtimeDir),
+    task: (id) => runtime.store.get(id),
+    evalTypes: () => loop.config.queue.evalTypes,
+    onError: (error) =>
+      process.stderr.write(`ygg: counters not written yet (will retry): ${String(error)}\n`),
   });
   for (const problem of runtime.plugins.problems) {
     process.stderr.write(`ygg: plugin ${problem.path} failed to load: ${problem.error}\n`);
@@ -87,6 +101,7 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     if (loop.forced) ending = 'forced';
     return { ending, ...(caught ? { signal: caught } : {}), loop };
   } finally {
+    await counting.close();
     configWatcher();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -12,9 +12,11 @@ import { register as registerLoop } from './loop.js';
 import { register as registerMonitor } from './monitor.js';
 import { register as registerPause } from './pause.js';
 import { register as registerPolicy } from './policy.js';
+import { register as registerPosition } from './position.js';
 import { register as registerRetry } from './retry.js';
 import { register as registerRun } from './run.js';
 import { register as registerShow } from './show.js';
+import { register as registerStats } from './stats.js';
 
 /** Every CLI command, in the order `ygg --help` lists them. Each file under src/cli registers one. */
 export const commands: Array<(program: Command) => void> = [
@@ -33,5 +35,7 @@ export const commands: Array<(program: Command) => void> = [
   registerDlq,
   registerPause,
   registerPolicy,
+  registerPosition,
+  registerStats,
   registerConfig,
 ];

@@ -7,25 +7,25 @@ import type { QueueSettings } from '../config/types.js';
 import { overLimit } from '../schedule/backpressure.js';
 import { boostWithinLevels, FairOrder, hasBoost, type OrderSettings } from '../schedule/fair.js';
 import { orderForMakespan } from '../schedule/order.js';
+import { leastRecentlyStarted } from '../schedule/position.js';
 import { RateLimiter } from '../schedule/rate-limit.js';
 import { withYgg } from '../store/operations.js';
-import type { TaskStore } from '../store/store.js';
 import { statusOf, submitterOf, type Task, yggOf } from '../store/task.js';
 import type { Loop, LoopOptions } from './loop.js';
 
 export type QueueHooks = Required<Pick<LoopOptions, 'order' | 'admit' | 'launched'>>;
 
+/** One per loop: it keeps the fair turns and the recent starts of each submitter. */
 export class QueuePolicy {
-  readonly fair: FairOrder;
-  readonly rateLimiter: RateLimiter;
-  readonly #store: TaskStore;
+  readonly rateLimiter = new RateLimiter(undefined);
+  #fair: FairOrder | undefined;
   #loop: Loop | undefined;
   #over = new Map<string, string>();
 
-  constructor(store: TaskStore, queue: QueueSettings) {
-    this.#store = store;
-    this.fair = new FairOrder(leastRecentlyStarted(store.list()));
-    this.rateLimiter = new RateLimiter(queue.rateLimit);
+  /** The fair turns, seeded on the first pass from the store (least recently started first). */
+  get fair(): FairOrder {
+    this.#fair ??= new FairOrder(this.#loop ? leastRecentlyStarted(this.#loop.store.list()) : []);
+    return this.#fair;
   }
 
   /** The hooks to hand the loop (`new Loop({ ...options, ...policy.hooks() })`). */
@@ -44,7 +44,7 @@ export class QueuePolicy {
     this.#over =
       queue.maxSize === undefined && queue.maxPerSubmitter === undefined
         ? new Map()
-        : overLimit(this.#store.list(), queue);
+        : overLimit(loop.store.list(), queue);
     const settings = orderSettings(queue);
     if (queue.strategy === 'priority' && queue.order === 'makespan') {
       const planned = orderForMakespan(tasks, loop.estimator, (t) => loop.typeOf(t));
@@ -76,7 +76,7 @@ export class QueuePolicy {
     if (!hasBoost(task, queue.boostLabel)) return;
     // The boost is used once the task runs: recorded after its claim (queued just before this).
     const owner = loop.owner;
-    void this.#store
+    void loop.store
       .update(task.id, (current) => {
         const lease = yggOf(current).lease;
         if (statusOf(current) !== 'in_progress' || lease?.owner !== owner || yggOf(current).boosted)
@@ -89,16 +89,4 @@ export class QueuePolicy {
 
 function orderSettings(queue: QueueSettings): OrderSettings {
   return { strategy: queue.strategy, weights: queue.weights, boostLabel: queue.boostLabel };
-}
-
-/** Submitters by their latest `started_at`, least recent first: who goes first after a restart. */
-function leastRecentlyStarted(tasks: readonly Task[]): string[] {
-  const latest = new Map<string, string>();
-  for (const task of tasks) {
-    if (!task.started_at) continue;
-    const who = submitterOf(task);
-    const seen = latest.get(who);
-    if (!seen || task.started_at > seen) latest.set(who, task.started_at);
-  }
-  return [...latest].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([who]) => who);
 }

@@ -1,0 +1,47 @@
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { classifyType } from '../config/type-rules.js';
+import { YggError } from '../errors.js';
+import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
+import { type CommonOptions, openConfig, withCommonOptions } from './runtime.js';
+import { usingStore } from './store-options.js';
+
+export interface PositionOptions extends CommonOptions {
+  id: string;
+}
+
+/** A task's place in the queue, as the loop would order the ready tasks now. */
+export async function positionCommand(options: PositionOptions): Promise<QueuePlace> {
+  return usingStore(options, async (store) => {
+    if (!store.get(options.id))
+      throw new YggError(`no task ${options.id} in ${store.path}`, { hint: 'Check the id with `ygg list`.' });
+    const { config } = await openConfig({
+      ...(options.config ? { config: options.config } : {}),
+      cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
+    });
+    return queuePlace(options.id, store.list(), store.ready(), config.queue, config.types, (t) =>
+      classifyType(t, config),
+    );
+  });
+}
+
+export function register(program: Command): void {
+  withCommonOptions(
+    program
+      .command('position')
+      .description('tell a task’s place in the queue: position N of M')
+      .argument('<id>', 'the task id')
+      .option('--json', 'print {id, state, position, of} as one JSON object'),
+  ).action(async (id: string, flags: CommonOptions & { json?: boolean }) => {
+    const place = await positionCommand({
+      id,
+      ...(flags.store ? { store: flags.store } : {}),
+      ...(flags.config ? { config: flags.config } : {}),
+    });
+    process.stdout.write(
+      flags.json
+        ? `${JSON.stringify({ id: place.id, state: place.state, position: place.position ?? null, of: place.of, ...(place.overLimit ? { over_limit: place.overLimit } : {}) })}\n`
+        : `${place.id}: ${describePlace(place)}\n`,
+    );
+  });
+}

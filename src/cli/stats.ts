@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { Counters, type CountersData, type CounterValues, counterFields } from '../observe/counters.js';
+import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
+
+/** The durable counters kept beside the store (`.ygg/counters.json`). */
+export async function statsCommand(options: StoreCommandOptions): Promise<CountersData> {
+  return usingStore(options, (store) => Counters.read(store.runtimeDir));
+}
+
+export function formatStats(data: CountersData): string {
+  const section = (title: string, rows: Record<string, CounterValues>) => {
+    const names = Object.keys(rows).sort();
+    if (names.length === 0) return [`${title}: none yet`];
+    const width = Math.max(title.length, ...names.map((n) => n.length)) + 2;
+    return [
+      `${title.padEnd(width)}${counterFields.map((f) => f.padStart(12)).join('')}`,
+      ...names.map(
+        (n) => `${n.padEnd(width)}${counterFields.map((f) => String(rows[n]![f]).padStart(12)).join('')}`,
+      ),
+    ];
+  };
+  return `${[...section('submitter', data.submitters), '', ...section('type', data.types)].join('\n')}\n`;
+}
+
+export function register(program: Command): void {
+  withStoreOption(
+    program
+      .command('stats')
+      .description('attempts, evaluations, successes and failures per submitter and per type')
+      .option('--json', 'print {submitters, types} as one JSON object'),
+  ).action(async (flags: StoreCommandOptions & { json?: boolean }) => {
+    const data = await statsCommand(flags.store ? { store: flags.store } : {});
+    process.stdout.write(flags.json ? `${JSON.stringify(data)}\n` : formatStats(data));
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * A task's place in the queue as the loop would order it now (`ygg add`, `ygg position`). Fair
+ * turns are rebuilt from the store: whoever started least recently goes first.
+ */
+import type { QueueSettings, TypeConfig } from '../config/types.js';
+import { statusOf, submitterOf, type Task } from '../store/task.js';
+import { overLimit } from './backpressure.js';
+import { RuntimeEstimator } from './estimates.js';
+import { boostWithinLevels, FairOrder } from './fair.js';
+import { orderForMakespan } from './order.js';
+
+export interface QueuePlace {
+  id: string;
+  /** `queued`: ready and waiting; `not-ready`: open but held (dependencies, defer, retry time). */
+  state: 'queued' | 'not-ready' | 'running' | 'done' | 'missing';
+  /** 1-based place among the ready tasks, when queued. */
+  position?: number;
+  /** Ready tasks waiting in all. */
+  of: number;
+  /** Set when the task is past a queue limit and waits for older tasks to end. */
+  overLimit?: string;
+  status?: string;
+}
+
+/** Ready tasks in the order the queue's strategy would start them now. */
+export function queueOrder(
+  all: readonly Task[],
+  ready: readonly Task[],
+  queue: QueueSettings,
+  types: Record<string, TypeConfig>,
+  typeOf: (task: Task) => string,
+): Task[] {
+  if (queue.strategy === 'priority' && queue.order === 'makespan')
+    return boostWithinLevels(orderForMakespan(ready, new RuntimeEstimator(types), typeOf), queue.boostLabel);
+  const fair = new FairOrder(leastRecentlyStarted(all));
+  return fair.order(ready, {
+    strategy: queue.strategy,
+    weights: queue.weights,
+    boostLabel: queue.boostLabel,
+  });
+}
+
+export function queuePlace(
+  id: string,
+  all: readonly Task[],
+  ready: readonly Task[],
+  queue: QueueSettings,
+  types: Record<string, TypeConfig>,
+  typeOf: (task: Task) => string,
+): QueuePlace {
+  const task = all.find((t) => t.id === id);
+  const of = ready.length;
+  if (!task) return { id, state: 'missing', of };
+  const status = statusOf(task);
+  const over = overLimit(all, queue).get(id);
+  const extra = { status, ...(over ? { overLimit: over } : {}) };
+  if (status === 'in_progress') return { id, state: 'running', of, ...extra };
+  if (status !== 'open') return { id, state: 'done', of, ...extra };
+  const at = queueOrder(all, ready, queue, types, typeOf).findIndex((t) => t.id === id);
+  if (at < 0) return { id, state: 'not-ready', of, ...extra };
+  return { id, state: 'queued', position: at + 1, of, ...extra };
+}
+
+/** Submitters by their latest `started_at`, least recent first. */
+export function leastRecentlyStarted(tasks: readonly Task[]): string[] {
+  const latest = new Map<string, string>();
+  for (const task of tasks) {
+    if (!task.started_at) continue;
+    const who = submitterOf(task);
+    const seen = latest.get(who);
+    if (!seen || task.started_at > seen) latest.set(who, task.started_at);
+  }
+  return [...latest].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([who]) => who);
+}
+
+/** One line for people: `queued, position 3 of 12`, `running`, ... */
+export function describePlace(place: QueuePlace): string {
+  const over = place.overLimit ? ` (${place.overLimit})` : '';
+  switch (place.state) {
+    case 'queued':
+      return `queued, position ${place.position} of ${place.of}${over}`;
+    case 'not-ready':
+      return `open but not ready yet (dependencies, a defer or a retry time); ${place.of} tasks are ready${over}`;
+    case 'running':
+      return 'running';
+    case 'done':
+      return `not queued (status ${place.status})`;
+    default:
+      return 'no such task';
+  }
+}
