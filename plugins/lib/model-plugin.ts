@@ -46,7 +46,7 @@ export async function runModelTask(
     artifacts = await saveCodeBlocks(blocks, ctx.artifactsDir, used);
     if (artifacts.length > 0)
       header.push(
-        `Saved ${artifacts.length} file${artifacts.length === 1 ? '' : 's'}: ${artifacts.join(', ')}`,
+        `Saved ${artifacts.length} file${artifacts.length === 1 ? '' : 's'}: ${listed(artifacts, 20, ', ')}`,
       );
     if (blocks.some((b) => !b.closed))
       header.push('The answer was cut off inside a code block; the last file may be incomplete.');
@@ -57,7 +57,12 @@ export async function runModelTask(
     header.push(
       `${findings.length} finding${findings.length === 1 ? '' : 's'}${findings.length ? ':' : '.'}`,
     );
-    if (findings.length) header[header.length - 1] += `\n${findings.map((f) => `- ${f}`).join('\n')}`;
+    if (findings.length)
+      header[header.length - 1] += `\n${listed(
+        findings.map((f) => `- ${f}`),
+        10,
+        '\n',
+      )}`;
   }
   return shapeResult({
     handler: spec.name,
@@ -68,4 +73,10 @@ export async function runModelTask(
     header,
     findings,
   });
+}
+
+/** At most `max` items joined, and how many more there are (all of them stay in the metadata). */
+function listed(items: readonly string[], max: number, separator: string): string {
+  const shown = items.slice(0, max).join(separator);
+  return items.length > max ? `${shown}${separator}… and ${items.length - max} more` : shown;
 }

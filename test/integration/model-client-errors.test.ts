@@ -163,6 +163,19 @@ describe.each(apis)('%s API key', (api) => {
     }
   });
 
+  it('credentials in the URL go into a Basic header and out of every message', async () => {
+    server = await startModelServer();
+    server.enqueue({ status: 500 });
+    const url = server.url.replace('http://', 'http://ygg:pa55word-xyz@');
+    const client = createModelClient(endpointOf(server, api, { url }));
+    const error = await rejection(client.chat(messages));
+    expect(server.requests[0]?.headers.authorization).toBe(
+      `Basic ${Buffer.from('ygg:pa55word-xyz').toString('base64')}`,
+    );
+    expect(inspect(error, { depth: 10 })).not.toContain('pa55word-xyz');
+    expect(error.message).toContain(server.url);
+  });
+
   it('a wrong key is a non-retryable 401 that does not show the key', async () => {
     server = await startModelServer({ apiKey: 'the-right-key' });
     const client = createModelClient(endpointOf(server, api, { apiKeyEnv: 'YGG_TEST_KEY' }), {

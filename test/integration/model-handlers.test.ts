@@ -351,3 +351,17 @@ describe('attachLlm', () => {
     await expect(general.run(task(), h.ctx)).rejects.toThrow('hosts.skadi.model');
   });
 });
+
+describe('result bounds', () => {
+  it('list at most 10 findings in the summary and all of them in the metadata', async () => {
+    const s = await server();
+    const items = Array.from({ length: 25 }, (_, i) => `- [nit] file.py:${i + 1}: trailing space`);
+    s.enqueue({ text: `## Findings\n${items.join('\n')}\n\n## Verdict\napprove` });
+    const h = await harness('many findings', hostWith(s, 'ollama'), 'code-review');
+    const result = await run(codeReview, task(), h.ctx);
+    expect(result.metadata?.findings).toHaveLength(25);
+    expect(result.summary).toContain('25 findings:');
+    expect(result.summary).toContain('file.py:10:');
+    expect(result.summary).toContain('… and 15 more');
+  });
+});
