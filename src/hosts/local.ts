@@ -22,7 +22,7 @@ export class LocalTransport implements Transport {
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     if (argv.length === 0) throw new Error('exec needs a command: the argv is empty');
-    const wrapped =
+    const wrapped: WrappedCommand =
       options.sandbox && this.wrap
         ? await this.wrap(argv, options)
         : { argv: [...argv], protections: undefined };
@@ -81,11 +81,13 @@ export class LocalTransport implements Transport {
       };
       const reason = limit ?? wrapped.classify?.(result);
       if (reason) result.limit = reason;
+      if (reason && wrapped.describe) result.limitMessage = wrapped.describe(reason);
       if (wrapped.protections) result.protections = wrapped.protections;
       return result;
     } finally {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
+      await wrapped.cleanup?.().catch(() => undefined);
     }
   }
 
@@ -115,6 +117,10 @@ export interface WrappedCommand {
   argv: string[];
   protections: string[] | undefined;
   classify?: (result: ExecResult) => LimitReason | undefined;
+  /** The limit in plain words, for `ExecResult.limitMessage`. */
+  describe?: (reason: LimitReason) => string;
+  /** Runs after the command (removes the work directory the sandbox made). */
+  cleanup?: (() => Promise<void>) | undefined;
 }
 
 /** SIGTERM the child's whole process group, then SIGKILL it after a grace period. */

@@ -1,0 +1,66 @@
+/**
+ * The sandbox for the local transport: the same wrapper as on SSH hosts, probed once on this
+ * machine, handed to `LocalTransport` as its `wrap` function.
+ */
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import type { SandboxSettings } from '../config/types.js';
+import type { WrappedCommand } from './local.js';
+import { planSandbox } from './sandbox.js';
+import { classifyLimit, describeLimit, LimitSniffer } from './sandbox-limits.js';
+import { probeSandbox, type SandboxCapabilities } from './sandbox-probe.js';
+import type { ExecOptions } from './transport.js';
+
+function runLocally(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, ...args] = argv as [string, ...string[]];
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** This machine's sandbox capabilities (probed once per run-as user). */
+const probes = new Map<string, Promise<SandboxCapabilities>>();
+export function localSandboxCapabilities(runAs: string): Promise<SandboxCapabilities> {
+  let probe = probes.get(runAs);
+  if (!probe) {
+    probe = probeSandbox(runLocally, runAs);
+    probes.set(runAs, probe);
+    probe.catch(() => probes.delete(runAs));
+  }
+  return probe;
+}
+
+/** A `wrap` function for `LocalTransport`: sandboxes commands under `settings`. */
+export function localSandboxWrap(settings: SandboxSettings) {
+  return async (argv: readonly string[], options: ExecOptions): Promise<WrappedCommand> => {
+    const caps = await localSandboxCapabilities(settings.runAs ?? 'nobody');
+    const plan = planSandbox(argv, {
+      request: options.sandbox ?? true,
+      settings,
+      caps,
+      timeoutMs: options.timeoutMs,
+      cwd: options.cwd,
+    });
+    return {
+      argv: plan.argv,
+      protections: plan.protections,
+      classify: (result) => {
+        const sniffer = new LimitSniffer();
+        sniffer.feed(result.stderr);
+        return classifyLimit({
+          code: result.code,
+          signal: result.signal,
+          durationMs: result.durationMs,
+          wallMs: plan.limits.wallMs,
+          timedOut: false,
+          markers: sniffer.seen,
+        });
+      },
+      describe: (reason) => describeLimit(reason, plan.limits),
+      cleanup: plan.ownsWorkdir ? () => rm(plan.workdir, { recursive: true, force: true }) : undefined,
+    };
+  };
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { planSandbox } from '../../src/hosts/sandbox.js';
+import { classifyLimit, describeLimit, LimitSniffer } from '../../src/hosts/sandbox-limits.js';
+import type { SandboxCapabilities } from '../../src/hosts/sandbox-probe.js';
+import { parseSandboxProbe } from '../../src/hosts/sandbox-probe.js';
+import { testSandboxSettings } from '../helpers/sshd.js';
+
+const full: SandboxCapabilities = {
+  loginUid: 0,
+  timeout: true,
+  prlimit: true,
+  setpriv: true,
+  bwrap: 'working',
+  nvidiaSmi: true,
+  runAs: { name: 'nobody', uid: 65534, gid: 65534 },
+  gpuDevices: ['/dev/nvidia0', '/dev/nvidiactl'],
+};
+const settings = testSandboxSettings('/var/tmp/ygg');
+
+describe('sandbox plan', () => {
+  it('wraps the argv in timeout, prlimit, setpriv and bwrap, the command last and untouched', () => {
+    const plan = planSandbox(['python3', '-c', '$(x)'], {
+      request: { gpu: true },
+      settings,
+      caps: full,
+      timeoutMs: 5000,
+    });
+    const at = (word: string) => plan.argv.indexOf(word);
+    expect(at('timeout')).toBeLessThan(at('prlimit'));
+    expect(at('prlimit')).toBeLessThan(at('setpriv'));
+    expect(at('setpriv')).toBeLessThan(at('bwrap'));
+    expect(plan.argv.slice(-3)).toEqual(['python3', '-c', '$(x)']);
+    expect(plan.argv).toEqual(
+      expect.arrayContaining(['--reuid=65534', '--unshare-all', '--die-with-parent', '--new-session']),
+    );
+    expect(plan.argv).not.toContain('--share-net');
+    expect(plan.argv.join(' ')).toContain('--dev-bind /dev/nvidia0 /dev/nvidia0');
+    expect(plan.argv.join(' ')).toContain('--tmpfs /home --tmpfs /root');
+    expect(plan.workdir).toMatch(/^\/var\/tmp\/ygg\/run-/);
+    expect(plan.protections).toContain('runs as nobody (uid 65534), not root');
+    expect(plan.protections).toContain('GPU devices: /dev/nvidia0 /dev/nvidiactl');
+    expect(plan.protections.some((p) => p.startsWith('NOT in force'))).toBe(false);
+  });
+
+  it('says what is missing instead of silently running weaker', () => {
+    const bare: SandboxCapabilities = {
+      ...full,
+      bwrap: 'missing',
+      prlimit: false,
+      setpriv: false,
+      timeout: false,
+    };
+    const plan = planSandbox(['true'], { request: true, settings, caps: bare });
+    expect(plan.argv).not.toContain('bwrap');
+    expect(plan.argv).not.toContain('prlimit');
+    const missing = plan.protections.filter((p) => p.startsWith('NOT in force'));
+    expect(missing.join('\n')).toMatch(/bubblewrap \(not installed\)/);
+    expect(missing.join('\n')).toMatch(/`prlimit` missing/);
+    expect(missing.join('\n')).toMatch(/logged in as root, `setpriv` missing\): the command runs as root/);
+    expect(missing.join('\n')).toMatch(/`timeout` missing/);
+    const broken = planSandbox(['true'], {
+      request: true,
+      settings,
+      caps: { ...full, bwrap: 'broken', bwrapError: 'No permissions to create new namespace' },
+    });
+    expect(broken.protections.join('\n')).toMatch(
+      /bubblewrap \(fails: No permissions to create new namespace\)/,
+    );
+    const disabled = planSandbox(['true'], {
+      request: true,
+      settings: { ...settings, enabled: false },
+      caps: full,
+    });
+    expect(disabled.protections.join('\n')).toMatch(/sandbox.enabled is false/);
+  });
+
+  it('takes limits from the request over the host defaults, and allows the network when asked', () => {
+    const plan = planSandbox(['true'], {
+      request: { network: true, cpuSeconds: 7, workdir: '/w' },
+      settings,
+      caps: full,
+    });
+    expect(plan.argv).toContain('--share-net');
+    expect(plan.argv).toContain('--cpu=7:8');
+    expect(plan.workdir).toBe('/w');
+    expect(plan.ownsWorkdir).toBe(false);
+    expect(plan.limits.wallMs).toBe(7 * 2 * 1000 + 10_000);
+  });
+
+  it('parses the capability probe output', () => {
+    const caps = parseSandboxProbe(
+      'uid=0\nhave=timeout\nhave=prlimit\nhave=bwrap\nrunas_uid=65534\nrunas_gid=65534\ngpu_dev=/dev/nvidia0\nbwrap=broken\nbwrap_error=bwrap: setting up uid map: Permission denied\n',
+      'nobody',
+    );
+    expect(caps).toEqual({
+      loginUid: 0,
+      timeout: true,
+      prlimit: true,
+      setpriv: false,
+      bwrap: 'broken',
+      bwrapError: 'bwrap: setting up uid map: Permission denied',
+      nvidiaSmi: false,
+      runAs: { name: 'nobody', uid: 65534, gid: 65534 },
+      gpuDevices: ['/dev/nvidia0'],
+    });
+  });
+});
+
+describe('which limit ended a command', () => {
+  const base = {
+    code: 0,
+    signal: null,
+    durationMs: 100,
+    wallMs: 10_000,
+    timedOut: false,
+    markers: new Set<never>(),
+  };
+  const sniff = (text: string) => {
+    const s = new LimitSniffer();
+    // Split across chunks on purpose.
+    s.feed(text.slice(0, 10));
+    s.feed(text.slice(10));
+    return s.seen;
+  };
+
+  it('reads signals, exit codes and messages', () => {
+    expect(classifyLimit({ ...base, code: 152 })).toBe('cpu');
+    expect(classifyLimit({ ...base, code: null, signal: 'SIGXCPU' })).toBe('cpu');
+    expect(classifyLimit({ ...base, code: 153 })).toBe('file-size');
+    expect(classifyLimit({ ...base, code: 124 })).toBe('time');
+    expect(classifyLimit({ ...base, code: null, signal: 'SIGKILL', durationMs: 12_000 })).toBe('time');
+    expect(classifyLimit({ ...base, code: null, signal: 'SIGKILL', durationMs: 50 })).toBeUndefined();
+    expect(classifyLimit({ ...base, code: 1, markers: sniff('Traceback...\nMemoryError\n') })).toBe('memory');
+    expect(classifyLimit({ ...base, code: 124, markers: sniff('sh: 1: Cannot fork\n') })).toBe('processes');
+    expect(classifyLimit({ ...base, code: 0, markers: sniff('File size limit exceeded\n') })).toBe(
+      'file-size',
+    );
+    expect(classifyLimit({ ...base, code: 1 })).toBeUndefined();
+  });
+
+  it('describes each limit in plain words', () => {
+    const limits = {
+      wallMs: 30_000,
+      memoryBytes: 512 * 2 ** 20,
+      cpuSeconds: 60,
+      fileSizeBytes: 2 ** 30,
+      processes: 128,
+    };
+    expect(describeLimit('time', limits)).toBe('stopped: it ran past its 30 s wall-clock limit');
+    expect(describeLimit('memory', limits)).toBe(
+      'ran out of memory: the 512 MiB memory limit refused an allocation',
+    );
+    expect(describeLimit('cpu', limits)).toBe('stopped: it used up its 60 s of CPU time');
+    expect(describeLimit('file-size', limits)).toBe(
+      'stopped: it wrote a file past the 1024 MiB file-size limit',
+    );
+    expect(describeLimit('processes', limits)).toBe('could not start more processes: the limit is 128');
+  });
+});
