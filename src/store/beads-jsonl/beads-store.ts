@@ -1,5 +1,6 @@
+import { renameSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { rename, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { YggError } from '../../errors.js';
 import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore } from '../store.js';
@@ -39,7 +40,7 @@ export interface BeadsStoreOptions {
   batchWindowMs?: number;
   /**
    * After its last write, `close()` waits this long and checks that no writer without the lock
-   * renamed an older copy over ours or appended to the file we replaced (default 100 ms).
+   * renamed an older copy over ours or appended to the file we replaced (default 250 ms).
    */
   settleMs?: number;
   /** How long our writes are checked against stale writers (default 60 s). */
@@ -247,7 +248,7 @@ export class BeadsJsonlStore implements TaskStore {
     await this.flush();
     if (this.#lastCommitAt > 0) {
       // A writer without the lock that read before our last rename may still rename its copy.
-      const wait = this.#lastCommitAt + (this.#options.settleMs ?? 100) - Date.now();
+      const wait = this.#lastCommitAt + (this.#options.settleMs ?? 250) - Date.now();
       if (wait > 0) await pause(wait);
       for (let round = 0; round < 5; round++) {
         await this.#exclusive(() => this.#refresh());
@@ -431,14 +432,16 @@ export class BeadsJsonlStore implements TaskStore {
         }
         const mode = this.#handle ? (await this.#handle.stat()).mode & 0o777 : 0o644;
         const tmp = await writeTemp(this.path, plan.records, plan.finalNewline, mode);
-        const target = await statPath(this.path);
-        if (!sameFile(target, this.#fileId) || this.#lock.compromised) {
+        // Check and rename back to back, synchronously: the window in which a writer without the
+        // lock could rename its file over the target unnoticed is two system calls wide.
+        const target = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+        if (!target || !sameFile(fileIdOf(target), this.#fileId) || this.#lock.compromised) {
           // Someone wrote since we read: merge with their version and write again.
           await tmp.handle.close();
           await unlink(tmp.tmpPath).catch(() => undefined);
           continue;
         }
-        await rename(tmp.tmpPath, this.path);
+        renameSync(tmp.tmpPath, this.path);
         await fsyncDir(dirname(this.path));
         const oldHandle = this.#handle;
         const oldSize = Number(this.#fileId?.size ?? 0n);

@@ -105,7 +105,7 @@ export async function writeTemp(
   mode: number,
 ): Promise<{ handle: FileHandle; tmpPath: string; size: number }> {
   const tmpPath = join(dirname(path), `.${basename(path)}.ygg-${process.pid}-${Date.now().toString(36)}.tmp`);
-  const handle = await open(tmpPath, 'wx', mode);
+  const handle = await open(tmpPath, 'wx+', mode);
   try {
     let size = 0;
     let chunk: Buffer[] = [];
