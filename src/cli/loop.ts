@@ -9,6 +9,7 @@ import { feedCounters } from '../observe/counter-feed.js';
 import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
 import { type ObserveFlags, observeLoop, withObserveOptions } from './loop-observers.js';
+import { openLoopPipeline } from './loop-pipeline.js';
 import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
 
 export interface LoopCommandOptions extends CommonOptions, ObserveFlags {
@@ -34,16 +35,20 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
   await using runtime = await openRuntime(options);
   const config = { ...runtime.config };
   if (options.interval !== undefined) config.queue = { ...config.queue, pollIntervalMs: options.interval };
+  // Tool queue, rollouts and the learner, when hosts.yaml has tools or a learner.
+  await using pipeline = await openLoopPipeline(runtime, config, bus);
+  const queuePolicy = new QueuePolicy().hooks();
   const loop = new Loop({
     store: runtime.store,
     config,
-    plugins: runtime.plugins,
     bus,
     transport: (host) => runtime.transport(host),
     ...(options.legacy ? { legacy: true } : {}),
-    // Queue strategy (fair turns, boost), rate limits and queue limits.
-    ...new QueuePolicy().hooks(),
+    // Queue strategy (fair turns, boost), rate limits and queue limits; then the pipeline's gate.
+    ...queuePolicy,
+    ...pipeline.loopOptions(runtime.plugins, queuePolicy),
   });
+  pipeline.bind(loop);
   // Durable per-submitter and per-type counters (`ygg stats`), fed by the loop's events.
   const counting = feedCounters({
     bus,

@@ -1,0 +1,169 @@
+/**
+ * The agent pipeline plugged into the dispatch loop through its hooks, without the loop knowing
+ * any of it:
+ * - `admit`: a `rollout` task waits while the staleness gate is full (AReaL's rule);
+ * - `launched`: the task takes its admission ticket as its slot is taken (the same pass, so two
+ *   tasks never both pass a gate with room for one);
+ * - `extendContext`: every handler gets `ctx.tool` (releasing its slot while the tool runs) and
+ *   `ctx.onnx`; a rollout also gets `ctx.policy` and `ctx.trajectory`;
+ * - `wrapPlugins`: once a rollout's handler ends, its trajectory is scored, logged and kept for
+ *   the learner, and its summary joins the result comment.
+ */
+import type { YggConfig } from '../config/types.js';
+import type { HandlerContext, HandlerResult, Plugin } from '../plugins/api.js';
+import type { PluginSet } from '../plugins/loader.js';
+import type { Slot } from '../schedule/slots.js';
+import type { Task } from '../store/task.js';
+import { runOnnx } from './onnx-session.js';
+import type { AgentPipeline, Rollout } from './pipeline.js';
+import type { AdmissionTicket } from './staleness.js';
+import { createToolFunction } from './tool-function.js';
+
+/** What the hooks need of a host's slots (the loop's HostSlots). */
+export interface SlotPool {
+  release(slot: Slot): void;
+  acquire(): Promise<Slot>;
+}
+
+export interface PipelineHooksOptions {
+  pipeline: AgentPipeline;
+  config: () => YggConfig;
+  /** The loop's slots of a host. */
+  hostSlots: (host: string) => SlotPool | undefined;
+  /** Called when a slot was freed for a tool call, so the loop can start another task in it. */
+  slotFreed?: () => void;
+  /** Types run as rollouts (default: `rollout`). */
+  rolloutTypes?: readonly string[];
+  /** A ticket whose task never reached its handler (the claim failed) is returned after this (default 60 s). */
+  unclaimedTicketMs?: number;
+  now?: () => number;
+}
+
+export interface PipelineHooks {
+  admit(task: Task, type: string): string | undefined;
+  launched(task: Task, type: string): void;
+  extendContext(ctx: HandlerContext, info: { task: Task; slot: Slot }): void;
+  wrapPlugins(plugins: PluginSet): PluginSet;
+}
+
+const rolloutKey = Symbol('ygg.rollout');
+
+type WithRollout = HandlerContext & { [rolloutKey]?: Rollout };
+
+export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
+  const { pipeline } = options;
+  const rolloutTypes = new Set(options.rolloutTypes ?? ['rollout']);
+  const now = options.now ?? Date.now;
+  const unclaimedMs = options.unclaimedTicketMs ?? 60_000;
+  const waiting = new Map<string, { ticket: AdmissionTicket; at: number }>();
+
+  const sweep = () => {
+    for (const [taskId, entry] of waiting) {
+      if (now() - entry.at < unclaimedMs) continue;
+      waiting.delete(taskId);
+      pipeline.releaseTicket(entry.ticket);
+    }
+  };
+
+  return {
+    admit(_task, type) {
+      if (!rolloutTypes.has(type) || !pipeline.gate) return undefined;
+      sweep();
+      if (pipeline.gate.capacity() > 0) return undefined;
+      const { version, running, accepted } = pipeline.gate.counts();
+      return `staleness gate: policy v${version}, ${running} rollouts running, ${accepted} accepted; waiting for the learner`;
+    },
+
+    launched(task, type) {
+      if (!rolloutTypes.has(type)) return;
+      const ticket = pipeline.admitRollout();
+      if (ticket) waiting.set(task.id, { ticket, at: now() });
+    },
+
+    extendContext(ctx, { task, slot }) {
+      const config = options.config();
+      if (pipeline.toolQueue) {
+        let held = slot;
+        const pool = options.hostSlots(slot.host);
+        ctx.tool = createToolFunction({
+          queue: pipeline.toolQueue,
+          releaseSlot: () => {
+            pool?.release(held);
+            options.slotFreed?.();
+          },
+          reacquireSlot: async () => {
+            if (pool) held = await pool.acquire();
+          },
+          releaseOnTool: config.types[ctx.type]?.releaseSlotOnTool ?? true,
+          defaults: { taskId: task.id, signal: ctx.signal },
+        });
+      }
+      ctx.onnx = runOnnx;
+      if (!rolloutTypes.has(ctx.type)) return;
+      const entry = waiting.get(task.id);
+      waiting.delete(task.id);
+      const ticket = entry?.ticket ??
+        pipeline.admitRollout() ?? {
+          id: -1,
+          policyVersion: pipeline.policy.version(),
+          admittedAt: now(),
+        };
+      const rollout = pipeline.beginRollout({
+        taskId: task.id,
+        attempt: ctx.attempt,
+        host: ctx.host.name,
+        ticket,
+      });
+      Object.assign(ctx, rollout.extensions());
+      (ctx as WithRollout)[rolloutKey] = rollout;
+    },
+
+    wrapPlugins(plugins) {
+      const wrapped = new Map<Plugin, Plugin>();
+      const wrap = (p: Plugin) => {
+        let w = wrapped.get(p);
+        if (!w) {
+          w = finishingRollouts(p);
+          wrapped.set(p, w);
+        }
+        return w;
+      };
+      return {
+        ...plugins,
+        byName: new Map([...plugins.byName].map(([name, p]) => [name, wrap(p)])),
+        byType: new Map([...plugins.byType].map(([type, p]) => [type, wrap(p)])),
+      };
+    },
+  };
+}
+
+/** The plugin, with the rollout (when the context carries one) finished after its handler. */
+function finishingRollouts(plugin: Plugin): Plugin {
+  return {
+    ...plugin,
+    async run(task, ctx) {
+      const rollout = (ctx as WithRollout)[rolloutKey];
+      if (!rollout) return plugin.run(task, ctx);
+      let value: HandlerResult | string | undefined;
+      try {
+        value = await plugin.run(task, ctx);
+      } catch (error) {
+        await rollout.finish({ error: error instanceof Error ? error.message : String(error) });
+        throw error;
+      }
+      const { trajectory, summary } = await rollout.finish();
+      const result: HandlerResult = typeof value === 'string' ? { summary: value } : { ...value };
+      result.summary = result.summary ? `${result.summary}\n${summary}` : summary;
+      result.metadata = {
+        ...result.metadata,
+        trajectory: {
+          id: trajectory.id,
+          policyVersion: trajectory.policyVersion,
+          status: trajectory.status,
+          ...(trajectory.reward === undefined ? {} : { reward: trajectory.reward }),
+        },
+      };
+      return result;
+    },
+  };
+}
