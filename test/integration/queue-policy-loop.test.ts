@@ -1,5 +1,8 @@
+import { appendFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { QueuePolicy } from '../../src/dispatch/queue-policy.js';
+import { feedCounters } from '../../src/observe/counter-feed.js';
+import { Counters } from '../../src/observe/counters.js';
 import type { Plugin } from '../../src/plugins/api.js';
 import { type Task, yggOf } from '../../src/store/task.js';
 import { deferred, loopHarness, pluginSet } from '../helpers/loop-harness.js';
@@ -152,5 +155,55 @@ queue:
     expect(yggOf(h.store.get(second.id)!).attempt).toBe(1);
     for (const t of [first, second, other]) g.release(t.id);
     await h.loop.untilIdle();
+  });
+
+  it('lets tasks written past queue.max_size wait, reported as over the limit, and counts what ran', async () => {
+    const g = gate(['general', 'grader']);
+    const yaml = `
+hosts:
+  surtr: { transport: local, slots: 4 }
+type_rules:
+  - { type: grader, labels: [grader] }
+queue: { max_size: 2 }
+`;
+    const h = await loopHarness('over-limit', yaml, pluginSet(g.plugin), {
+      start: false,
+      ...new QueuePolicy().hooks(),
+    });
+    const counters = new Counters(h.store.runtimeDir);
+    const feed = feedCounters({ bus: h.bus, counters, task: (id) => h.store.get(id) });
+    // Another tool appends three tasks straight into the file: one more than the limit.
+    const line = (id: string, second: number, labels: string[] = []) =>
+      JSON.stringify({
+        id,
+        title: id,
+        status: 'open',
+        priority: 2,
+        issue_type: 'task',
+        created_at: `2026-01-01T00:00:0${second}Z`,
+        updated_at: `2026-01-01T00:00:0${second}Z`,
+        created_by: 'tool',
+        ...(labels.length > 0 ? { labels } : {}),
+      });
+    await appendFile(h.storePath, `${line('t-1', 1, ['grader'])}\n${line('t-2', 2)}\n${line('t-3', 3)}\n`);
+    await h.store.load();
+    await h.loop.start();
+    await until(() => g.started.length === 2 && h.loop.holdups.has('t-3'));
+    expect(g.started.map((s) => s.id).sort()).toEqual(['t-1', 't-2']);
+    expect(h.loop.holdups.get('t-3')).toMatchObject({
+      kind: 'admission',
+      reason: expect.stringMatching(/over the queue limit/),
+    });
+    expect(h.store.get('t-3')?.status).toBe('open');
+    g.release('t-1');
+    // Once an older task ends, it is within the limit and starts.
+    await h.waitFor('task:started', (e) => e.taskId === 't-3');
+    g.release('t-2');
+    g.release('t-3');
+    await h.loop.untilIdle();
+    await feed.close();
+    const data = await Counters.read(h.store.runtimeDir);
+    expect(data.submitters.tool).toEqual({ attempts: 3, evaluations: 1, successes: 3, failures: 0 });
+    expect(data.types.grader).toEqual({ attempts: 1, evaluations: 1, successes: 1, failures: 0 });
   });
 });
