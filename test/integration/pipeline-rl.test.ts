@@ -1,13 +1,16 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { candidateFeatures, featureCount } from '../../examples/rl/features.js';
 import { localTransports } from '../../examples/rl/local-hosts.js';
 import { decodeLinearModel } from '../../examples/rl/onnx-linear.mjs';
 import { makeProblem } from '../../examples/rl/problems.js';
+import { runThroughDispatcher } from '../../examples/rl/run.js';
 import { loadExampleConfig, runStandalone } from '../../examples/rl/standalone.js';
+import { PolicyStore } from '../../src/pipeline/policy.js';
 import { ToolQueue } from '../../src/pipeline/tool-queue.js';
 import { TrajectoryLog } from '../../src/pipeline/trajectory-log.js';
+import { openStore } from '../../src/store/open.js';
 import { testDir } from '../helpers/tmp.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -78,5 +81,24 @@ describe('the RL example', () => {
     expect(policy.versions.slice(1).every((v) => v.host === 'rl-learner')).toBe(true);
     const last = decodeLinearModel(await readFile(policy.versions.at(-1)!.checkpoint));
     expect(last.weights.some((w) => w !== 0)).toBe(true);
+  });
+
+  it('runs through ygg loop: rollout tasks admitted by the gate, closed with their trajectory, the learner publishing', async () => {
+    const dir = await testDir('rl-dispatcher');
+    await chmod(dir, 0o755);
+    const report = await runThroughDispatcher({ dir, versions: 2, seed: 5 });
+    expect(report.tasks).toBe(64);
+    expect(report.curve.reduce((n, p) => n + p.rollouts, 0)).toBe(64);
+    expect(report.staleTrajectories).toBeLessThanOrEqual(2);
+    const store = await openStore({ cwd: dir });
+    const tasks = store.list();
+    expect(tasks.every((t) => t.status === 'closed')).toBe(true);
+    expect(tasks[0]!.comments?.at(-1)?.text).toMatch(
+      /policy v0 chose patch \d\/\d[\s\S]*trajectory .*: ok, policy v0, 1 steps, reward/,
+    );
+    await store.close();
+    const versions = await PolicyStore.read(join(dir, '.ygg'));
+    expect(versions.length).toBeGreaterThanOrEqual(3); // v0 and at least two learned
+    expect(versions.slice(1).every((v) => v.host === 'rl-learner' && v.batchSize === 16)).toBe(true);
   });
 });

@@ -1,0 +1,109 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runLoopCommand } from '../../src/cli/loop.js';
+import { EventBus } from '../../src/observe/events.js';
+import { openStore } from '../../src/store/open.js';
+import { testDir } from '../helpers/tmp.js';
+
+// A handler that calls one tool; the tool waits until its gate file exists.
+const pluginSource = `
+export const plugin = {
+  name: 'tooler',
+  types: ['tooly'],
+  async run(task, ctx) {
+    const result = await ctx.tool('wait', { gate: task.description });
+    return 'tool exit ' + result.code + ' on ' + result.host;
+  },
+};
+`;
+
+async function workspace(name: string, releaseOnTool: boolean) {
+  const dir = await testDir(name);
+  await chmod(dir, 0o755);
+  await mkdir(join(dir, '.beads'));
+  await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
+  await mkdir(join(dir, 'plugins'));
+  await writeFile(join(dir, 'plugins', 'tooler.mjs'), pluginSource);
+  await writeFile(
+    join(dir, 'hosts.yaml'),
+    `
+hosts:
+  gpu: {transport: local, slots: 1, roles: [inference]}
+  tools: {transport: local, slots: 4, roles: [tools], sandbox: {work_root: ${dir}/work}}
+types:
+  tooly: {hosts: [gpu], release_slot_on_tool: ${releaseOnTool}}
+type_rules:
+  - {type: tooly, labels: [tooly]}
+plugins: {dirs: [./plugins]}
+tools:
+  wait: {argv: [sh, -c, 'while [ ! -e "$1" ]; do sleep 0.01; done', wait, "{gate}"]}
+`,
+  );
+  const open = join(dir, 'open-gate');
+  await writeFile(open, '');
+  const gateA = join(dir, 'gate-a');
+  const store = await openStore({ cwd: dir });
+  const a = await store.add({ title: 'A', labels: ['tooly'], description: gateA });
+  const b = await store.add({ title: 'B', labels: ['tooly'], description: open });
+  await store.close();
+  return { dir, gateA, a: a.id, b: b.id };
+}
+
+function order(bus: EventBus) {
+  const seen: string[] = [];
+  bus.on('task:started', (e) => seen.push(`started ${e.taskId}`));
+  bus.on('task:succeeded', (e) => seen.push(`succeeded ${e.taskId}`));
+  bus.on('tool:called', (e) => seen.push(`tool ${e.taskId}`));
+  return seen;
+}
+
+describe('ctx.tool in ygg loop', () => {
+  it('frees the GPU slot while a tool runs: the next task runs in it, and the first takes it back after', async () => {
+    const w = await workspace('loop-tool-release', true);
+    const bus = new EventBus();
+    const seen = order(bus);
+    // A's tool ends only once B has run to completion in the slot A gave up.
+    bus.on('task:succeeded', (e) => {
+      if (e.taskId === w.b) void writeFile(w.gateA, '');
+    });
+    await runLoopCommand(
+      { cwd: w.dir, config: join(w.dir, 'hosts.yaml'), untilIdle: true, status: false, logLevel: 'silent' },
+      bus,
+    );
+    expect(seen).toEqual([
+      `started ${w.a}`,
+      `started ${w.b}`,
+      `tool ${w.b}`,
+      `succeeded ${w.b}`,
+      `tool ${w.a}`,
+      `succeeded ${w.a}`,
+    ]);
+    const store = await openStore({ cwd: w.dir });
+    expect(store.get(w.a)?.status).toBe('closed');
+    expect(store.get(w.a)?.comments?.at(-1)?.text).toContain('tool exit 0 on tools');
+    await store.close();
+  });
+
+  it('keeps the slot during the tool call when release_slot_on_tool is off', async () => {
+    const w = await workspace('loop-tool-keep', false);
+    const bus = new EventBus();
+    const seen = order(bus);
+    // With the slot held, B cannot start while A waits: open A's gate once A's tool is running.
+    bus.on('task:started', (e) => {
+      if (e.taskId === w.a) void writeFile(w.gateA, '');
+    });
+    await runLoopCommand(
+      { cwd: w.dir, config: join(w.dir, 'hosts.yaml'), untilIdle: true, status: false, logLevel: 'silent' },
+      bus,
+    );
+    expect(seen).toEqual([
+      `started ${w.a}`,
+      `tool ${w.a}`,
+      `succeeded ${w.a}`,
+      `started ${w.b}`,
+      `tool ${w.b}`,
+      `succeeded ${w.b}`,
+    ]);
+  });
+});
