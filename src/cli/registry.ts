@@ -5,6 +5,8 @@ import { register as registerConfig } from './config.js';
 import { register as registerCreate } from './create.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDlq } from './dlq.js';
+import { register as registerDoctor } from './doctor.js';
+import { register as registerHosts } from './hosts.js';
 import { register as registerInit } from './init.js';
 import { register as registerList } from './list.js';
 import { register as registerLogs } from './logs.js';
@@ -38,4 +40,6 @@ export const commands: Array<(program: Command) => void> = [
   registerPosition,
   registerStats,
   registerConfig,
+  registerHosts,
+  registerDoctor,
 ];

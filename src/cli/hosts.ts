@@ -1,0 +1,226 @@
+/**
+ * `ygg hosts [--json]`: each host's state, latency, slots, GPUs and sandbox protections, probed
+ * now. `ygg hosts trust NAME` records a host's key in its known_hosts, deliberately.
+ */
+import type { Command } from 'commander';
+import type { HostConfig, YggConfig } from '../config/types.js';
+import { ExitError, YggError } from '../errors.js';
+import { sandboxCapabilitiesOf } from '../hosts/capabilities.js';
+import {
+  effectiveSlots,
+  type GpuReading,
+  gpuQueryArgv,
+  isMissingNvidiaSmi,
+  parseGpuQuery,
+} from '../hosts/gpu.js';
+import { createTransport } from '../hosts/pool.js';
+import { planSandbox } from '../hosts/sandbox.js';
+import { fetchHostKey } from '../hosts/ssh/fetch-host-key.js';
+import { knownHostsPath } from '../hosts/ssh/host-key.js';
+import {
+  appendKnownHost,
+  fingerprint,
+  hostPattern,
+  keyTypeOf,
+  knownHostsLine,
+  readKnownHosts,
+  verifyKnownHost,
+} from '../hosts/ssh/known-hosts.js';
+import { openConfig } from './runtime.js';
+
+export interface HostsOptions {
+  cwd: string;
+  configPath?: string;
+  /** Bound on reaching each host (default 15 s). */
+  timeoutMs?: number;
+}
+
+export interface HostReport {
+  name: string;
+  transport: 'local' | 'ssh';
+  address?: string;
+  state: 'up' | 'down';
+  latencyMs?: number;
+  error?: string;
+  hint?: string;
+  slots: { configured: number; effective: number; vramGbNeeded?: number };
+  /** null: the host has no nvidia-smi; undefined: not known (host down). */
+  gpus?: GpuReading[] | null;
+  protections: string[];
+}
+
+/** The largest GPU memory any type routed to this host declares. */
+function largestVramNeed(config: YggConfig, host: string): number | undefined {
+  const needs = Object.values(config.types)
+    .filter((t) => t.hosts.includes(host) && t.vramGb !== undefined)
+    .map((t) => t.vramGb!);
+  return needs.length ? Math.max(...needs) : undefined;
+}
+
+async function reportHost(config: YggConfig, host: HostConfig, timeoutMs: number): Promise<HostReport> {
+  const report: HostReport = {
+    name: host.name,
+    transport: host.transport,
+    state: 'down',
+    slots: { configured: host.slots, effective: host.slots },
+    protections: [],
+  };
+  if (host.ssh) report.address = `${host.ssh.user}@${host.ssh.address}:${host.ssh.port}`;
+  const vram = largestVramNeed(config, host.name);
+  if (vram !== undefined) report.slots.vramGbNeeded = vram;
+  await using transport = createTransport(host);
+  try {
+    const { latencyMs } = await transport.probe(AbortSignal.timeout(timeoutMs));
+    report.state = 'up';
+    report.latencyMs = Math.round(latencyMs * 10) / 10;
+  } catch (error) {
+    report.error = (error as Error).message;
+    const hint = (error as { hint?: unknown }).hint;
+    if (typeof hint === 'string') report.hint = hint;
+    return report;
+  }
+  const [caps, gpu] = await Promise.allSettled([
+    sandboxCapabilitiesOf(host, transport),
+    transport.exec(gpuQueryArgv(), { timeoutMs }),
+  ]);
+  if (caps.status === 'fulfilled') {
+    report.protections = planSandbox(['true'], {
+      request: true,
+      settings: host.sandbox,
+      caps: caps.value,
+    }).protections;
+  } else {
+    report.protections = [`NOT known: the sandbox probe failed (${(caps.reason as Error).message})`];
+  }
+  if (gpu.status === 'fulfilled') {
+    if (isMissingNvidiaSmi(gpu.value)) report.gpus = null;
+    else if (gpu.value.code === 0) report.gpus = parseGpuQuery(gpu.value.stdout);
+  }
+  report.slots.effective = effectiveSlots(host, report.gpus ?? undefined, vram);
+  return report;
+}
+
+export async function hostsReport(options: HostsOptions): Promise<HostReport[]> {
+  const { config } = await openConfig({ cwd: options.cwd, config: options.configPath });
+  return Promise.all(config.hosts.map((h) => reportHost(config, h, options.timeoutMs ?? 15_000)));
+}
+
+const gib = (bytes: number | undefined) => (bytes === undefined ? '?' : (bytes / 2 ** 30).toFixed(1));
+
+function gpuText(gpus: GpuReading[] | null | undefined): string {
+  if (gpus === null) return 'none (no nvidia-smi)';
+  if (gpus === undefined) return '-';
+  if (gpus.length === 0) return 'none';
+  return gpus
+    .map((g) => {
+      const util = g.utilization === undefined ? '?' : `${Math.round(g.utilization * 100)}%`;
+      return `#${g.index} ${gib(g.memoryUsedBytes)}/${gib(g.memoryTotalBytes)} GiB used, ${gib(g.memoryFreeBytes)} free, ${util}`;
+    })
+    .join('; ');
+}
+
+export function formatHosts(reports: HostReport[]): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    const latency = r.latencyMs === undefined ? '' : ` ${r.latencyMs} ms`;
+    const slots = `slots ${r.slots.effective}/${r.slots.configured}${r.slots.vramGbNeeded ? ` (for ${r.slots.vramGbNeeded} GB tasks)` : ''}`;
+    lines.push(`${r.name}  ${r.state}${latency}  ${r.address ?? r.transport}  ${slots}`);
+    if (r.error) lines.push(`  error: ${r.error}`);
+    if (r.hint) lines.push(`  fix: ${r.hint}`);
+    if (r.state === 'up') lines.push(`  gpus: ${gpuText(r.gpus)}`);
+    const missing = r.protections.filter((p) => p.startsWith('NOT'));
+    const inForce = r.protections.filter((p) => !p.startsWith('NOT'));
+    if (inForce.length) lines.push(`  sandbox: ${inForce.join(', ')}`);
+    for (const m of missing) lines.push(`  ${m}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface TrustOptions {
+  cwd: string;
+  configPath?: string;
+  name: string;
+}
+
+export interface TrustResult {
+  host: string;
+  fingerprint: string;
+  keyType: string;
+  knownHosts: string;
+  outcome: 'recorded' | 'already-known' | 'pinned';
+}
+
+/** Records the key `name` presents now into its known_hosts; refuses when a different one is there. */
+export async function hostsTrust(options: TrustOptions): Promise<TrustResult> {
+  const { config } = await openConfig({ cwd: options.cwd, config: options.configPath });
+  const host = config.hosts.find((h) => h.name === options.name);
+  if (!host) throw new YggError(`no host named ${options.name} in the configuration`);
+  if (host.transport !== 'ssh' || !host.ssh)
+    throw new YggError(`${host.name} is a local host: there is no host key to trust`);
+  const ssh = host.ssh;
+  const key = await fetchHostKey(host.name, ssh);
+  const presented = fingerprint(key);
+  const file = knownHostsPath(ssh);
+  const base = { host: host.name, fingerprint: presented, keyType: keyTypeOf(key), knownHosts: file };
+  if (ssh.fingerprint) {
+    if (ssh.fingerprint !== presented) {
+      throw new YggError(`${host.name} presents ${presented}, but hosts.yaml pins ${ssh.fingerprint}`, {
+        hint: 'Check the key on the host; if it changed on purpose, update ssh.fingerprint in hosts.yaml.',
+      });
+    }
+    return { ...base, outcome: 'pinned' };
+  }
+  const pattern = hostPattern(ssh.address, ssh.port);
+  const verdict = verifyKnownHost(await readKnownHosts(file), pattern, key);
+  if (verdict.kind === 'match') return { ...base, outcome: 'already-known' };
+  if (verdict.kind === 'revoked')
+    throw new YggError(`${presented} is marked @revoked in ${file}: not trusting it`);
+  if (verdict.kind === 'mismatch' && verdict.known.some((k) => k.keyType === base.keyType)) {
+    throw new YggError(
+      `HOST KEY CHANGED for ${host.name}: ${file} holds another ${base.keyType} key for ${pattern}; not replacing it`,
+      {
+        hint: `Ask whoever runs the host whether its key changed. Only if it did: ssh-keygen -R '${pattern}' -f ${file}, then run this again.`,
+      },
+    );
+  }
+  await appendKnownHost(file, knownHostsLine(pattern, key));
+  return { ...base, outcome: 'recorded' };
+}
+
+/**
+ * The `hosts` command on `program`, made when missing, so subcommands registered elsewhere
+ * (`ygg hosts drain NAME`) land under it whatever the registration order.
+ */
+export function hostsCommandOf(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'hosts') ?? program.command('hosts');
+}
+
+export function register(program: Command): void {
+  const hosts = hostsCommandOf(program)
+    .description('Show each host: state, latency, slots, GPUs and the sandbox protections in force.')
+    .option('--json', 'print JSON')
+    .option('--config <path>', 'hosts.yaml (default: YGG_CONFIG, else beside .beads/, else the shipped one)')
+    .action(async (flags: { json?: boolean; config?: string }) => {
+      const reports = await hostsReport({ cwd: process.cwd(), configPath: flags.config });
+      process.stdout.write(flags.json ? `${JSON.stringify(reports, null, 2)}\n` : formatHosts(reports));
+      if (reports.some((r) => r.state === 'down')) throw new ExitError(1);
+    });
+  hosts
+    .command('trust <name>')
+    .description('Record the key NAME presents now in its known_hosts (check its fingerprint first).')
+    .option('--config <path>', 'hosts.yaml')
+    .action(async (name: string, flags: { config?: string }) => {
+      const result = await hostsTrust({
+        cwd: process.cwd(),
+        configPath: flags.config ?? hosts.opts<{ config?: string }>().config,
+        name,
+      });
+      const what = `${result.host}: ${result.keyType} ${result.fingerprint}`;
+      const lines = {
+        recorded: `recorded ${what} in ${result.knownHosts}\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub there).`,
+        'already-known': `${what} is already in ${result.knownHosts}`,
+        pinned: `${what} matches the fingerprint pinned in hosts.yaml; nothing to record`,
+      };
+      process.stdout.write(`${lines[result.outcome]}\n`);
+    });
+}
