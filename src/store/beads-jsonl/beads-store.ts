@@ -445,7 +445,7 @@ export class BeadsJsonlStore implements TaskStore {
         await fsyncDir(dirname(this.path));
         const oldHandle = this.#handle;
         const oldSize = Number(this.#fileId?.size ?? 0n);
-        this.#index = new IssueIndex(this.path, plan.records, plan.finalNewline);
+        this.#index = IssueIndex.afterCommit(this.#index, plan.records, plan.finalNewline, plan.touched);
         this.#fileId = fileIdOf(await tmp.handle.stat({ bigint: true }));
         this.#handle = tmp.handle;
         this.#carried = [];

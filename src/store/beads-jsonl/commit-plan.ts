@@ -33,6 +33,8 @@ export interface LineWrite {
 
 export interface Plan {
   records: LineRecord[];
+  /** Positions of replaced and appended lines. */
+  touched: number[];
   finalNewline: boolean;
   /** The outcome of each op, in order: the task as written, undefined (declined), or an error. */
   results: Array<Task | undefined | Error>;
@@ -115,6 +117,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   });
 
   const writes: LineWrite[] = [];
+  const touched: number[] = [];
   for (const [id, { task, ops: opIndexes }] of working) {
     const at = index.positions.get(id) as number;
     const before = (records[at] as LineRecord).raw;
@@ -131,6 +134,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
       continue;
     }
     records[at] = record;
+    touched.push(at);
     writes.push({ id, before, after, task, record });
   }
   for (const line of env.carried ?? []) records.push(parseLine(line).record);
@@ -152,7 +156,8 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
     writes.push({ id, before: undefined, after, task, record });
   }
   const grew = records.length > index.records.length;
-  return { records, finalNewline: index.finalNewline || grew, results, writes };
+  for (let i = index.records.length; i < records.length; i++) touched.push(i);
+  return { records, touched, finalNewline: index.finalNewline || grew, results, writes };
 }
 
 /** The file's issues, then tasks added earlier in the commit (for an add's precondition). */

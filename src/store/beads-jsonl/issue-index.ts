@@ -20,26 +20,60 @@ export class IssueIndex {
     readonly finalNewline: boolean,
   ) {
     records.forEach((record, i) => {
-      for (const note of record.notes ?? []) this.#report(i + 1, note);
-      if (record.kind !== 'issue' || !record.issue) return;
-      const id = record.issue.id;
-      const first = this.positions.get(id);
-      if (first !== undefined) {
-        this.#report(i + 1, {
-          kind: 'duplicate-id',
-          message: `issue ${id} appears again (first on line ${first + 1})`,
-          hint: 'ygg uses the first line and keeps this one untouched; merge or remove the duplicate.',
-        });
-        return;
-      }
-      this.positions.set(id, i);
-      this.slims.set(id, record.issue);
-      if (record.maxIntCommentId !== undefined) {
-        this.usesIntCommentIds = true;
-        this.maxIntCommentId = Math.max(this.maxIntCommentId, record.maxIntCommentId);
-      }
-      if (record.stringCommentIds) this.usesStringCommentIds = true;
+      this.#take(i, record);
     });
+  }
+
+  /**
+   * The index after this store's own commit, reusing `previous`'s maps (it must not be used
+   * again): only the `touched` positions (lines replaced with the same id, or appended) are read.
+   */
+  static afterCommit(
+    previous: IssueIndex,
+    records: readonly LineRecord[],
+    finalNewline: boolean,
+    touched: Iterable<number>,
+  ): IssueIndex {
+    const next = new IssueIndex(previous.file, [], finalNewline);
+    // Take over the maps instead of copying them: at 100,000 issues a copy per commit is
+    // megabytes of garbage that the heap keeps around for a while.
+    const owned = next as unknown as {
+      records: readonly LineRecord[];
+      positions: Map<string, number>;
+      slims: Map<string, SlimIssue>;
+      problems: StoreProblem[];
+    };
+    owned.records = records;
+    owned.positions = previous.positions;
+    owned.slims = previous.slims;
+    owned.problems = [...previous.problems];
+    next.maxIntCommentId = previous.maxIntCommentId;
+    next.usesIntCommentIds = previous.usesIntCommentIds;
+    next.usesStringCommentIds = previous.usesStringCommentIds;
+    for (const i of touched) next.#take(i, records[i] as LineRecord);
+    return next;
+  }
+
+  #take(i: number, record: LineRecord): void {
+    for (const note of record.notes ?? []) this.#report(i + 1, note);
+    if (record.kind !== 'issue' || !record.issue) return;
+    const id = record.issue.id;
+    const first = this.positions.get(id);
+    if (first !== undefined && first !== i) {
+      this.#report(i + 1, {
+        kind: 'duplicate-id',
+        message: `issue ${id} appears again (first on line ${first + 1})`,
+        hint: 'ygg uses the first line and keeps this one untouched; merge or remove the duplicate.',
+      });
+      return;
+    }
+    this.positions.set(id, i);
+    this.slims.set(id, record.issue);
+    if (record.maxIntCommentId !== undefined) {
+      this.usesIntCommentIds = true;
+      this.maxIntCommentId = Math.max(this.maxIntCommentId, record.maxIntCommentId);
+    }
+    if (record.stringCommentIds) this.usesStringCommentIds = true;
   }
 
   #report(line: number, note: Pick<StoreProblem, 'kind' | 'message' | 'hint'>): void {
