@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HostPool } from '../../src/hosts/pool.js';
 import type { Plugin } from '../../src/plugins/api.js';
-import type { Task } from '../../src/store/task.js';
+import { type Task, yggOf } from '../../src/store/task.js';
+import { runYgg } from '../helpers/cli.js';
 import { loopHarness, pluginSet } from '../helpers/loop-harness.js';
 import { processesMatching, type SshdInstance, startSshd } from '../helpers/sshd.js';
 import { testDir } from '../helpers/tmp.js';
@@ -53,6 +54,7 @@ function hostsYaml(hosts: SshdInstance[], knownHosts: string, extraTypes = ''): 
   );
   return `type_rules:
   - {type: remote, labels: [remote]}
+  - {type: shell, labels: [shell]}
   - {type: on-surtr, labels: [on-surtr]}
   - {type: on-fenrir, labels: [on-fenrir]}
   - {type: on-skadi, labels: [on-skadi]}
@@ -184,6 +186,56 @@ describe('the dispatch loop over three SSH hosts', () => {
         await h.loop.stop({ force: true });
         await pool.close();
       }
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('ygg loop runs shell tasks on the SSH hosts, sandboxed, with hostile arguments kept as data', async () => {
+    const cluster = await threeHosts('ssh-cli-loop');
+    try {
+      const dir = join(cluster.knownHosts, '..');
+      await mkdir(join(dir, '.beads'), { recursive: true });
+      const store = join(dir, '.beads', 'issues.jsonl');
+      await writeFile(store, '');
+      const config = join(dir, 'hosts.yaml');
+      await writeFile(
+        config,
+        `${hostsYaml(cluster.hosts, cluster.knownHosts)}  shell:\n    hosts: [surtr, fenrir, skadi]\n`,
+      );
+      const hostile = ['$(echo INJECTED)', '`echo INJECTED`', '; echo INJECTED', '\'"', 'two\nlines'];
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const added = await runYgg(
+          ['add', `shell ${i}`, '--type', 'shell', '--store', store, '--', 'printf', '[%s]', ...hostile],
+          { cwd: dir },
+        );
+        expect(added.stderr).not.toMatch(/error/i);
+        ids.push(added.stdout.trim());
+      }
+      const loop = await runYgg(
+        ['loop', '--until-idle', '--no-status', '--store', store, '--config', config],
+        {
+          cwd: dir,
+          timeoutMs: 120_000,
+        },
+      );
+      expect(loop.code).toBe(0);
+      const tasks = (await readFile(store, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Task);
+      for (const id of ids) {
+        const task = tasks.find((t) => t.id === id)!;
+        expect(task.status, JSON.stringify(task.comments)).toBe('closed');
+        const text = JSON.stringify(task.comments ?? []);
+        expect(text).toContain(JSON.stringify(hostile.map((a) => `[${a}]`).join('')).slice(1, -1));
+        expect(text).toContain('no network');
+      }
+      expect(loop.stdout + loop.stderr).not.toContain('INJECTED\n');
+      const hostsUsed = new Set(tasks.flatMap((t) => (yggOf(t).history ?? []).map((a) => a.host)));
+      expect(hostsUsed.size).toBeGreaterThanOrEqual(2);
+      for (const host of hostsUsed) expect(['surtr', 'fenrir', 'skadi']).toContain(host);
     } finally {
       await cluster.stop();
     }
