@@ -55,7 +55,7 @@ function referenceReady(issues: Issue[], now: number): string[] {
   const deferred = (i: Issue) => i.defer_until !== undefined && Date.parse(i.defer_until) > now;
   const micros = (s = '') => {
     const m = /\.(\d+)/.exec(s);
-    return Date.parse(s) * 1000 + Number(((m?.[1] ?? '') + '000000').slice(3, 6));
+    return Date.parse(s) * 1000 + Number(`${m?.[1] ?? ''}000000`.slice(3, 6));
   };
   return issues
     .filter((i) => (i.status ?? 'open') === 'open' && !i.pinned && !i.ephemeral)

@@ -43,7 +43,10 @@ describe('store under concurrent writers', () => {
   // over the target between ygg's last check and ygg's rename (two system calls, back to back)
   // is lost. On a loaded two-core machine a preemption can stretch that window to milliseconds,
   // so this test may be retried; every other loss it would catch is a bug.
-  it('keeps 10x100 adds, raw appends and bd-style rewrites made without its lock', { retry: 2, timeout: 240_000 }, async () => {
+  it('keeps 10x100 adds, raw appends and bd-style rewrites made without its lock', {
+    retry: 2,
+    timeout: 240_000,
+  }, async () => {
     const dir = await testDir('store-concurrency');
     const file = join(dir, '.beads', 'issues.jsonl');
     await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, '.beads')));
