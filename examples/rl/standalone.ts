@@ -67,7 +67,10 @@ export async function runStandalone(options: StandaloneOptions): Promise<Standal
   const events = options.events ?? new EventBus();
   const transportFor = localTransports(config.hosts);
   const pipeline = await AgentPipeline.open({ config, runtimeDir: options.runtimeDir, transportFor, events });
-  const inference = config.hosts.find((h) => h.roles.includes('inference'))!;
+  const rolloutHost = config.types.rollout?.hosts[0];
+  const inference =
+    config.hosts.find((h) => h.name === rolloutHost) ??
+    config.hosts.find((h) => h.roles.includes('inference'))!;
   const slots = new Sema(inference.slots);
   const seed = options.seed ?? 1;
   let next = 0;

@@ -23,9 +23,9 @@ describe('the RL example', () => {
       tools: config.tools!,
       hosts: [
         {
-          name: 'rl-tools-a',
+          name: 'skadi-code',
           slots: 2,
-          transport: localTransports(config.hosts)('rl-tools-a'),
+          transport: localTransports(config.hosts)('skadi-code'),
           workRoot: '/tmp/ygg-work',
         },
       ],
@@ -78,7 +78,7 @@ describe('the RL example', () => {
       versions: Array<{ version: number; checkpoint: string; host?: string }>;
     };
     expect(policy.versions.map((v) => v.version)).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(policy.versions.slice(1).every((v) => v.host === 'rl-learner')).toBe(true);
+    expect(policy.versions.slice(1).every((v) => v.host === 'surtr-reasoning')).toBe(true);
     const last = decodeLinearModel(await readFile(policy.versions.at(-1)!.checkpoint));
     expect(last.weights.some((w) => w !== 0)).toBe(true);
   });
@@ -99,6 +99,6 @@ describe('the RL example', () => {
     await store.close();
     const versions = await PolicyStore.read(join(dir, '.ygg'));
     expect(versions.length).toBeGreaterThanOrEqual(3); // v0 and at least two learned
-    expect(versions.slice(1).every((v) => v.host === 'rl-learner' && v.batchSize === 16)).toBe(true);
+    expect(versions.slice(1).every((v) => v.host === 'surtr-reasoning' && v.batchSize === 16)).toBe(true);
   });
 });
