@@ -21,6 +21,7 @@ const HOSTILE = [
   '*',
   '~root',
   'A=b',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell expansion is the point.
   '$HOME ${PATH}',
   '\\',
   '-n',
