@@ -75,6 +75,35 @@ describe('nvidia-smi parsing on real H100 output', () => {
     expect(apps[0]).toMatchObject({ pid: 481, usedMemoryBytes: 21610 * MIB, gpuIndex: 0 });
   });
 
+  it("parses the output of ygg's own query from a real driver", async () => {
+    const idle = parseGpuQuery(await fixture('ygg-query-idle.csv'));
+    expect(idle).toEqual([
+      {
+        index: 0,
+        name: 'NVIDIA H100 80GB HBM3',
+        uuid: 'GPU-8a1f5527-36ec-e283-172f-0e9c581cfeb9',
+        utilization: 0,
+        memoryUsedBytes: 0,
+        memoryTotalBytes: 81559 * MIB,
+        memoryFreeBytes: 81079 * MIB,
+        temperatureC: 46,
+      },
+    ]);
+    expect(parseComputeApps(await fixture('ygg-apps-idle.csv'), idle)).toEqual([]);
+    const busy = parseGpuQuery(await fixture('ygg-query-busy.csv'));
+    expect(busy[0]).toMatchObject({
+      utilization: 1,
+      memoryUsedBytes: 1011 * MIB,
+      memoryFreeBytes: 80069 * MIB,
+    });
+    expect(parseComputeApps(await fixture('ygg-apps-busy.csv'), busy)).toEqual([
+      { gpuUuid: busy[0]!.uuid, gpuIndex: 0, pid: 403, processName: 'python3', usedMemoryBytes: 1002 * MIB },
+    ]);
+    // 80069 MiB free fits 19 tasks of 4 GiB: slots stay as configured.
+    expect(effectiveSlots({ slots: 4 }, busy, 4)).toBe(4);
+    expect(effectiveSlots({ slots: 4 }, busy, 40, 1)).toBe(2);
+  });
+
   it('reads [N/A] and [Not Supported] as unknown, not as errors or zero', () => {
     const text =
       '0, GeForce GTX 1060, GPU-1, [N/A], 1500, 6144, 4644, [Not Supported]\n1, Tesla, GPU-2, 5, [N/A], [N/A], [N/A], 40\n';
