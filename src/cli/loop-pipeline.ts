@@ -4,6 +4,8 @@
  */
 import type { YggConfig } from '../config/types.js';
 import type { Loop, LoopOptions } from '../dispatch/loop.js';
+import { createTransport } from '../hosts/pool.js';
+import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
 import { pipelineHooks } from '../pipeline/loop-hooks.js';
 import { AgentPipeline } from '../pipeline/pipeline.js';
@@ -37,13 +39,21 @@ export async function openLoopPipeline(
       async [Symbol.asyncDispose]() {},
     };
   }
+  const local = new Map<string, Transport>();
   const pipeline = await AgentPipeline.open({
     config,
     runtimeDir: runtime.store.runtimeDir,
     transportFor: (name) => {
       const host = config.hosts.find((h) => h.name === name);
       if (!host) throw new Error(`no host named ${name} in hosts.yaml`);
-      return runtime.transport(host);
+      if (host.transport === 'ssh') return runtime.transport(host);
+      // Tools and the learner run sandboxed: a local host gets the sandboxing local transport.
+      let transport = local.get(name);
+      if (!transport) {
+        transport = createTransport(host);
+        local.set(name, transport);
+      }
+      return transport;
     },
     events: bus,
   });
@@ -81,6 +91,7 @@ export async function openLoopPipeline(
     async [Symbol.asyncDispose]() {
       for (const off of offs.splice(0)) off();
       await pipeline.stop();
+      for (const transport of local.values()) await transport.close();
     },
   };
 }

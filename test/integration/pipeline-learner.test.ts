@@ -2,10 +2,10 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SandboxedLocalTransport } from '../../examples/rl/local-hosts.js';
 import { decodeLinearModel, encodeLinearModel } from '../../examples/rl/onnx-linear.mjs';
 import { configOrThrow, parseConfig } from '../../src/config/load.js';
 import type { YggConfig } from '../../src/config/types.js';
+import { createTransport } from '../../src/hosts/pool.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/hosts/transport.js';
 import { EventBus, type YggEventName, type YggEvents } from '../../src/observe/events.js';
 import { Learner } from '../../src/pipeline/learner.js';
@@ -113,8 +113,8 @@ async function setup(name: string) {
   const replay = await ReplayBuffer.inRuntimeDir(runtimeDir);
   const events = new EventBus();
   const host = (n: string) => cfg.hosts.find((h) => h.name === n)!;
-  const trainer = new Recording(new SandboxedLocalTransport(host('trainer')));
-  const other = new Recording(new SandboxedLocalTransport(host('other')));
+  const trainer = new Recording(createTransport(host('trainer')));
+  const other = new Recording(createTransport(host('other')));
   return { dir, cfg, runtimeDir, policy, replay, events, trainer, other, host };
 }
 

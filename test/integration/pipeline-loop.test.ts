@@ -1,6 +1,6 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { runLoopCommand } from '../../src/cli/loop.js';
 import { EventBus } from '../../src/observe/events.js';
 import { openStore } from '../../src/store/open.js';
@@ -13,7 +13,7 @@ export const plugin = {
   types: ['tooly'],
   async run(task, ctx) {
     const result = await ctx.tool('wait', { gate: task.description });
-    return 'tool exit ' + result.code + ' on ' + result.host;
+    return 'tool exit ' + result.code + ' on ' + result.host + ': ' + (result.protections ?? []).join(', ');
   },
 };
 `;
@@ -37,12 +37,16 @@ type_rules:
   - {type: tooly, labels: [tooly]}
 plugins: {dirs: [./plugins]}
 tools:
-  wait: {argv: [sh, -c, 'while [ ! -e "$1" ]; do sleep 0.01; done', wait, "{gate}"]}
+  wait: {argv: [sh, -c, 'while [ ! -e "$1" ]; do sleep 0.01; done', wait, "{gate}"], timeout: 30s}
 `,
   );
-  const open = join(dir, 'open-gate');
+  // Tools run sandboxed with a private /tmp: the gates live where the sandbox can see them.
+  const gates = await mkdtemp('/var/tmp/ygg-gates-');
+  onTestFinished(() => rm(gates, { recursive: true, force: true }));
+  await chmod(gates, 0o755);
+  const open = join(gates, 'open-gate');
   await writeFile(open, '');
-  const gateA = join(dir, 'gate-a');
+  const gateA = join(gates, 'gate-a');
   const store = await openStore({ cwd: dir });
   const a = await store.add({ title: 'A', labels: ['tooly'], description: gateA });
   const b = await store.add({ title: 'B', labels: ['tooly'], description: open });
@@ -82,6 +86,7 @@ describe('ctx.tool in ygg loop', () => {
     const store = await openStore({ cwd: w.dir });
     expect(store.get(w.a)?.status).toBe('closed');
     expect(store.get(w.a)?.comments?.at(-1)?.text).toContain('tool exit 0 on tools');
+    expect(store.get(w.a)?.comments?.at(-1)?.text).toMatch(/wall-clock limit/); // sandboxed
     await store.close();
   });
 
