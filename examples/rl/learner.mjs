@@ -49,7 +49,7 @@ export function samplesFromBatch(text) {
 function main(argv) {
   const lrAt = argv.indexOf('--lr');
   const lr = lrAt >= 0 ? Number(argv[lrAt + 1]) : 0.5;
-  const positional = argv.filter((_, i) => i !== lrAt && i !== lrAt + 1);
+  const positional = lrAt >= 0 ? argv.filter((_, i) => i !== lrAt && i !== lrAt + 1) : argv;
   const [batchPath, outPath, policyPath] = positional;
   if (!batchPath || !outPath) {
     process.stderr.write('usage: learner.mjs BATCH.jsonl OUT.onnx [POLICY.onnx] [--lr 0.5]\n');

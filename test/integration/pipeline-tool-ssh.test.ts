@@ -1,15 +1,22 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeLinearModel, encodeLinearModel } from '../../examples/rl/onnx-linear.mjs';
 import type { ToolDefinition } from '../../src/config/types.js';
 import { createTransport } from '../../src/hosts/pool.js';
 import type { Transport } from '../../src/hosts/transport.js';
 import { EventBus, type YggEvents } from '../../src/observe/events.js';
+import { Learner } from '../../src/pipeline/learner.js';
+import { PolicyStore } from '../../src/pipeline/policy.js';
+import { ReplayBuffer } from '../../src/pipeline/replay.js';
 import { ToolQueue } from '../../src/pipeline/tool-queue.js';
-import { type SshdInstance, startSuiteSshd } from '../helpers/sshd.js';
+import { type SshdInstance, startSuiteSshd, testSandboxSettings } from '../helpers/sshd.js';
+import { testDir } from '../helpers/tmp.js';
 import { waitUntil } from '../helpers/wait.js';
 
-describe('the tool queue over SSH', () => {
+describe('the tool queue and the learner over SSH', () => {
   let alpha: SshdInstance;
   let beta: SshdInstance;
   const transports: Transport[] = [];
@@ -72,5 +79,84 @@ describe('the tool queue over SSH', () => {
       ['alpha', false],
       ['beta', true],
     ]);
+  });
+
+  it('trains on an SSH learner host: batch and files put there, the checkpoint fetched back', async () => {
+    const dir = await testDir('learner-ssh');
+    const rl = fileURLToPath(new URL('../../examples/rl/', import.meta.url));
+    // Node needs more address space than the tight test limits give.
+    const host = beta.hostConfig('trainer', {
+      roles: ['learner'],
+      sandbox: testSandboxSettings(join(beta.dir, 'work'), { memoryBytes: 4 * 2 ** 30, cpuSeconds: 30 }),
+    });
+    const transport = createTransport(host);
+    transports.push(transport);
+    const policy = await PolicyStore.open(join(dir, '.ygg'));
+    const initial = join(dir, 'v0.onnx');
+    await writeFile(initial, encodeLinearModel({ weights: [0, 0] }));
+    await policy.ensureInitial(initial);
+    const replay = await ReplayBuffer.inRuntimeDir(join(dir, '.ygg'));
+    for (let i = 0; i < 4; i++)
+      await replay.add({
+        id: `t${i}`,
+        taskId: `bd-${i}`,
+        group: `bd-${i}`,
+        policyVersion: 0,
+        admittedAt: '2026-01-01T00:00:00.000Z',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        endedAt: '2026-01-01T00:00:01.000Z',
+        status: 'ok',
+        steps: [
+          {
+            state: {
+              features: [
+                [1, 0],
+                [0, 1],
+              ],
+            },
+            action: { index: i % 2 },
+            atMs: 0,
+          },
+        ],
+        reward: i % 2,
+      });
+    const events = new EventBus();
+    const learner = new Learner({
+      settings: {
+        host: 'trainer',
+        command: ['node', '{script}', '{batch}', '{checkpoint}', '{policy}'],
+        files: { script: `${rl}learner.mjs`, onnx: `${rl}onnx-linear.mjs` },
+        batchSize: 4,
+        maxStaleness: 1,
+        maxInflight: 8,
+        replayCapacity: 100,
+        timeoutMs: 60_000,
+      },
+      transport,
+      workRoot: host.sandbox.workRoot,
+      replay,
+      policy,
+      runtimeDir: join(dir, '.ygg'),
+      events,
+    });
+    const failures: string[] = [];
+    events.on('learner:state', (e) => {
+      if (e.detail?.startsWith('training failed')) failures.push(e.detail);
+    });
+    const published = new Promise<YggEvents['policy:published']>((resolve) =>
+      events.on('policy:published', resolve),
+    );
+    learner.start();
+    const result = await Promise.race([
+      published,
+      waitUntil(() => failures[0], { what: 'a training result', timeoutMs: 60_000 }).then((f) => {
+        throw new Error(f);
+      }),
+    ]);
+    await learner.stop();
+    expect(result).toMatchObject({ version: 1, batchSize: 4 });
+    const { weights } = decodeLinearModel(await readFile(policy.current()!.checkpoint));
+    expect(weights[1]!).toBeGreaterThan(weights[0]!);
+    expect(policy.current()?.host).toBe('trainer');
   });
 });
