@@ -17,7 +17,7 @@ import type { Task } from '../store/task.js';
 import { runOnnx } from './onnx-session.js';
 import type { AgentPipeline, Rollout } from './pipeline.js';
 import type { AdmissionTicket } from './staleness.js';
-import { createToolFunction } from './tool-function.js';
+import { createToolFunction, type ToolFunction } from './tool-function.js';
 
 /** What the hooks need of a host's slots (the loop's HostSlots). */
 export interface SlotPool {
@@ -116,6 +116,15 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
       });
       Object.assign(ctx, rollout.extensions());
       (ctx as WithRollout)[rolloutKey] = rollout;
+      // A tool no host could run fails the trajectory (the handler still sees the error and decides).
+      const tool = ctx.tool as ToolFunction | undefined;
+      if (tool) {
+        ctx.tool = (async (name, args, callOptions) => {
+          const result = await tool(name, args, callOptions);
+          if (!result.ok) rollout.recorder.fail(`${name}: ${result.error}`);
+          return result;
+        }) satisfies ToolFunction;
+      }
     },
 
     wrapPlugins(plugins) {

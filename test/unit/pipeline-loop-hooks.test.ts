@@ -1,0 +1,168 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeLinearModel } from '../../examples/rl/onnx-linear.mjs';
+import { configOrThrow, parseConfig } from '../../src/config/load.js';
+import { createTransport } from '../../src/hosts/pool.js';
+import { EventBus } from '../../src/observe/events.js';
+import { pipelineHooks } from '../../src/pipeline/loop-hooks.js';
+import { AgentPipeline, type RolloutExtensions } from '../../src/pipeline/pipeline.js';
+import type { ToolFunction } from '../../src/pipeline/tool-function.js';
+import type { HandlerContext, Plugin } from '../../src/plugins/api.js';
+import type { Slot } from '../../src/schedule/slots.js';
+import type { Task } from '../../src/store/task.js';
+import { testDir } from '../helpers/tmp.js';
+
+async function setup(name: string) {
+  const dir = await testDir(name);
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, 'v0.onnx'), encodeLinearModel({ weights: [1, 0] }));
+  const yaml = `
+hosts:
+  gpu: {transport: local, slots: 2, roles: [inference]}
+  tools: {transport: local, slots: 2, roles: [tools], sandbox: {work_root: ${dir}/work}}
+  trainer: {transport: local, slots: 1, roles: [learner]}
+tools:
+  run_tests: {argv: [sh, -c, 'echo "passed $1 failed $2"', run_tests, "{passed}", "{failed}"]}
+learner:
+  host: trainer
+  command: [node, -e, "process.exit(1)"]
+  batch_size: 2
+  max_staleness: 0
+  max_inflight: 3
+  initial_policy: ./v0.onnx
+`;
+  const config = configOrThrow(parseConfig(yaml, join(dir, 'hosts.yaml')), 'hosts.yaml').config;
+  const events = new EventBus();
+  const pipeline = await AgentPipeline.open({
+    config,
+    runtimeDir: join(dir, '.ygg'),
+    transportFor: (n) => createTransport(config.hosts.find((h) => h.name === n)!),
+    events,
+  });
+  let now = 0;
+  const released: Slot[] = [];
+  const hooks = pipelineHooks({
+    pipeline,
+    config: () => config,
+    hostSlots: () => ({
+      release: (slot) => released.push(slot),
+      acquire: async () => ({ host: 'gpu', index: 0, gpus: [] }),
+    }),
+    now: () => now,
+    unclaimedTicketMs: 1000,
+  });
+  const task = (id: string): Task => ({ id, title: id });
+  const ctxFor = (id: string, type = 'rollout'): HandlerContext => {
+    const ctx: HandlerContext = {
+      signal: new AbortController().signal,
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+      host: config.hosts[0]!,
+      attempt: 1,
+      type,
+      artifactsDir: dir,
+      exec: () => Promise.reject(new Error('unused')),
+      progress() {},
+      heartbeat() {},
+    };
+    hooks.extendContext(ctx, { task: task(id), slot: { host: 'gpu', index: 0, gpus: [] } });
+    return ctx;
+  };
+  return { dir, pipeline, hooks, events, task, ctxFor, released, setNow: (n: number) => (now = n) };
+}
+
+const plugin: Plugin = {
+  name: 'p',
+  types: ['rollout'],
+  async run(_task, rawCtx) {
+    const ctx = rawCtx as HandlerContext & RolloutExtensions & { tool: ToolFunction };
+    const probs = await ctx.policy.run({ features: { data: [1, 0, 0, 1], dims: [2, 2] } });
+    const result = await ctx.tool('run_tests', { passed: '3', failed: '1' });
+    ctx.trajectory.step(
+      { probs: probs.probabilities?.data },
+      { index: 0 },
+      {
+        tool: 'run_tests',
+        ok: result.ok,
+        code: result.ok ? result.code : null,
+        stdoutTail: result.ok ? result.stdout : '',
+        stderrTail: '',
+        durationMs: 1,
+        cached: result.cached,
+      },
+    );
+    return { summary: 'did it' };
+  },
+};
+
+describe('pipeline hooks for the loop', () => {
+  it('holds rollout tasks at the staleness bound, and only those', async () => {
+    const s = await setup('hooks-admit');
+    // (0 + 0 + 1) * 2 = 2 rollouts may start at version 0.
+    expect(s.hooks.admit(s.task('a'), 'rollout')).toBeUndefined();
+    s.hooks.launched(s.task('a'), 'rollout');
+    s.hooks.launched(s.task('b'), 'rollout');
+    expect(s.hooks.admit(s.task('c'), 'rollout')).toMatch(/staleness gate: policy v0, 2 rollouts running/);
+    expect(s.hooks.admit(s.task('c'), 'general')).toBeUndefined();
+    // A claim that never reached its handler gives its place back after a while.
+    s.setNow(999);
+    expect(s.hooks.admit(s.task('c'), 'rollout')).toBeDefined();
+    s.ctxFor('a'); // a reached its handler: its ticket is bound to the rollout
+    s.setNow(1000);
+    expect(s.hooks.admit(s.task('c'), 'rollout')).toBeUndefined(); // b's place came back
+    expect(s.pipeline.gate?.counts().running).toBe(1);
+    await s.pipeline.stop();
+  });
+
+  it('gives handlers ctx.tool, ctx.onnx, and rollouts ctx.policy and ctx.trajectory; finishes the rollout after the handler', async () => {
+    const s = await setup('hooks-rollout');
+    const wrapped = s.hooks.wrapPlugins({
+      byName: new Map([['p', plugin]]),
+      byType: new Map([['rollout', plugin]]),
+      problems: [],
+      conflicts: [],
+    });
+    s.hooks.launched(s.task('r1'), 'rollout');
+    const ctx = s.ctxFor('r1');
+    expect(typeof ctx.tool).toBe('function');
+    expect(typeof ctx.onnx).toBe('function');
+    expect((ctx.policy as RolloutExtensions['policy']).version).toBe(0);
+    const result = await wrapped.byType.get('rollout')!.run(s.task('r1'), ctx);
+    expect(s.released).toHaveLength(1); // the slot went back during the tool call
+    expect(typeof result === 'object' && result.summary).toMatch(
+      /^did it\ntrajectory r1\.1\.\w+: ok, policy v0, 1 steps, reward 0\.750/,
+    );
+    expect(typeof result === 'object' && result.metadata?.trajectory).toMatchObject({
+      policyVersion: 0,
+      reward: 0.75,
+    });
+    expect(s.pipeline.replay.fresh().map((t) => t.taskId)).toEqual(['r1']);
+    expect((await s.pipeline.log.readAll())[0]).toMatchObject({ taskId: 'r1', reward: 0.75 });
+    expect(s.pipeline.gate?.counts()).toMatchObject({ running: 0, accepted: 1 });
+
+    // A plain task gets the tool and ONNX, not a trajectory.
+    const plain = s.ctxFor('g1', 'general');
+    expect(plain.trajectory).toBeUndefined();
+    expect(typeof plain.tool).toBe('function');
+    await s.pipeline.stop();
+  });
+
+  it('marks the trajectory failed when no tools host could run a tool, and keeps it out of training', async () => {
+    const s = await setup('hooks-tool-fails');
+    const wrapped = s.hooks.wrapPlugins({
+      byName: new Map([['p', plugin]]),
+      byType: new Map([['rollout', plugin]]),
+      problems: [],
+      conflicts: [],
+    });
+    s.events.emit('host:down', { host: 'tools', error: 'probe failed' });
+    s.hooks.launched(s.task('r2'), 'rollout');
+    const result = await wrapped.byType.get('rollout')!.run(s.task('r2'), s.ctxFor('r2'));
+    expect(typeof result === 'object' && result.summary).toMatch(
+      /failed, policy v0[\s\S]*error: run_tests: no tools host is up for run_tests/,
+    );
+    expect(s.pipeline.replay.size).toBe(0);
+    expect(s.pipeline.gate?.counts()).toMatchObject({ running: 0, accepted: 0 });
+    await s.pipeline.stop();
+  });
+});
