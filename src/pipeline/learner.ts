@@ -193,6 +193,8 @@ export class Learner {
         checkpoint: `${workdir}/next.onnx`,
       };
       await t.put(batchFile, values.batch!);
+      // Before any policy exists (no initial_policy), `{policy}` is empty: the command starts fresh.
+      values.policy = '';
       if (current) {
         values.policy = `${workdir}/policy.onnx`;
         await t.put(current.checkpoint, values.policy);
