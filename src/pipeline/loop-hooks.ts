@@ -48,6 +48,8 @@ export interface PipelineHooks {
 
 const rolloutKey = Symbol('ygg.rollout');
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 type WithRollout = HandlerContext & { [rolloutKey]?: Rollout };
 
 export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
@@ -83,16 +85,20 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
     extendContext(ctx, { task, slot }) {
       const config = options.config();
       if (pipeline.toolQueue) {
-        let held = slot;
         const pool = options.hostSlots(slot.host);
         ctx.tool = createToolFunction({
           queue: pipeline.toolQueue,
           releaseSlot: () => {
-            pool?.release(held);
+            pool?.release(slot);
             options.slotFreed?.();
           },
           reacquireSlot: async () => {
-            if (pool) held = await pool.acquire();
+            if (!pool) return;
+            // The slot taken back may be another index (another task took ours meanwhile). The
+            // loop releases the Slot object it handed out, so that object becomes the new slot.
+            const again = await pool.acquire();
+            Object.assign(slot as Mutable<Slot>, { index: again.index, gpus: again.gpus });
+            if (again.gpus.length > 0) ctx.gpu = [...again.gpus];
           },
           releaseOnTool: config.types[ctx.type]?.releaseSlotOnTool ?? true,
           defaults: { taskId: task.id, signal: ctx.signal },

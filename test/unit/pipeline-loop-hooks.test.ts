@@ -9,7 +9,7 @@ import { pipelineHooks } from '../../src/pipeline/loop-hooks.js';
 import { AgentPipeline, type RolloutExtensions } from '../../src/pipeline/pipeline.js';
 import type { ToolFunction } from '../../src/pipeline/tool-function.js';
 import type { HandlerContext, Plugin } from '../../src/plugins/api.js';
-import type { Slot } from '../../src/schedule/slots.js';
+import { HostSlots, type Slot } from '../../src/schedule/slots.js';
 import type { Task } from '../../src/store/task.js';
 import { testDir } from '../helpers/tmp.js';
 
@@ -68,7 +68,7 @@ learner:
     hooks.extendContext(ctx, { task: task(id), slot: { host: 'gpu', index: 0, gpus: [] } });
     return ctx;
   };
-  return { dir, pipeline, hooks, events, task, ctxFor, released, setNow: (n: number) => (now = n) };
+  return { dir, config, pipeline, hooks, events, task, ctxFor, released, setNow: (n: number) => (now = n) };
 }
 
 const plugin: Plugin = {
@@ -163,6 +163,34 @@ describe('pipeline hooks for the loop', () => {
     );
     expect(s.pipeline.replay.size).toBe(0);
     expect(s.pipeline.gate?.counts()).toMatchObject({ running: 0, accepted: 0 });
+    await s.pipeline.stop();
+  });
+
+  it('takes a slot back after a tool call, possibly another one, and the loop releases the one it holds', async () => {
+    const s = await setup('hooks-slot-index');
+    const gpuHost = { ...s.config.hosts[0]!, slots: 2, gpuBinding: { gpus: [0, 1], perGpu: 1 } };
+    const slots = new HostSlots(gpuHost);
+    const hooks = pipelineHooks({ pipeline: s.pipeline, config: () => s.config, hostSlots: () => slots });
+    const mine = slots.tryAcquire()!;
+    expect(mine).toMatchObject({ index: 0, gpus: [0] });
+    const ctx = s.ctxFor('a', 'general');
+    hooks.extendContext(ctx, { task: s.task('a'), slot: mine });
+    let other: ReturnType<HostSlots['tryAcquire']>;
+    const queue = s.pipeline.toolQueue!;
+    const call = queue.call.bind(queue);
+    // While the tool runs, another task takes the freed slot 0.
+    queue.call = async (...args) => {
+      other = slots.tryAcquire();
+      return call(...args);
+    };
+    await (ctx.tool as ToolFunction)('run_tests', { passed: '1', failed: '0' });
+    expect(other).toMatchObject({ index: 0, gpus: [0] });
+    expect(mine).toMatchObject({ index: 1, gpus: [1] }); // ours is now slot 1, on GPU 1
+    expect(ctx.gpu).toEqual([1]);
+    slots.release(other!);
+    slots.release(mine); // what the loop does when the task ends
+    expect(slots.used).toBe(0);
+    expect([slots.tryAcquire()?.index, slots.tryAcquire()?.index]).toEqual([0, 1]);
     await s.pipeline.stop();
   });
 });
