@@ -81,6 +81,11 @@ export async function openLoopPipeline(
     }),
     bind(loop) {
       bound = loop;
+      // The learner keeps one slot of its host for itself: tasks never take that GPU from it.
+      const learnerHost = config.learner?.host;
+      const hostSlots = learnerHost ? loop.slots.get(learnerHost) : undefined;
+      const reserved = hostSlots?.tryAcquire();
+      if (hostSlots && reserved) offs.push(() => hostSlots.release(reserved));
       // A new policy version or a finished rollout may let held rollouts in.
       offs.push(
         bus.on('policy:published', () => loop.kick()),

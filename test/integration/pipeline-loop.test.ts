@@ -111,4 +111,33 @@ describe('ctx.tool in ygg loop', () => {
       `succeeded ${w.b}`,
     ]);
   });
+
+  it('keeps one slot of the learner host for the learner: tasks there get the others', async () => {
+    const dir = await testDir('loop-learner-slot');
+    await chmod(dir, 0o755);
+    await mkdir(join(dir, '.beads'));
+    await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
+    await writeFile(
+      join(dir, 'hosts.yaml'),
+      `
+hosts:
+  surtr: {transport: local, slots: 2, roles: [inference, learner]}
+types:
+  general: {hosts: [surtr], handler: simulate}
+learner: {host: surtr, command: [node, -e, "0"], batch_size: 4}
+`,
+    );
+    const store = await openStore({ cwd: dir });
+    const a = await store.add({ title: 'a', metadata: { ygg: { simulate_ms: 150 } } });
+    const b = await store.add({ title: 'b', metadata: { ygg: { simulate_ms: 150 } } });
+    await store.close();
+    const bus = new EventBus();
+    const seen = order(bus);
+    await runLoopCommand(
+      { cwd: dir, config: join(dir, 'hosts.yaml'), untilIdle: true, status: false, logLevel: 'silent' },
+      bus,
+    );
+    // Two slots, one kept by the learner: the tasks run one after the other.
+    expect(seen).toEqual([`started ${a.id}`, `succeeded ${a.id}`, `started ${b.id}`, `succeeded ${b.id}`]);
+  });
 });
