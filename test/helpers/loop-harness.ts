@@ -22,7 +22,11 @@ export interface Harness {
   config: YggConfig;
   events: Array<{ event: YggEventName; payload: unknown }>;
   /** Resolves with the first event (past or future) matching the predicate; rejects after `ms`. */
-  waitFor<E extends YggEventName>(event: E, match?: (p: YggEvents[E]) => boolean, ms?: number): Promise<YggEvents[E]>;
+  waitFor<E extends YggEventName>(
+    event: E,
+    match?: (p: YggEvents[E]) => boolean,
+    ms?: number,
+  ): Promise<YggEvents[E]>;
 }
 
 /** Plugins handed to the loop directly (the loader has its own tests). */
@@ -61,7 +65,10 @@ export async function loopHarness(
     bus,
     transport: (host) => {
       let t = transports.get(host.name);
-      if (!t) transports.set(host.name, (t = new LocalTransport(host.name)));
+      if (!t) {
+        t = new LocalTransport(host.name);
+        transports.set(host.name, t);
+      }
       return t;
     },
     ...options,
