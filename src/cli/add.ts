@@ -21,6 +21,12 @@ export interface AddOptions extends StoreCommandOptions {
   handler?: string;
   /** Command for the shell handler (what follows `--`). */
   argv?: string[];
+  /** How long the simulate handler pretends to work (`metadata.ygg.simulate_ms`). */
+  simulateMs?: number;
+  /** Soft and hard timeouts and attempt limit for this task, over its type's. */
+  timeoutMs?: number;
+  hardTimeoutMs?: number;
+  attempts?: number;
   /** Submitter name (`created_by`); default the login name. */
   as?: string;
   /** hosts.yaml with the queue limits (default: found as every command finds it). */
@@ -41,6 +47,10 @@ export function newTaskFrom(options: AddOptions): NewTask {
   const ygg: Record<string, unknown> = {};
   if (options.handler) ygg.handler = options.handler;
   if (options.argv && options.argv.length > 0) ygg.argv = options.argv;
+  if (options.simulateMs !== undefined) ygg.simulate_ms = options.simulateMs;
+  if (options.timeoutMs !== undefined) ygg.timeout_ms = options.timeoutMs;
+  if (options.hardTimeoutMs !== undefined) ygg.hard_timeout_ms = options.hardTimeoutMs;
+  if (options.attempts !== undefined) ygg.attempts = options.attempts;
   const task: NewTask = {
     title: options.title,
     priority: options.priority ?? 2,
@@ -116,6 +126,20 @@ export function parsePriority(value: string): number {
   return n;
 }
 
+/** A whole number of milliseconds, or with a unit: `250ms`, `30s`, `5m`, `1h`. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('use milliseconds or a unit: 250ms, 30s, 5m, 1h.');
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  return Number(match[1]) * (units[match[2] ?? 'ms'] ?? 1);
+}
+
+function parseAttempts(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('use a whole number, 1 or more.');
+  return n;
+}
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function register(program: Command): void {
@@ -131,6 +155,14 @@ export function register(program: Command): void {
       .option('--description <text>', 'the description')
       .option('--blocked-by <id>', 'a task that must close first (repeatable)', collect)
       .option('--handler <name>', 'the handler plugin to run it')
+      .option('--simulate-ms <duration>', 'for the simulate handler: how long it works', parseDuration)
+      .option(
+        '--timeout <duration>',
+        "soft timeout for this task (250ms, 30s, 5m), over its type's",
+        parseDuration,
+      )
+      .option('--hard-timeout <duration>', "hard timeout for this task, over its type's", parseDuration)
+      .option('--attempts <n>', "attempts before the dead-letter list, over its type's", parseAttempts)
       .option('--as <name>', 'who submits it (created_by); default the login name')
       .option('--config <path>', 'hosts.yaml with the queue limits (default: found as for `ygg loop`)')
       .option('--json', 'print {id, position, of, ...} as one JSON object instead of the id'),
@@ -145,6 +177,10 @@ export function register(program: Command): void {
       ...(flags.description ? { description: flags.description as string } : {}),
       ...(flags.blockedBy ? { blockedBy: flags.blockedBy as string[] } : {}),
       ...(flags.handler ? { handler: flags.handler as string } : {}),
+      ...(flags.simulateMs !== undefined ? { simulateMs: flags.simulateMs as number } : {}),
+      ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout as number } : {}),
+      ...(flags.hardTimeout !== undefined ? { hardTimeoutMs: flags.hardTimeout as number } : {}),
+      ...(flags.attempts !== undefined ? { attempts: flags.attempts as number } : {}),
       ...(flags.as ? { as: flags.as as string } : {}),
       ...(flags.config ? { config: flags.config as string } : {}),
     });

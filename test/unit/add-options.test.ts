@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { newTaskFrom, parseDuration } from '../../src/cli/add.js';
+
+describe('ygg add options', () => {
+  it('reads durations in milliseconds or with a unit', () => {
+    expect(parseDuration('250')).toBe(250);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(() => parseDuration('soon')).toThrow(/250ms, 30s/);
+    expect(() => parseDuration('-5s')).toThrow();
+  });
+
+  it('stores per-task limits under metadata.ygg, where the loop reads them', () => {
+    const task = newTaskFrom({
+      title: 't',
+      handler: 'simulate',
+      simulateMs: 40,
+      timeoutMs: 1000,
+      hardTimeoutMs: 2000,
+      attempts: 2,
+      as: 'ann',
+    });
+    expect(task.metadata).toEqual({
+      ygg: { handler: 'simulate', simulate_ms: 40, timeout_ms: 1000, hard_timeout_ms: 2000, attempts: 2 },
+    });
+  });
+});
