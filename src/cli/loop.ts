@@ -8,6 +8,7 @@ import { ExitError } from '../errors.js';
 import { feedCounters } from '../observe/counter-feed.js';
 import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
+import { LoopHosts } from './loop-hosts.js';
 import { type ObserveFlags, observeLoop, withObserveOptions } from './loop-observers.js';
 import { openLoopPipeline } from './loop-pipeline.js';
 import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
@@ -33,16 +34,25 @@ export interface LoopRun {
  */
 export async function runLoopCommand(options: LoopCommandOptions, bus = new EventBus()): Promise<LoopRun> {
   await using runtime = await openRuntime(options);
-  const config = { ...runtime.config };
-  if (options.interval !== undefined) config.queue = { ...config.queue, pollIntervalMs: options.interval };
+  // --interval stands over hosts.yaml, also after a reload.
+  const withFlags = (loaded: typeof runtime.config) =>
+    options.interval === undefined
+      ? loaded
+      : { ...loaded, queue: { ...loaded.queue, pollIntervalMs: options.interval } };
+  const config = withFlags(runtime.config);
   // Tool queue, rollouts and the learner, when hosts.yaml has tools or a learner.
   await using pipeline = await openLoopPipeline(runtime, config, bus);
   const queuePolicy = new QueuePolicy().hooks();
+  // Health probes, GPU samples and endpoint model lists, over the same transports the tasks use.
+  await using hosts = new LoopHosts(config, bus, (host) => runtime.transport(host));
   const loop = new Loop({
     store: runtime.store,
     config,
     bus,
     transport: (host) => runtime.transport(host),
+    hostUp: (host) => hosts.hostUp(host),
+    usableSlots: (host, vramGb, used) => hosts.usableSlots(host, vramGb, used),
+    refusal: (host, task) => hosts.refusal(host, task),
     ...(options.legacy ? { legacy: true } : {}),
     // Queue strategy (fair turns, boost), rate limits and queue limits; then the pipeline's gate.
     ...queuePolicy,
@@ -82,8 +92,10 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
   };
   const reload = () => {
     void loadConfig(runtime.configPath).then((result) => {
-      if (result.config) loop.reconfigure(result.config);
-      else {
+      if (result.config) {
+        hosts.reconfigure(result.config);
+        loop.reconfigure(withFlags(result.config));
+      } else {
         const errors = result.errors.map((e) => formatProblem(e));
         bus.emit('config:invalid', { path: runtime.configPath, errors });
         process.stderr.write(

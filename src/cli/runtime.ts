@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { loadDiscoveredConfig } from '../config/load.js';
 import type { YggConfig } from '../config/types.js';
 import { YggError } from '../errors.js';
-import { LocalTransport } from '../hosts/local.js';
 import { createTransport } from '../hosts/pool.js';
 import type { Transport } from '../hosts/transport.js';
 import { builtinPluginDir, loadPlugins, type PluginSet } from '../plugins/loader.js';
@@ -66,8 +65,8 @@ export async function openRuntime(options: CommonOptions): Promise<Runtime> {
     transport(host) {
       let transport = transports.get(host.name);
       if (!transport) {
-        // SSH hosts get pooled ssh2 connections and their sandbox; local ones run here as before.
-        transport = host.transport === 'ssh' ? createTransport(host) : new LocalTransport(host.name);
+        // SSH hosts get pooled ssh2 connections; both kinds run sandboxed tools under the host's settings.
+        transport = createTransport(host);
         transports.set(host.name, transport);
       }
       return transport;

@@ -20,7 +20,7 @@ import type { PluginSet } from '../plugins/loader.js';
 import { RuntimeEstimator } from '../schedule/estimates.js';
 import { type Placement, planMakespan } from '../schedule/makespan.js';
 import { orderForMakespan } from '../schedule/order.js';
-import { type RouteDecision, route } from '../schedule/router.js';
+import { type RouteDecision, type RouteRequest, route } from '../schedule/router.js';
 import { HostSlots, type Slot } from '../schedule/slots.js';
 import type { StoreChange, TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
@@ -43,6 +43,10 @@ export interface LoopOptions {
   transport(host: HostConfig): Transport;
   /** Whether a host is up (from health probes); every host is up without one. */
   hostUp?(host: string): boolean;
+  /** Slots a host can use now for a task needing `vramGb` (GPU memory); the configured ones without. */
+  usableSlots?(host: string, vramGb: number | undefined, used: number): number;
+  /** Why a host cannot take a task (a model it does not serve); undefined when it can. */
+  refusal?(host: string, task: Task, type: string): string | undefined;
   clock?: Clock;
   owner?: string;
   /** The Python dispatcher's older behaviour: at most one running task per type. */
@@ -140,6 +144,8 @@ export class Loop {
   #cleanups: Array<() => void> = [];
   #stopping: Promise<void> | undefined;
   #forced = false;
+  /** Running work was told to stop (forced stop, or the grace period ran out). */
+  #aborting = false;
   #plan: Map<string, Placement> | undefined;
 
   constructor(options: LoopOptions) {
@@ -190,6 +196,8 @@ export class Loop {
         this.kick();
       }),
       this.bus.on('host:up', () => this.kick()),
+      // Free GPU memory changed: a vram-bound type may fit again.
+      this.bus.on('gpu:sample', () => this.kick()),
     );
     this.#pollTimer = setInterval(() => {
       this.#orphanScanDue = true;
@@ -358,6 +366,7 @@ export class Loop {
   }
 
   #abortAll(): void {
+    this.#aborting = true;
     if (this.running.size > 0) this.#forced = true;
     for (const run of this.running.values()) run.control.stop('shutdown', 'ygg is shutting down');
   }
@@ -532,21 +541,25 @@ export class Loop {
 
   #route(task: Task, type: string, config: TypeConfig): RouteDecision {
     const hosts = new Map(
-      [...this.slots].map(([name, slots]) => [
-        name,
-        {
+      [...this.slots].map(([name, slots]) => {
+        const usable = this.#options.usableSlots?.(name, config.vramGb, slots.used) ?? slots.effective;
+        const effective = Math.min(slots.effective, usable);
+        return [
           name,
-          up: this.#hostUp(name),
-          draining: this.#control.drained.includes(name),
-          free: slots.free,
-          used: slots.used,
-          effective: slots.effective,
-        },
-      ]),
+          {
+            name,
+            up: this.#hostUp(name),
+            draining: this.#control.drained.includes(name),
+            free: Math.max(0, Math.min(slots.free, effective - slots.used)),
+            used: slots.used,
+            effective,
+          },
+        ];
+      }),
     );
-    const request = { type, preference: config.hosts, hosts, avoid: failedHosts(task) } as Parameters<
-      typeof route
-    >[0];
+    const request: RouteRequest = { type, preference: config.hosts, hosts, avoid: failedHosts(task) };
+    const refusal = this.#options.refusal;
+    if (refusal) request.accepts = (host) => refusal(host, task, type);
     if (this.#options.random) request.random = this.#options.random;
     return route(request);
   }
@@ -640,7 +653,9 @@ export class Loop {
     } finally {
       this.#claiming.delete(task.id);
     }
-    if (!claimed || this.#state !== 'running') {
+    // A claim that lands during a graceful stop runs like the others already running; one that
+    // lands after running work was aborted is handed back.
+    if (!claimed || this.#aborting || this.#state === 'stopped') {
       hostSlots.release(slot);
       if (claimed) await this.#releaseClaim(claimed);
       this.kick();

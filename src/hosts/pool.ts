@@ -32,6 +32,11 @@ export interface HostPoolOptions {
   /** Bound on one health probe. */
   probeTimeoutMs?: number;
   ssh?: PoolOptions;
+  /**
+   * Transports owned by the caller (the loop's runtime), shared instead of opening new ones;
+   * `close()` then leaves them open.
+   */
+  transport?: (host: HostConfig) => Transport;
 }
 
 export class HostPool implements AsyncDisposable {
@@ -40,11 +45,15 @@ export class HostPool implements AsyncDisposable {
   readonly health: HealthMonitor;
   readonly gpus: GpuSampler;
   readonly #gpuIntervalMs: number;
+  readonly #ownsTransports: boolean;
   #closed = false;
 
   constructor(hosts: readonly HostConfig[], options: HostPoolOptions) {
     this.#hosts = new Map(hosts.map((h) => [h.name, h]));
-    for (const host of hosts) this.#transports.set(host.name, createTransport(host, options.ssh));
+    this.#ownsTransports = !options.transport;
+    for (const host of hosts) {
+      this.#transports.set(host.name, options.transport?.(host) ?? createTransport(host, options.ssh));
+    }
     this.health = new HealthMonitor(
       hosts.map((h) => ({
         name: h.name,
@@ -103,7 +112,7 @@ export class HostPool implements AsyncDisposable {
     const results = await Promise.allSettled([
       this.health.stop(),
       this.gpus.stop(),
-      ...[...this.#transports.values()].map((t) => t.close()),
+      ...(this.#ownsTransports ? [...this.#transports.values()].map((t) => t.close()) : []),
     ]);
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
     if (failures.length > 0) throw new AggregateError(failures, 'closing the host pool failed');

@@ -100,7 +100,7 @@ describe('ygg loop as a process', () => {
     const exit = await loop.exited;
     expect(exit.code, exit.stderr).toBe(0);
     const tasks = await readTasks(store);
-    expect(tasks.find((t) => t.id === id)?.status).toBe('closed');
+    expect(tasks.find((t) => t.id === id)?.status, exit.stderr).toBe('closed');
     // The task added after the signal was not claimed.
     expect(tasks.find((t) => t.id === late)?.status).toBe('open');
   });
