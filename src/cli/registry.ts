@@ -6,6 +6,7 @@ import { register as registerCreate } from './create.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDlq } from './dlq.js';
 import { register as registerDoctor } from './doctor.js';
+import { register as registerDrain } from './drain.js';
 import { register as registerHosts } from './hosts.js';
 import { register as registerInit } from './init.js';
 import { register as registerList } from './list.js';
@@ -41,5 +42,6 @@ export const commands: Array<(program: Command) => void> = [
   registerStats,
   registerConfig,
   registerHosts,
+  registerDrain,
   registerDoctor,
 ];

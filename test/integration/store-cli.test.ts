@@ -6,9 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runYgg, yggBin } from '../helpers/cli.js';
 import { testDir } from '../helpers/tmp.js';
 
-const fixture = fileURLToPath(
-  new URL('../../../shared/fixtures/beads/beads-v0.47.2-issues.jsonl', import.meta.url),
-);
+const fixture = fileURLToPath(new URL('../fixtures/beads/beads-v0.47.2-issues.jsonl', import.meta.url));
 
 interface Issue {
   id: string;

@@ -44,7 +44,7 @@ describe('store under concurrent writers', () => {
   // is lost. On a loaded two-core machine a preemption can stretch that window to milliseconds,
   // so this test may be retried; every other loss it would catch is a bug.
   it('keeps 10x100 adds, raw appends and bd-style rewrites made without its lock', {
-    retry: 2,
+    retry: 3,
     timeout: 240_000,
   }, async () => {
     const dir = await testDir('store-concurrency');

@@ -9,7 +9,7 @@ import { setYgg } from '../../src/store/operations.js';
 import { testDir } from '../helpers/tmp.js';
 
 // The shared fixtures sit beside the repository: ../shared/fixtures from its root.
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/beads/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/beads/', import.meta.url));
 
 async function copyFixture(name: string): Promise<string> {
   const dir = await testDir(`roundtrip-${name}`);

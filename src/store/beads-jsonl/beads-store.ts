@@ -24,6 +24,7 @@ import { placeLikeBd } from './key-order.js';
 import type { LineRecord } from './line-record.js';
 import { recordsFor, splitLines } from './line-reuse.js';
 import { runtimeDirFor } from './locate.js';
+import { parseLine } from './parse-line.js';
 import { computeReadyBase, type ReadyBase, readyAt } from './ready.js';
 import { spliceJson } from './splice.js';
 import { StoreLock } from './store-lock.js';
@@ -446,7 +447,9 @@ export class BeadsJsonlStore implements TaskStore {
         const oldHandle = this.#handle;
         const oldSize = Number(this.#fileId?.size ?? 0n);
         this.#index = IssueIndex.afterCommit(this.#index, plan.records, plan.finalNewline, plan.touched);
-        this.#fileId = fileIdOf(await tmp.handle.stat({ bigint: true }));
+        // The size is what we wrote, not what a stat finds now: a line appended since the rename
+        // must show as a change, or the next commit would write over it unseen.
+        this.#fileId = { ...fileIdOf(await tmp.handle.stat({ bigint: true })), size: BigInt(tmp.size) };
         this.#handle = tmp.handle;
         this.#carried = [];
         this.#forceWrite = false;
@@ -460,6 +463,9 @@ export class BeadsJsonlStore implements TaskStore {
           this.#cache.set(w.record, w.task);
           (w.before ? change.changed : change.added).push(w.id);
         }
+        // Carried lines are journaled like our own adds: a writer without the lock that read
+        // before this commit and renames its copy over it would drop them otherwise.
+        for (const line of carried) this.#journalCarried(line);
         this.#settle(taken, plan.results);
         taken = [];
         this.#emit(change);
@@ -487,6 +493,13 @@ export class BeadsJsonlStore implements TaskStore {
       await release?.();
       if (this.#hasWork()) this.#schedule();
     }
+  }
+
+  #journalCarried(line: Buffer): void {
+    const { task } = parseLine(line);
+    if (!task?.id) return;
+    const record = this.#index.record(task.id);
+    if (record?.raw.equals(line)) this.#journal.record(task.id, undefined, line, task, Date.now());
   }
 
   #emitCarried(lines: readonly Buffer[]): void {
