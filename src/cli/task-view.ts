@@ -1,16 +1,21 @@
 import { classifyType } from '../config/type-rules.js';
+import type { YggConfig } from '../config/types.js';
 import { priorityOf, statusOf, type Task } from '../store/task.js';
 
-/** A task as `--json` prints it: every key of the line, plus its ygg `type`. */
-export type TaskView = Task & { type: string };
+/**
+ * A task as `--json` prints it: every key of the line, plus its ygg `type` and, in
+ * `list --ready`, why it is not running (`waiting`).
+ */
+export type TaskView = Task & { type: string; waiting?: string };
 
-export function viewOf(task: Task): TaskView {
-  return { ...task, type: classifyType(task) };
+export function viewOf(task: Task, config?: Pick<YggConfig, 'typeRules' | 'issueTypeMap'>): TaskView {
+  return { ...task, type: classifyType(task, config) };
 }
 
-/** One line of `ygg list`: id, priority, status, type, title. */
-export function taskRow(task: Task): string {
-  return [task.id, `P${priorityOf(task)}`, statusOf(task), classifyType(task), task.title].join('\t');
+/** One line of `ygg list`: id, priority, status, type, title (and why it waits, when known). */
+export function taskRow(task: TaskView): string {
+  const row = [task.id, `P${priorityOf(task)}`, statusOf(task), task.type, task.title].join('\t');
+  return task.waiting ? `${row}\t(${task.waiting})` : row;
 }
 
 /** `ygg show` without --json: the fields people read, then description and comments. */

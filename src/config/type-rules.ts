@@ -1,5 +1,5 @@
 import type { Task } from '../store/task.js';
-import type { TypeRule, YggConfig } from './types.js';
+import type { TypeConfig, TypeRule, YggConfig } from './types.js';
 
 const rule = (type: string, parts: Partial<Omit<TypeRule, 'type'>>): TypeRule => ({
   type,
@@ -50,4 +50,25 @@ export function classifyType(
   }
   const mapped = issueType ? config.issueTypeMap[issueType] : undefined;
   return mapped ?? fallbackType;
+}
+
+/**
+ * A type's settings; a type hosts.yaml does not list runs on the inference hosts (or hosts with
+ * no roles) with the defaults.
+ */
+export function typeConfigFor(config: YggConfig, type: string): TypeConfig {
+  const known = config.types[type];
+  if (known) return known;
+  return {
+    name: type,
+    hosts: config.hosts
+      .filter((h) => h.roles.includes('inference') || h.roles.length === 0)
+      .map((h) => h.name),
+    attempts: config.defaults.attempts,
+    backoff: config.defaults.backoff,
+    timeoutMs: config.defaults.timeoutMs,
+    hardTimeoutMs: config.defaults.hardTimeoutMs,
+    estimateMsByHost: {},
+    releaseSlotOnTool: true,
+  };
 }

@@ -11,7 +11,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { classifyType } from '../config/type-rules.js';
+import { classifyType, typeConfigFor } from '../config/type-rules.js';
 import type { HostConfig, TypeConfig, YggConfig } from '../config/types.js';
 import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
@@ -304,20 +304,7 @@ export class Loop {
   }
 
   typeConfig(type: string): TypeConfig {
-    const known = this.#config.types[type];
-    if (known) return known;
-    return {
-      name: type,
-      hosts: this.#config.hosts
-        .filter((h) => h.roles.includes('inference') || h.roles.length === 0)
-        .map((h) => h.name),
-      attempts: this.#config.defaults.attempts,
-      backoff: this.#config.defaults.backoff,
-      timeoutMs: this.#config.defaults.timeoutMs,
-      hardTimeoutMs: this.#config.defaults.hardTimeoutMs,
-      estimateMsByHost: {},
-      releaseSlotOnTool: true,
-    };
+    return typeConfigFor(this.#config, type);
   }
 
   /** The plugin that runs a task: the one it names, else its type's config, else its type's plugin. */

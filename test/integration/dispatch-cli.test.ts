@@ -191,4 +191,51 @@ describe('ygg loop as a process', () => {
     expect(yggOf(task).dead).toBeUndefined();
     expect(JSON.parse((await runYgg(['dlq', '--json'], { cwd: dir })).stdout)).toEqual([]);
   });
+
+  it('ygg hosts drain keeps new tasks off a host until --undo; list --ready says why tasks wait', async () => {
+    const { dir, store } = await workspace(
+      'drain',
+      `${hostsYaml()}
+type_rules:
+  - { type: orphan, labels: [orphan] }
+types:
+  general: { hosts: [skadi] }
+  orphan: { hosts: [] }
+`,
+    );
+    const drained = await runYgg(['hosts', 'drain', 'skadi'], { cwd: dir });
+    expect(drained.code, drained.stderr).toBe(0);
+    expect(drained.stdout).toContain('drained hosts: skadi');
+    expect((await runYgg(['hosts', 'drain', 'nosuch'], { cwd: dir })).stderr).toMatch(/no host named nosuch/);
+    const [id = ''] = await addSimulated(dir, 1, () => 20);
+    const orphan = (
+      await runYgg(['add', 'nowhere to go', '--label', 'orphan', '--handler', 'simulate'], { cwd: dir })
+    ).stdout.trim();
+
+    // Without a loop running, the reasons come from hosts.yaml and the operator switches.
+    const listed = await runYgg(['list', '--ready', '--json'], { cwd: dir });
+    const why = new Map(
+      (JSON.parse(listed.stdout) as Array<{ id: string; waiting?: string }>).map((t) => [t.id, t.waiting]),
+    );
+    expect(why.get(id)).toMatch(/skadi draining/);
+    expect(why.get(orphan)).toMatch(/unroutable: no host is eligible for type "orphan"/);
+
+    // A running loop leaves the drained host alone, and tells the same through its status server.
+    const loop = startLoop(dir);
+    await loop.said(/status and web view/);
+    const live = await runYgg(['list', '--ready'], { cwd: dir });
+    expect(live.stdout).toMatch(new RegExp(`${id}.*skadi draining`));
+    expect(live.stdout).toMatch(new RegExp(`${orphan}.*no host is eligible`));
+    expect((await readTasks(store)).find((t) => t.id === id)?.status).toBe('open');
+
+    expect((await runYgg(['hosts', 'drain', 'skadi', '--undo'], { cwd: dir })).stdout).toContain(
+      'drained hosts: none',
+    );
+    await waitForTasks(store, (ts) => ts.some((t) => t.id === id && t.status === 'closed'));
+    loop.child.kill('SIGTERM');
+    expect((await loop.exited).code).toBe(0);
+    const tasks = await readTasks(store);
+    expect(yggOf(tasks.find((t) => t.id === id)!).history?.at(-1)?.host).toBe('skadi');
+    expect(tasks.find((t) => t.id === orphan)?.status).toBe('open');
+  });
 });
