@@ -126,7 +126,8 @@ export class Loop {
   #config: YggConfig;
   #control: ControlState = { paused: false, drained: [] };
   /** Tasks being claimed (the claim not yet durable), with their type. */
-  readonly #claiming = new Map<string, string>();
+  /** Tasks whose claim is being written: their type and the host whose slot they hold. */
+  readonly #claiming = new Map<string, { type: string; host: string }>();
   /** Tasks whose attempt ended and whose outcome is being written. */
   readonly #finishing = new Set<string>();
   readonly #attemptDone = new Set<Promise<void>>();
@@ -377,7 +378,8 @@ export class Loop {
       for (const run of this.running.values())
         runningTypes.set(run.type, (runningTypes.get(run.type) ?? 0) + 1);
       // Claims not yet durable count too, or a pass in between could start one past a type's cap.
-      for (const type of this.#claiming.values()) runningTypes.set(type, (runningTypes.get(type) ?? 0) + 1);
+      for (const { type } of this.#claiming.values())
+        runningTypes.set(type, (runningTypes.get(type) ?? 0) + 1);
       for (const task of ordered) {
         if (this.#freeSlots() === 0) {
           this.#pendingLater = true;
@@ -517,7 +519,7 @@ export class Loop {
     }
     this.holdups.delete(task.id);
     runningTypes.set(type, (runningTypes.get(type) ?? 0) + 1);
-    this.#claiming.set(task.id, type);
+    this.#claiming.set(task.id, { type, host: decision.host });
     const done = this.#launch(task, type, plugin, slot).finally(() => {
       this.#attemptDone.delete(done);
     });
@@ -562,6 +564,10 @@ export class Loop {
       const busy = [...this.running.values()]
         .filter((r) => r.host === name)
         .map((r) => Math.max(1, r.startedAt + this.estimator.expected(r.type, name) - now));
+      // A slot whose claim is still being written is busy for the whole of its task.
+      for (const claim of this.#claiming.values()) {
+        if (claim.host === name) busy.push(this.estimator.expected(claim.type, name));
+      }
       slotFreeIn.set(name, [...Array.from({ length: slots.free }, () => 0), ...busy]);
     }
     const top = ordered.length > 0 ? (ordered[0]!.priority ?? 0) : 0;
@@ -578,7 +584,7 @@ export class Loop {
           ms: (host: string) => this.estimator.expected(type, host),
         };
       });
-    return planMakespan(planned, slotFreeIn);
+    return planMakespan(planned, slotFreeIn, this.#plan);
   }
 
   /** Makespan routing: the slot the plan gave the task, now if it is free, else wait for it. */
@@ -742,6 +748,9 @@ export class Loop {
       // The host's work is over: its slot goes to the next task while the outcome is written.
       this.#finishing.add(task.id);
       releaseSlot();
+      // One turn for the pass the freed slot kicked: its claim and this outcome share a commit,
+      // so the next task does not wait behind this write.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await finishAttempt(this, {
         run,
         outcome,

@@ -35,24 +35,62 @@ const maxImprovements = 500;
 export function planMakespan(
   tasks: readonly PlannedTask[],
   slotFreeIn: ReadonlyMap<string, readonly number[]>,
+  previous?: ReadonlyMap<string, Placement>,
 ): Map<string, Placement> {
+  const fresh = layOut(tasks, slotFreeIn, undefined);
+  if (!previous || previous.size === 0) return placementsOf(fresh);
+  // Made again on every pass, a plan could drift (LPT plus local moves is a heuristic): the last
+  // plan, carried forward, is kept unless the fresh one ends sooner.
+  const carried = layOut(tasks, slotFreeIn, previous);
+  return placementsOf(endOf(fresh) < endOf(carried) ? fresh : carried);
+}
+
+/** Slots with their tasks: the ones `previous` placed keep their host (in their planned order), the rest LPT. */
+function layOut(
+  tasks: readonly PlannedTask[],
+  slotFreeIn: ReadonlyMap<string, readonly number[]>,
+  previous: ReadonlyMap<string, Placement> | undefined,
+): SlotPlan[] {
   const slots: SlotPlan[] = [];
   for (const [host, times] of slotFreeIn) {
     for (const freeAt of times) slots.push({ host, freeAt, tasks: [], finish: freeAt });
   }
-  const longestFirst = [...tasks].sort((a, b) => longest(b) - longest(a));
-  const unplaced: PlannedTask[] = [];
-  for (const task of longestFirst) {
+  const soonest = (task: PlannedTask, hosts: readonly string[]) => {
     let best: SlotPlan | undefined;
     for (const slot of slots) {
-      if (!task.hosts.includes(slot.host)) continue;
+      if (!hosts.includes(slot.host)) continue;
       if (!best || slot.finish + task.ms(slot.host) < best.finish + task.ms(best.host)) best = slot;
     }
+    return best;
+  };
+  let rest: PlannedTask[] = [...tasks];
+  if (previous) {
+    const kept = tasks
+      .filter((t) => {
+        const host = previous.get(t.id)?.host;
+        return host !== undefined && t.hosts.includes(host) && slotFreeIn.has(host);
+      })
+      .sort((a, b) => previous.get(a.id)!.startMs - previous.get(b.id)!.startMs);
+    for (const task of kept) {
+      const slot = soonest(task, [previous.get(task.id)!.host]);
+      if (slot) add(slot, task);
+    }
+    const keptIds = new Set(kept.map((t) => t.id));
+    rest = rest.filter((t) => !keptIds.has(t.id));
+  }
+  for (const task of rest.sort((a, b) => longest(b) - longest(a))) {
+    const best = soonest(task, task.hosts);
     if (best) add(best, task);
-    else unplaced.push(task);
   }
   improve(slots);
+  return slots;
+}
 
+function endOf(slots: readonly SlotPlan[]): number {
+  return Math.max(0, ...slots.map((s) => s.finish));
+}
+
+function placementsOf(slots: SlotPlan[]): Map<string, Placement> {
   const placements = new Map<string, Placement>();
   for (const slot of slots) {
     // Within a slot the longest goes first; what matters for the makespan is the slot's total.
