@@ -150,13 +150,13 @@ function typeConfig(
   const config: TypeConfig = {
     name,
     hosts: entry.hosts ?? [...inferenceHosts],
-    attempts: entry.attempts ?? defaults.attempts,
     backoff: backoff(defaults.backoff, entry.backoff),
     estimateMsByHost: {},
     releaseSlotOnTool: entry.release_slot_on_tool ?? d.type.releaseSlotOnTool,
   };
-  const timeoutMs = ms(entry.timeout) ?? defaults.timeoutMs;
-  const hardTimeoutMs = ms(entry.hard_timeout) ?? defaults.hardTimeoutMs;
+  if (entry.attempts !== undefined) config.attempts = entry.attempts;
+  const timeoutMs = ms(entry.timeout);
+  const hardTimeoutMs = ms(entry.hard_timeout);
   if (timeoutMs !== undefined) config.timeoutMs = timeoutMs;
   if (hardTimeoutMs !== undefined) config.hardTimeoutMs = hardTimeoutMs;
   if (entry.vram_gb !== undefined) config.vramGb = entry.vram_gb;

@@ -64,10 +64,7 @@ export function typeConfigFor(config: YggConfig, type: string): TypeConfig {
     hosts: config.hosts
       .filter((h) => h.roles.includes('inference') || h.roles.length === 0)
       .map((h) => h.name),
-    attempts: config.defaults.attempts,
     backoff: config.defaults.backoff,
-    timeoutMs: config.defaults.timeoutMs,
-    hardTimeoutMs: config.defaults.hardTimeoutMs,
     estimateMsByHost: {},
     releaseSlotOnTool: true,
   };

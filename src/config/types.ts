@@ -86,7 +86,11 @@ export interface TypeConfig {
   name: string;
   /** Eligible hosts in order of preference. */
   hosts: string[];
-  attempts: number;
+  /**
+   * Attempts and timeouts set for this type in hosts.yaml. Unset, the handler plugin's own
+   * defaults apply, then `defaults:` (task > type > plugin > defaults).
+   */
+  attempts?: number;
   backoff: BackoffSettings;
   /** Soft timeout: the handler's signal aborts. */
   timeoutMs?: number;

@@ -681,8 +681,13 @@ export class Loop {
       attempt,
       gpus: slot.gpus,
       artifactsDir: join(this.store.runtimeDir, 'artifacts', task.id, String(attempt)),
-      timeoutMs: meta.timeout_ms ?? config.timeoutMs ?? plugin.timeoutMs,
-      hardTimeoutMs: meta.hard_timeout_ms ?? config.hardTimeoutMs ?? plugin.hardTimeoutMs,
+      // The task's own, its type's, its handler's, then the defaults'.
+      timeoutMs: meta.timeout_ms ?? config.timeoutMs ?? plugin.timeoutMs ?? this.#config.defaults.timeoutMs,
+      hardTimeoutMs:
+        meta.hard_timeout_ms ??
+        config.hardTimeoutMs ??
+        plugin.hardTimeoutMs ??
+        this.#config.defaults.hardTimeoutMs,
       log: this.#options.log ?? silentLogger,
       onProgress: (text, fraction) => {
         if (run) {

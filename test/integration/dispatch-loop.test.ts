@@ -180,6 +180,34 @@ types:
     expect(stored.comments?.at(-1)?.text).toMatch(/failed 3 of 3 attempts/);
   });
 
+  it('takes attempts from the task, then its type, then its handler plugin, then the defaults', async () => {
+    const plugin: Plugin = {
+      name: 'twice',
+      types: ['general', 'capped'],
+      attempts: 2,
+      async run() {
+        throw new Error('no luck');
+      },
+    };
+    const yaml = `
+hosts:
+  surtr: { transport: local, slots: 4 }
+defaults: { attempts: 5, backoff: { base: 1ms, max: 1ms } }
+type_rules:
+  - { type: capped, labels: [capped] }
+types:
+  capped: { hosts: [surtr], attempts: 1 }
+`;
+    const h = await loopHarness('attempts-precedence', yaml, pluginSet(plugin));
+    const byPlugin = await h.store.add({ title: 'plugin decides' });
+    const byType = await h.store.add({ title: 'type decides', labels: ['capped'] });
+    const byTask = await h.store.add({ title: 'task decides', metadata: { ygg: { attempts: 3 } } });
+    const dead = async (id: string) => (await h.waitFor('task:dead', (e) => e.taskId === id)).attempts;
+    expect(await dead(byPlugin.id)).toBe(2);
+    expect(await dead(byType.id)).toBe(1);
+    expect(await dead(byTask.id)).toBe(3);
+  });
+
   it('does not retry an error the handler marks as not retryable', async () => {
     const { NonRetryableError } = await import('../../src/errors.js');
     const plugin: Plugin = {

@@ -105,7 +105,6 @@ describe('defaults', () => {
     expect(config.types.general).toEqual({
       name: 'general',
       hosts: ['solo'],
-      attempts: 3,
       backoff: configDefaults.backoff,
       estimateMsByHost: {},
       releaseSlotOnTool: true,
@@ -135,7 +134,7 @@ describe('defaults', () => {
     expect(config.hosts.map((h) => h.name)).toEqual(['zeta', 'alpha', 'toolbox']);
   });
 
-  it('lets the file defaults flow into every type, and a type override them', () => {
+  it('keeps the file defaults apart from what a type sets (the handler plugin comes between)', () => {
     const config = configOf(
       [
         'hosts:',
@@ -151,16 +150,11 @@ describe('defaults', () => {
         '    sandbox: {network: true}',
       ].join('\n'),
     );
-    expect(config.types.general).toMatchObject({
-      attempts: 5,
-      timeoutMs: 600_000,
-      backoff: { factor: 3, baseMs: 1000 },
-    });
-    expect(config.types.reasoning).toMatchObject({
-      attempts: 1,
-      timeoutMs: 600_000,
-      sandbox: { network: true },
-    });
+    expect(config.defaults).toMatchObject({ attempts: 5, timeoutMs: 600_000 });
+    expect(config.types.general).toMatchObject({ backoff: { factor: 3, baseMs: 1000 } });
+    expect(config.types.general?.attempts).toBeUndefined();
+    expect(config.types.general?.timeoutMs).toBeUndefined();
+    expect(config.types.reasoning).toMatchObject({ attempts: 1, sandbox: { network: true } });
     expect(config.hosts[0]?.sandbox.memoryBytes).toBe(2 ** 30);
   });
 
