@@ -14,6 +14,8 @@ import type { Task } from '../store/task.js';
 
 /** How often the endpoints' model lists are read again. */
 const modelListMaxAgeMs = 60_000;
+/** How long the loop's start waits for the first read of the model lists. */
+const firstModelListWaitMs = 3_000;
 
 export class LoopHosts implements AsyncDisposable {
   readonly #bus: EventBus;
@@ -23,6 +25,9 @@ export class LoopHosts implements AsyncDisposable {
   #pool: HostPool;
   #hostsKey: string;
   #labelPrefix: string;
+  #firstRead: Promise<void>;
+  /** Called when what the hosts serve may have changed (a model list was read). */
+  onChange: () => void = () => {};
 
   constructor(config: YggConfig, bus: EventBus, transport: (host: HostConfig) => Transport) {
     this.#bus = bus;
@@ -31,9 +36,28 @@ export class LoopHosts implements AsyncDisposable {
     this.#labelPrefix = config.queue.modelLabelPrefix;
     this.#pool = this.#openPool(config.hosts);
     this.#catalog = new EndpointCatalog(config.hosts);
-    void this.#catalog.refresh();
-    this.#refresh = setInterval(() => void this.#catalog.refreshStale(modelListMaxAgeMs), modelListMaxAgeMs);
+    this.#firstRead = this.#readModels();
+    this.#refresh = setInterval(() => void this.#readModels(modelListMaxAgeMs), modelListMaxAgeMs);
     this.#refresh.unref();
+  }
+
+  /**
+   * Resolves once the endpoints' model lists were read (or after a few seconds), so a task that
+   * asks for a listed model is not reported unroutable while the first read is on its way.
+   */
+  async ready(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, firstModelListWaitMs);
+    });
+    await Promise.race([this.#firstRead, bound]);
+    clearTimeout(timer);
+  }
+
+  async #readModels(staleAfterMs?: number): Promise<void> {
+    if (staleAfterMs === undefined) await this.#catalog.refresh();
+    else await this.#catalog.refreshStale(staleAfterMs);
+    this.onChange();
   }
 
   /** A host is up unless its probes have marked it down (unprobed hosts count as up). */
@@ -64,7 +88,7 @@ export class LoopHosts implements AsyncDisposable {
     this.#pool = this.#openPool(config.hosts);
     void previous.close().catch(() => undefined);
     this.#catalog.setHosts(config.hosts);
-    void this.#catalog.refresh();
+    void this.#readModels();
   }
 
   #openPool(hosts: readonly HostConfig[]): HostPool {

@@ -59,6 +59,7 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     ...pipeline.loopOptions(runtime.plugins, queuePolicy),
   });
   pipeline.bind(loop);
+  hosts.onChange = () => loop.kick();
   // Durable per-submitter and per-type counters (`ygg stats`), fed by the loop's events.
   const counting = feedCounters({
     bus,
@@ -109,6 +110,7 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
   process.on('SIGHUP', reload);
   const configWatcher = watchFile(runtime.configPath, reload);
   try {
+    await hosts.ready();
     await loop.start();
     if (options.untilIdle) {
       await loop.untilIdle();

@@ -128,7 +128,9 @@ export const typeSchema = z
     hosts: names.describe(
       'Eligible hosts in order of preference. Default: every inference host, file order.',
     ),
-    attempts: positiveInt.describe('Runs before the task is dead-lettered. Unset: the handler plugin’s own, else defaults.attempts (3).'),
+    attempts: positiveInt.describe(
+      'Runs before the task is dead-lettered. Unset: the handler plugin’s own, else defaults.attempts (3).',
+    ),
     backoff: backoffSchema,
     timeout: duration.describe('Soft timeout: the handler signal aborts. Default: defaults.timeout (none).'),
     hard_timeout: duration.describe(

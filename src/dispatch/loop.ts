@@ -753,9 +753,6 @@ export class Loop {
       // The host's work is over: its slot goes to the next task while the outcome is written.
       this.#finishing.add(task.id);
       releaseSlot();
-      // One turn for the pass the freed slot kicked: its claim and this outcome share a commit,
-      // so the next task does not wait behind this write.
-      await new Promise<void>((resolve) => setImmediate(resolve));
       await finishAttempt(this, {
         run,
         outcome,

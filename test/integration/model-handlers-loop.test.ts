@@ -3,11 +3,12 @@
  * process, hosts.yaml pointing each host's `model:` at a test model server (one Ollama, one
  * OpenAI-compatible), results read back from the file and the artifact folder.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Task, yggOf } from '../../src/store/task.js';
-import { runYgg } from '../helpers/cli.js';
+import { runYgg, yggBin } from '../helpers/cli.js';
 import { type ModelServer, type RecordedRequest, startModelServer } from '../helpers/model-server.js';
 import { readTasks } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
@@ -155,13 +156,64 @@ queue: { poll_interval: 500ms }
     expect(yggOf(done.get('a code-review task')!).result).toMatchObject({
       findings: ['[minor] fib.py:1: no type hints'],
     });
-    // The prompt carried the task's fields.
-    const prompts = [...ollama.requests, ...openai.requests].map(
-      (r) => (r.body as { messages: { content: string }[] }).messages[1]?.content ?? '',
-    );
+    // The prompt carried the task's fields (the loop also reads the endpoints' model lists).
+    const prompts = [...ollama.requests, ...openai.requests]
+      .filter((r) => r.path === '/api/chat' || r.path === '/v1/chat/completions')
+      .map((r) => (r.body as { messages: { content: string }[] }).messages[1]?.content ?? '');
     expect(prompts.find((p) => p.startsWith('# a summarize task'))).toContain(
       '## Description\nDo: a summarize task.\n\n## Acceptance criteria\nIt works.',
     );
+  });
+
+  it('sends a task asking for a model (label model:NAME) only to a host whose endpoint lists it', async () => {
+    const ollama = await server({ models: ['qwen2.5-coder:7b'] });
+    const openai = await server({ models: ['llama-3.1-8b-instruct', 'mistral-7b-instruct'] });
+    ollama.setDefault(scripted);
+    openai.setDefault(scripted);
+    const yaml = `
+hosts:
+  surtr:
+    transport: local
+    slots: 2
+    model: { api: ollama, url: "${ollama.url}", model: "qwen2.5-coder:7b" }
+  fenrir:
+    transport: local
+    slots: 2
+    model: { api: openai, url: "${openai.url}/v1", model: "llama-3.1-8b-instruct" }
+types:
+  general: { hosts: [surtr, fenrir] }
+queue: { poll_interval: 500ms }
+`;
+    const listed = taskLine('listed only', ['model:mistral-7b-instruct']);
+    const coder = taskLine('needs the coder', ['model:qwen2.5-coder:7b']);
+    const nowhere = taskLine('needs a model nobody serves', ['model:gpt-imaginary']);
+    const { dir, store } = await workspace('model routing', yaml, [listed, coder, nowhere]);
+    const loop = spawn(process.execPath, [yggBin, 'loop', '--status-port', '0', '--config', 'hosts.yaml'], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => loop.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    let tasks = await readTasks(store);
+    while (!tasks.filter((t) => t.id !== nowhere.id).every((t) => t.status === 'closed')) {
+      if (Date.now() > deadline) throw new Error(`tasks not closed: ${JSON.stringify(tasks)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      tasks = await readTasks(store);
+    }
+    const why = await runYgg(['list', '--ready'], { cwd: dir });
+    expect(why.stdout).toMatch(
+      /needs a model nobody serves.*surtr does not serve model gpt-imaginary; fenrir does not serve model gpt-imaginary/,
+    );
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    expect(yggOf(byId.get(listed.id)!).history?.at(-1)?.host).toBe('fenrir');
+    expect(yggOf(byId.get(coder.id)!).history?.at(-1)?.host).toBe('surtr');
+    expect(byId.get(nowhere.id)?.status).toBe('open');
+    const models = openai.requests
+      .filter((r) => r.path === '/v1/chat/completions')
+      .map((r) => (r.body as { model: string }).model);
+    expect(models).toEqual(['mistral-7b-instruct']);
+    loop.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('retries a 500 and a dropped stream, dead-letters a 400 at once, and blocks a host without an endpoint', async () => {
