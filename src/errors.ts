@@ -33,3 +33,16 @@ export function toError(thrown: unknown): Error {
     cause: thrown,
   });
 }
+
+/**
+ * The wait an error asks for before the next try: a `retryAfterMs` it carries (a model endpoint's
+ * 429 or 503 `Retry-After`), on it or on its cause.
+ */
+export function retryAfterMsOf(error: unknown): number | undefined {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; depth += 1) {
+    const value = (e as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TypeConfig } from '../config/types.js';
+import { retryAfterMsOf } from '../errors.js';
 import { retryDelay } from '../schedule/backoff.js';
 import { maxCommentBytes } from '../store/operations.js';
 import { yggOf } from '../store/task.js';
@@ -111,7 +112,9 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
 
   if (failure.retryable && used < allowed) {
     // A host that went down is avoided by routing; no need to wait before trying elsewhere.
-    const delay = failure.reason === 'host-down' ? 0 : retryDelay(used, typeConfig.backoff, random);
+    // An endpoint that said when to come back (Retry-After) is not asked sooner.
+    const backoff = retryDelay(used, typeConfig.backoff, random);
+    const delay = failure.reason === 'host-down' ? 0 : Math.max(backoff, retryAfterMsOf(failure.error) ?? 0);
     const nextTryAt = now + delay;
     const written = await loop.store.update(
       task.id,

@@ -208,6 +208,25 @@ types:
     expect(await dead(byTask.id)).toBe(3);
   });
 
+  it('waits at least what a Retry-After asked for before the next try', async () => {
+    const plugin: Plugin = {
+      name: 'throttled',
+      types: ['general'],
+      async run() {
+        throw Object.assign(new Error('429 Too Many Requests'), { retryAfterMs: 90_000 });
+      },
+    };
+    const h = await loopHarness(
+      'retry-after',
+      oneHost(1, 'types:\n  general: { hosts: [surtr], attempts: 3, backoff: { base: 10ms, max: 1s } }'),
+      pluginSet(plugin),
+    );
+    const task = await h.store.add({ title: 'throttled' });
+    const retry = await h.waitFor('task:retry', (e) => e.taskId === task.id);
+    expect(retry.delayMs).toBe(90_000);
+    expect(Date.parse(retry.nextTryAt) - Date.now()).toBeGreaterThan(80_000);
+  });
+
   it('does not retry an error the handler marks as not retryable', async () => {
     const { NonRetryableError } = await import('../../src/errors.js');
     const plugin: Plugin = {
