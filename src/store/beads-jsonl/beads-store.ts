@@ -6,8 +6,9 @@ import { YggError } from '../../errors.js';
 import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { diffIndexes, isEmptyChange } from './change-diff.js';
-import { type PlanEnv, planCommit, type Settle, type StoreOp } from './commit-plan.js';
+import { type Plan, type PlanEnv, planCommit, type Settle, type StoreOp } from './commit-plan.js';
 import {
+  appendIfUnchanged,
   type FileId,
   fileIdOf,
   fsyncDir,
@@ -72,6 +73,9 @@ interface Retired {
   until: number;
 }
 
+const newline = Buffer.from('\n');
+/** Adds up to this size are appended in place; larger batches are written whole and renamed. */
+const maxAppendBytes = 64 * 1024;
 const noop: Settle = { resolve: () => undefined, reject: () => undefined };
 const pause = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
@@ -150,10 +154,13 @@ export class BeadsJsonlStore implements TaskStore {
     });
   }
 
-  list(): readonly Task[] {
+  list(statuses?: readonly string[]): readonly Task[] {
     const out: Task[] = [];
-    for (const at of this.#index.positions.values())
-      out.push(this.#taskOf(this.#index.records[at] as LineRecord, false));
+    for (const at of this.#index.positions.values()) {
+      const record = this.#index.records[at] as LineRecord;
+      if (statuses && !statuses.includes(record.issue?.status as string)) continue;
+      out.push(this.#taskOf(record, false));
+    }
     return out;
   }
 
@@ -431,32 +438,39 @@ export class BeadsJsonlStore implements TaskStore {
           this.#settle(taken, plan.results);
           return;
         }
-        const mode = this.#handle ? (await this.#handle.stat()).mode & 0o777 : 0o644;
-        const tmp = await writeTemp(this.path, plan.records, plan.finalNewline, mode);
-        // Check and rename back to back, synchronously: the window in which a writer without the
-        // lock could rename its file over the target unnoticed is two system calls wide.
-        const target = statSync(this.path, { bigint: true, throwIfNoEntry: false });
-        if (!target || !sameFile(fileIdOf(target), this.#fileId) || this.#lock.compromised) {
-          // Someone wrote since we read: merge with their version and write again.
-          await tmp.handle.close();
-          await unlink(tmp.tmpPath).catch(() => undefined);
-          continue;
+        const appended = this.#onlyAppends(plan, carried) ? await this.#appendLines(plan) : 'rewrite';
+        if (appended === undefined) continue; // someone wrote since we read: merge and try again
+        if (appended !== 'rewrite') {
+          this.#index = IssueIndex.afterCommit(this.#index, plan.records, true, plan.touched);
+          this.#fileId = appended;
+        } else {
+          const mode = this.#handle ? (await this.#handle.stat()).mode & 0o777 : 0o644;
+          const tmp = await writeTemp(this.path, plan.records, plan.finalNewline, mode);
+          // Check and rename back to back, synchronously: the window in which a writer without
+          // the lock could rename its file over the target unnoticed is two system calls wide.
+          const target = statSync(this.path, { bigint: true, throwIfNoEntry: false });
+          if (!target || !sameFile(fileIdOf(target), this.#fileId) || this.#lock.compromised) {
+            // Someone wrote since we read: merge with their version and write again.
+            await tmp.handle.close();
+            await unlink(tmp.tmpPath).catch(() => undefined);
+            continue;
+          }
+          renameSync(tmp.tmpPath, this.path);
+          await fsyncDir(dirname(this.path));
+          const oldHandle = this.#handle;
+          const oldSize = Number(this.#fileId?.size ?? 0n);
+          this.#index = IssueIndex.afterCommit(this.#index, plan.records, plan.finalNewline, plan.touched);
+          // The size is what we wrote, not what a stat finds now: a line appended since the
+          // rename must show as a change, or the next commit would write over it unseen.
+          this.#fileId = { ...fileIdOf(await tmp.handle.stat({ bigint: true })), size: BigInt(tmp.size) };
+          this.#handle = tmp.handle;
+          if (oldHandle) this.#retired.push({ handle: oldHandle, size: oldSize, until: Date.now() + 10_000 });
         }
-        renameSync(tmp.tmpPath, this.path);
-        await fsyncDir(dirname(this.path));
-        const oldHandle = this.#handle;
-        const oldSize = Number(this.#fileId?.size ?? 0n);
-        this.#index = IssueIndex.afterCommit(this.#index, plan.records, plan.finalNewline, plan.touched);
-        // The size is what we wrote, not what a stat finds now: a line appended since the rename
-        // must show as a change, or the next commit would write over it unseen.
-        this.#fileId = { ...fileIdOf(await tmp.handle.stat({ bigint: true })), size: BigInt(tmp.size) };
-        this.#handle = tmp.handle;
         this.#carried = [];
         this.#forceWrite = false;
         this.#version++;
         this.#stats.commits++;
         this.#lastCommitAt = Date.now();
-        if (oldHandle) this.#retired.push({ handle: oldHandle, size: oldSize, until: Date.now() + 10_000 });
         const change: StoreChange = { added: [], changed: [], removed: [], external: false };
         for (const w of plan.writes) {
           this.#journal.record(w.id, w.before, w.after, w.task, Date.now());
@@ -493,6 +507,26 @@ export class BeadsJsonlStore implements TaskStore {
       await release?.();
       if (this.#hasWork()) this.#schedule();
     }
+  }
+
+  /**
+   * A commit that only adds lines is appended in place instead of rewriting the file: no rename
+   * can then replace a copy another writer just renamed there, and an add to a large file costs
+   * its own bytes, not the file's. Large batches still go through a rename, so that a crash
+   * mid-write cannot leave part of them (an append is one write, interrupted only between pages).
+   */
+  #onlyAppends(plan: Plan, carried: readonly Buffer[]): boolean {
+    if (carried.length > 0 || this.#forceWrite || !this.#fileId || this.#lock.compromised) return false;
+    return plan.writes.length > 0 && plan.writes.every((w) => !w.before);
+  }
+
+  async #appendLines(plan: Plan): Promise<FileId | 'rewrite' | undefined> {
+    const known = this.#index.records.length;
+    const lines = plan.records.slice(known).map((r) => r.raw);
+    const lead = known > 0 && !this.#index.finalNewline ? [newline] : [];
+    const bytes = Buffer.concat([...lead, ...lines.flatMap((line) => [line, newline])]);
+    if (bytes.length > maxAppendBytes) return 'rewrite';
+    return appendIfUnchanged(this.path, this.#fileId as FileId, bytes);
   }
 
   #journalCarried(line: Buffer): void {

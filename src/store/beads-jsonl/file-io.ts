@@ -134,6 +134,28 @@ export async function writeTemp(
   }
 }
 
+/**
+ * Appends `bytes` (whole lines) to the file at `path` if it is still the version `expected`;
+ * returns the new version, or undefined when someone wrote first. The size is what we wrote,
+ * not a fresh stat: an append by another writer right after ours must still show as a change.
+ */
+export async function appendIfUnchanged(
+  path: string,
+  expected: FileId,
+  bytes: Buffer,
+): Promise<FileId | undefined> {
+  const handle = await open(path, 'a');
+  try {
+    if (!sameFile(fileIdOf(await handle.stat({ bigint: true })), expected)) return undefined;
+    let written = 0;
+    while (written < bytes.length) written += (await handle.write(bytes, written)).bytesWritten;
+    await handle.datasync();
+    return { ...fileIdOf(await handle.stat({ bigint: true })), size: expected.size + BigInt(bytes.length) };
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
