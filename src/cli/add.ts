@@ -4,7 +4,13 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import { ExitError, YggError } from '../errors.js';
-import { QueueFullError, queueFullExitCode, refusal } from '../schedule/backpressure.js';
+import {
+  hasQueueLimits,
+  QueueFullError,
+  queuedStatuses,
+  queueFullExitCode,
+  refusal,
+} from '../schedule/backpressure.js';
 import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
 import type { Task } from '../store/task.js';
@@ -100,7 +106,8 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
     }
     const input = newTaskFrom(options);
     const submitter = input.created_by ?? 'anonymous';
-    if (config) input.precondition = (current) => refusal(current.tasks(), submitter, config.queue);
+    if (config && hasQueueLimits(config.queue))
+      input.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, config.queue);
     for (const id of options.blockedBy ?? []) {
       if (!store.get(id)) {
         throw new YggError(`--blocked-by ${id}: no such task in ${store.path}`, {
@@ -111,9 +118,7 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
     const task = await store.add(input);
     if (!config) return { task, warnings };
     const queue = config.queue;
-    const place = queuePlace(task.id, store.list(), store.ready(), queue, config.types, (t) =>
-      classifyType(t, config),
-    );
+    const place = queuePlace(task.id, store, queue, config.types, (t) => classifyType(t, config));
     return { task, place, warnings };
   });
 }

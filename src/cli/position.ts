@@ -19,9 +19,7 @@ export async function positionCommand(options: PositionOptions): Promise<QueuePl
       ...(options.config ? { config: options.config } : {}),
       cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
     });
-    return queuePlace(options.id, store.list(), store.ready(), config.queue, config.types, (t) =>
-      classifyType(t, config),
-    );
+    return queuePlace(options.id, store, config.queue, config.types, (t) => classifyType(t, config));
   });
 }
 

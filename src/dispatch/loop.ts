@@ -429,8 +429,8 @@ export class Loop {
     this.#orphanScanDue = false;
     this.#orphanScanAt = Number.POSITIVE_INFINITY;
     this.#orphans = [];
-    for (const task of this.store.list()) {
-      if (statusOf(task) !== 'in_progress' || this.running.has(task.id)) continue;
+    for (const task of this.store.list(['in_progress'])) {
+      if (this.running.has(task.id)) continue;
       const lease = yggOf(task).lease;
       if (!lease || lease.owner === this.owner) continue;
       this.#orphans.push(task.id);

@@ -54,7 +54,7 @@ export async function retryTask(store: TaskStore, id: string, now = Date.now()):
 
 /** The tasks on the dead-letter list: blocked by ygg after their last attempt. */
 export function deadLetters(store: TaskStore): Task[] {
-  return store.list().filter((t) => statusOf(t) === 'blocked' && yggOf(t).dead !== undefined);
+  return store.list(['blocked']).filter((t) => yggOf(t).dead !== undefined);
 }
 
 function requireTask(store: TaskStore, id: string): Task {

@@ -4,7 +4,7 @@
  * started this pass, and the loop looks again when its rate limit lets it.
  */
 import type { QueueSettings } from '../config/types.js';
-import { overLimit } from '../schedule/backpressure.js';
+import { hasQueueLimits, overLimit, queuedStatuses } from '../schedule/backpressure.js';
 import { boostWithinLevels, FairOrder, hasBoost, type OrderSettings } from '../schedule/fair.js';
 import { orderForMakespan } from '../schedule/order.js';
 import { leastRecentlyStarted } from '../schedule/position.js';
@@ -41,10 +41,7 @@ export class QueuePolicy {
     this.#loop = loop;
     const queue = loop.config.queue;
     this.rateLimiter.setLimit(queue.rateLimit);
-    this.#over =
-      queue.maxSize === undefined && queue.maxPerSubmitter === undefined
-        ? new Map()
-        : overLimit(loop.store.list(), queue);
+    this.#over = hasQueueLimits(queue) ? overLimit(loop.store.list(queuedStatuses), queue) : new Map();
     const settings = orderSettings(queue);
     if (queue.strategy === 'priority' && queue.order === 'makespan') {
       const planned = orderForMakespan(tasks, loop.estimator, (t) => loop.typeOf(t));

@@ -6,7 +6,7 @@
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import type { TaskStore } from '../store/store.js';
-import { priorityOf, statusOf, type Task, yggOf } from '../store/task.js';
+import { priorityOf, type Task, yggOf } from '../store/task.js';
 import {
   type DeadLetter,
   type HostStatus,
@@ -55,8 +55,7 @@ export function deadLettersFromStore(
   limit: number = snapshotLimits.deadLetters,
 ): { count: number; tasks: DeadLetter[] } {
   const tasks: DeadLetter[] = [];
-  for (const task of store.list()) {
-    if (statusOf(task) !== 'blocked') continue;
+  for (const task of store.list(['blocked'])) {
     const dead = yggOf(task).dead;
     if (!dead) continue;
     tasks.push({
@@ -75,8 +74,7 @@ export function deadLettersFromStore(
 /** Tasks in progress according to the store (lease and last history entry). */
 export function runningFromStore(store: TaskStore, typeOf: TypeOf, now: Date): RunningTask[] {
   const running: RunningTask[] = [];
-  for (const task of store.list()) {
-    if (statusOf(task) !== 'in_progress') continue;
+  for (const task of store.list(['in_progress'])) {
     const ygg = yggOf(task);
     const last = ygg.history?.at(-1);
     const open = last && !last.end ? last : undefined;

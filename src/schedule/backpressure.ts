@@ -16,9 +16,10 @@ export interface QueueLimits {
 export const queueFullExitCode = 75;
 
 /** A task counts against the limits while it waits or runs: `open` or `in_progress`. */
+export const queuedStatuses: readonly string[] = ['open', 'in_progress'];
+
 export function isQueued(task: Task): boolean {
-  const status = statusOf(task);
-  return status === 'open' || status === 'in_progress';
+  return queuedStatuses.includes(statusOf(task));
 }
 
 export class QueueFullError extends YggError {
@@ -40,13 +41,16 @@ export class QueueFullError extends YggError {
   }
 }
 
+export const hasQueueLimits = (limits: QueueLimits): boolean =>
+  limits.maxSize !== undefined || limits.maxPerSubmitter !== undefined;
+
 /** Why a new task of `submitter` may not join the queue now, if it may not. */
 export function refusal(
   tasks: Iterable<Task>,
   submitter: string,
   limits: QueueLimits,
 ): QueueFullError | undefined {
-  if (limits.maxSize === undefined && limits.maxPerSubmitter === undefined) return undefined;
+  if (!hasQueueLimits(limits)) return undefined;
   let total = 0;
   let mine = 0;
   for (const task of tasks) {
@@ -67,7 +71,7 @@ export function refusal(
  */
 export function overLimit(tasks: Iterable<Task>, limits: QueueLimits): Map<string, string> {
   const over = new Map<string, string>();
-  if (limits.maxSize === undefined && limits.maxPerSubmitter === undefined) return over;
+  if (!hasQueueLimits(limits)) return over;
   const queued = [...tasks]
     .filter(isQueued)
     .sort((a, b) => compareFifo({ ...a, priority: 0 }, { ...b, priority: 0 }));

@@ -3,10 +3,11 @@
  * turns are rebuilt from the store: whoever started least recently goes first.
  */
 import type { QueueSettings, TypeConfig } from '../config/types.js';
+import type { TaskStore } from '../store/store.js';
 import { statusOf, submitterOf, type Task } from '../store/task.js';
-import { overLimit } from './backpressure.js';
+import { hasQueueLimits, overLimit, queuedStatuses } from './backpressure.js';
 import { RuntimeEstimator } from './estimates.js';
-import { boostWithinLevels, FairOrder } from './fair.js';
+import { boostWithinLevels, FairOrder, hasBoost } from './fair.js';
 import { orderForMakespan } from './order.js';
 
 export interface QueuePlace {
@@ -22,17 +23,21 @@ export interface QueuePlace {
   status?: string;
 }
 
-/** Ready tasks in the order the queue's strategy would start them now. */
+/**
+ * Ready tasks in the order the queue's strategy would start them now. `all` is called only when
+ * fair turns need every submitter's last start (reading every task of a large file is slow).
+ */
 export function queueOrder(
-  all: readonly Task[],
+  all: () => readonly Task[],
   ready: readonly Task[],
   queue: QueueSettings,
   types: Record<string, TypeConfig>,
   typeOf: (task: Task) => string,
-): Task[] {
+): readonly Task[] {
   if (queue.strategy === 'priority' && queue.order === 'makespan')
     return boostWithinLevels(orderForMakespan(ready, new RuntimeEstimator(types), typeOf), queue.boostLabel);
-  const fair = new FairOrder(leastRecentlyStarted(all));
+  if (queue.strategy === 'priority' && !ready.some((t) => hasBoost(t, queue.boostLabel))) return ready;
+  const fair = new FairOrder(queue.strategy === 'fair' ? leastRecentlyStarted(all()) : []);
   return fair.order(ready, {
     strategy: queue.strategy,
     weights: queue.weights,
@@ -40,23 +45,24 @@ export function queueOrder(
   });
 }
 
+/** A task's place among the ready tasks of `store`, in the order the loop would start them. */
 export function queuePlace(
   id: string,
-  all: readonly Task[],
-  ready: readonly Task[],
+  store: Pick<TaskStore, 'get' | 'list' | 'ready'>,
   queue: QueueSettings,
   types: Record<string, TypeConfig>,
   typeOf: (task: Task) => string,
 ): QueuePlace {
-  const task = all.find((t) => t.id === id);
+  const task = store.get(id);
+  const ready = store.ready();
   const of = ready.length;
   if (!task) return { id, state: 'missing', of };
   const status = statusOf(task);
-  const over = overLimit(all, queue).get(id);
+  const over = hasQueueLimits(queue) ? overLimit(store.list(queuedStatuses), queue).get(id) : undefined;
   const extra = { status, ...(over ? { overLimit: over } : {}) };
   if (status === 'in_progress') return { id, state: 'running', of, ...extra };
   if (status !== 'open') return { id, state: 'done', of, ...extra };
-  const at = queueOrder(all, ready, queue, types, typeOf).findIndex((t) => t.id === id);
+  const at = queueOrder(() => store.list(), ready, queue, types, typeOf).findIndex((t) => t.id === id);
   if (at < 0) return { id, state: 'not-ready', of, ...extra };
   return { id, state: 'queued', position: at + 1, of, ...extra };
 }

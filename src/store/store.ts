@@ -68,8 +68,11 @@ export interface NewTask {
 
 /** What an add's precondition sees. */
 export interface AddContext {
-  /** Every issue in the file as it is now, then the tasks added earlier in this commit. */
-  tasks(): readonly Task[];
+  /**
+   * Every issue in the file as it is now, then the tasks added earlier in this commit; with
+   * `statuses`, only those (filtered before the lines are parsed: cheap on a large file).
+   */
+  tasks(statuses?: readonly string[]): readonly Task[];
 }
 
 export interface TaskStore extends AsyncDisposable {
@@ -79,8 +82,11 @@ export interface TaskStore extends AsyncDisposable {
   readonly runtimeDir: string;
   /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */
   load(): Promise<void>;
-  /** Every issue line in file order (not `memory` or other `_type` lines). */
-  list(): readonly Task[];
+  /**
+   * Every issue line in file order (not `memory` or other `_type` lines); with `statuses`, only
+   * issues in one of them, picked before any line is parsed (cheap on a large file).
+   */
+  list(statuses?: readonly string[]): readonly Task[];
   get(id: string): Task | undefined;
   /** bd's ready rules (BEADS-FORMAT.md), ordered by priority, oldest `created_at`, then id. Cheap to call often. */
   ready(now?: Date): readonly Task[];

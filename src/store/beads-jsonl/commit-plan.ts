@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { YggError } from '../../errors.js';
 import type { Mutation, MutationContext, NewTask } from '../store.js';
-import type { Task } from '../task.js';
+import { statusOf, type Task } from '../task.js';
 import { formatMicros } from '../timestamps.js';
 import { goStringify } from './go-json.js';
 import { newHashId } from './ids.js';
@@ -76,7 +76,9 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
         return;
       }
       if (op.kind === 'add') {
-        const refused = op.input.precondition?.({ tasks: () => currentTasks(index, added) });
+        const refused = op.input.precondition?.({
+          tasks: (statuses) => currentTasks(index, added, statuses),
+        });
         if (refused) {
           results.push(refused);
           return;
@@ -161,10 +163,16 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
 }
 
 /** The file's issues, then tasks added earlier in the commit (for an add's precondition). */
-function currentTasks(index: IssueIndex, added: ReadonlyMap<string, { task: Task }>): Task[] {
+function currentTasks(
+  index: IssueIndex,
+  added: ReadonlyMap<string, { task: Task }>,
+  statuses: readonly string[] | undefined,
+): Task[] {
+  const wanted = (status: string | undefined) => !statuses || statuses.includes(status as string);
   const tasks: Task[] = [];
-  for (const record of index.records) if (record.kind === 'issue') tasks.push(parseTask(record.raw));
-  for (const { task } of added.values()) tasks.push(task);
+  for (const record of index.records)
+    if (record.kind === 'issue' && wanted(record.issue?.status)) tasks.push(parseTask(record.raw));
+  for (const { task } of added.values()) if (wanted(statusOf(task))) tasks.push(task);
   return tasks;
 }
 
