@@ -53,7 +53,11 @@ export function newTaskFrom(options: AddOptions): NewTask {
   const ygg: Record<string, unknown> = {};
   if (options.handler) ygg.handler = options.handler;
   if (options.argv && options.argv.length > 0) ygg.argv = options.argv;
-  if (options.simulateMs !== undefined) ygg.simulate_ms = options.simulateMs;
+  if (options.simulateMs !== undefined) {
+    // A simulated time means the simulate handler, unless another one was asked for.
+    ygg.handler ??= 'simulate';
+    ygg.simulate_ms = options.simulateMs;
+  }
   if (options.timeoutMs !== undefined) ygg.timeout_ms = options.timeoutMs;
   if (options.hardTimeoutMs !== undefined) ygg.hard_timeout_ms = options.hardTimeoutMs;
   if (options.attempts !== undefined) ygg.attempts = options.attempts;
@@ -160,7 +164,7 @@ export function register(program: Command): void {
       .option('--description <text>', 'the description')
       .option('--blocked-by <id>', 'a task that must close first (repeatable)', collect)
       .option('--handler <name>', 'the handler plugin to run it')
-      .option('--simulate-ms <duration>', 'for the simulate handler: how long it works', parseDuration)
+      .option('--simulate-ms <duration>', 'run it with the simulate handler, working this long (e.g. 2s)', parseDuration)
       .option(
         '--timeout <duration>',
         "soft timeout for this task (250ms, 30s, 5m), over its type's",

@@ -2,8 +2,10 @@
  * `ygg hosts [--json]`: each host's state, latency, slots, GPUs and sandbox protections, probed
  * now. `ygg hosts trust NAME` records a host's key in its known_hosts, deliberately.
  */
+import { posix } from 'node:path';
 import type { Command } from 'commander';
 import type { HostConfig, YggConfig } from '../config/types.js';
+import { readControl } from '../dispatch/control.js';
 import { ExitError, YggError } from '../errors.js';
 import { sandboxCapabilitiesOf } from '../hosts/capabilities.js';
 import {
@@ -26,11 +28,15 @@ import {
   readKnownHosts,
   verifyKnownHost,
 } from '../hosts/ssh/known-hosts.js';
+import { connectStatus } from '../observe/monitor/client.js';
+import { locateStore } from '../store/beads-jsonl/locate.js';
 import { openConfig } from './runtime.js';
 
 export interface HostsOptions {
   cwd: string;
   configPath?: string;
+  /** The Beads file whose loop and switches to ask (default: found as every command finds it). */
+  storePath?: string;
   /** Bound on reaching each host (default 15 s). */
   timeoutMs?: number;
 }
@@ -40,10 +46,13 @@ export interface HostReport {
   transport: 'local' | 'ssh';
   address?: string;
   state: 'up' | 'down';
+  /** Drained by `ygg hosts drain`: no new tasks, running ones finish. */
+  drained: boolean;
   latencyMs?: number;
   error?: string;
   hint?: string;
-  slots: { configured: number; effective: number; vramGbNeeded?: number };
+  /** `used`: told by the running loop (absent when none answers). */
+  slots: { configured: number; effective: number; used?: number; vramGbNeeded?: number };
   /** null: the host has no nvidia-smi; undefined: not known (host down). */
   gpus?: GpuReading[] | null;
   protections: string[];
@@ -57,12 +66,19 @@ function largestVramNeed(config: YggConfig, host: string): number | undefined {
   return needs.length ? Math.max(...needs) : undefined;
 }
 
-async function reportHost(config: YggConfig, host: HostConfig, timeoutMs: number): Promise<HostReport> {
+async function reportHost(
+  config: YggConfig,
+  host: HostConfig,
+  timeoutMs: number,
+  live: LiveHosts,
+): Promise<HostReport> {
+  const used = live.used.get(host.name);
   const report: HostReport = {
     name: host.name,
     transport: host.transport,
     state: 'down',
-    slots: { configured: host.slots, effective: host.slots },
+    drained: live.drained.has(host.name),
+    slots: { configured: host.slots, effective: host.slots, ...(used === undefined ? {} : { used }) },
     protections: [],
   };
   if (host.ssh) report.address = `${host.ssh.user}@${host.ssh.address}:${host.ssh.port}`;
@@ -85,7 +101,8 @@ async function reportHost(config: YggConfig, host: HostConfig, timeoutMs: number
   ]);
   if (caps.status === 'fulfilled') {
     report.protections = planSandbox(['true'], {
-      request: true,
+      // A fixed name: each attempt gets its own work directory under the root.
+      request: { workdir: posix.join(host.sandbox.workRoot, 'run-ATTEMPT') },
       settings: host.sandbox,
       caps: caps.value,
     }).protections;
@@ -100,9 +117,31 @@ async function reportHost(config: YggConfig, host: HostConfig, timeoutMs: number
   return report;
 }
 
+/** What the store's switches and its running loop (if one answers) say about the hosts. */
+interface LiveHosts {
+  drained: Set<string>;
+  used: Map<string, number>;
+}
+
+async function liveHosts(options: HostsOptions): Promise<LiveHosts> {
+  const live: LiveHosts = { drained: new Set(), used: new Map() };
+  let runtimeDir: string;
+  try {
+    runtimeDir = locateStore({ store: options.storePath, cwd: options.cwd }).runtimeDir;
+  } catch {
+    return live; // no store here: no switches and no loop to ask
+  }
+  for (const name of (await readControl(runtimeDir)).drained) live.drained.add(name);
+  const loop = await connectStatus(runtimeDir, 1500);
+  const snapshot = await loop?.snapshot(AbortSignal.timeout(3000)).catch(() => undefined);
+  for (const host of snapshot?.hosts ?? []) live.used.set(host.name, host.slots.used);
+  return live;
+}
+
 export async function hostsReport(options: HostsOptions): Promise<HostReport[]> {
   const { config } = await openConfig({ cwd: options.cwd, config: options.configPath });
-  return Promise.all(config.hosts.map((h) => reportHost(config, h, options.timeoutMs ?? 15_000)));
+  const live = await liveHosts(options);
+  return Promise.all(config.hosts.map((h) => reportHost(config, h, options.timeoutMs ?? 15_000, live)));
 }
 
 const gib = (bytes: number | undefined) => (bytes === undefined ? '?' : (bytes / 2 ** 30).toFixed(1));
@@ -119,12 +158,22 @@ function gpuText(gpus: GpuReading[] | null | undefined): string {
     .join('; ');
 }
 
+/** `slots 1/3 used`, or `slots 3` without a loop; usable ones when GPU memory is short. */
+function slotsText(r: HostReport): string {
+  const { used, effective, configured, vramGbNeeded } = r.slots;
+  const count = used === undefined ? `slots ${configured}` : `slots ${used}/${configured} used`;
+  const usable =
+    effective < configured ? `, ${effective} usable for ${vramGbNeeded} GB tasks (GPU memory is short)` : '';
+  return count + usable;
+}
+
 export function formatHosts(reports: HostReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     const latency = r.latencyMs === undefined ? '' : ` ${r.latencyMs} ms`;
-    const slots = `slots ${r.slots.effective}/${r.slots.configured}${r.slots.vramGbNeeded ? ` (for ${r.slots.vramGbNeeded} GB tasks)` : ''}`;
-    lines.push(`${r.name}  ${r.state}${latency}  ${r.address ?? r.transport}  ${slots}`);
+    lines.push(
+      `${r.name}  ${r.state}${latency}${r.drained ? ', drained' : ''}  ${r.address ?? r.transport}  ${slotsText(r)}`,
+    );
     if (r.error) lines.push(`  error: ${r.error}`);
     if (r.hint) lines.push(`  fix: ${r.hint}`);
     if (r.state === 'up') lines.push(`  gpus: ${gpuText(r.gpus)}`);
@@ -133,6 +182,8 @@ export function formatHosts(reports: HostReport[]): string {
     if (inForce.length) lines.push(`  sandbox: ${inForce.join(', ')}`);
     for (const m of missing) lines.push(`  ${m}`);
   }
+  if (reports.length > 0 && reports.every((r) => r.slots.used === undefined))
+    lines.push('(no loop answered on this store: slots in use are not known)');
   return `${lines.join('\n')}\n`;
 }
 
@@ -200,8 +251,13 @@ export function register(program: Command): void {
     .description('Show each host: state, latency, slots, GPUs and the sandbox protections in force.')
     .option('--json', 'print JSON')
     .option('--config <path>', 'hosts.yaml (default: YGG_CONFIG, else beside .beads/, else the shipped one)')
-    .action(async (flags: { json?: boolean; config?: string }) => {
-      const reports = await hostsReport({ cwd: process.cwd(), configPath: flags.config });
+    .option('--store <path>', 'the Beads file whose loop to ask for slots in use, and drained hosts')
+    .action(async (flags: { json?: boolean; config?: string; store?: string }) => {
+      const reports = await hostsReport({
+        cwd: process.cwd(),
+        configPath: flags.config,
+        ...(flags.store ? { storePath: flags.store } : {}),
+      });
       process.stdout.write(flags.json ? `${JSON.stringify(reports, null, 2)}\n` : formatHosts(reports));
       if (reports.some((r) => r.state === 'down')) throw new ExitError(1);
     });

@@ -238,4 +238,37 @@ types:
     expect(yggOf(tasks.find((t) => t.id === id)!).history?.at(-1)?.host).toBe('skadi');
     expect(tasks.find((t) => t.id === orphan)?.status).toBe('open');
   });
+  it('ygg hosts shows the slots a running loop uses and which hosts are drained', async () => {
+    const { dir, store } = await workspace(
+      'hosts-live',
+      `${hostsYaml()}
+types:
+  general: { hosts: [skadi] }
+`,
+    );
+    const before = await runYgg(['hosts'], { cwd: dir });
+    expect(before.stdout).toMatch(/skadi {2}up.* {2}slots 2\n/);
+    expect(before.stdout).toContain('no loop answered on this store');
+
+    const [id = ''] = await addSimulated(dir, 1, () => 120_000);
+    const loop = startLoop(dir);
+    await waitForTasks(store, (ts) => ts.some((t) => t.id === id && t.status === 'in_progress'));
+    expect((await runYgg(['hosts', 'drain', 'fenrir'], { cwd: dir })).code).toBe(0);
+    const json = await runYgg(['hosts', '--json'], { cwd: dir });
+    const hosts = new Map(
+      (JSON.parse(json.stdout) as Array<{ name: string; drained: boolean; slots: { used?: number } }>).map(
+        (h) => [h.name, h],
+      ),
+    );
+    expect(hosts.get('skadi')).toMatchObject({ drained: false, slots: { used: 1 } });
+    expect(hosts.get('fenrir')).toMatchObject({ drained: true, slots: { used: 0 } });
+    const text = await runYgg(['hosts'], { cwd: dir });
+    expect(text.stdout).toMatch(/skadi {2}up[^\n]* {2}slots 1\/2 used/);
+    expect(text.stdout).toMatch(/fenrir {2}up[^\n]*, drained {2}local {2}slots 0\/3 used/);
+    expect(text.stdout).not.toContain('no loop answered');
+
+    expect((await runYgg(['cancel', id], { cwd: dir })).code).toBe(0);
+    loop.child.kill('SIGTERM');
+    expect((await loop.exited).code).toBe(0);
+  });
 });

@@ -26,4 +26,13 @@ describe('ygg add options', () => {
       ygg: { handler: 'simulate', simulate_ms: 40, timeout_ms: 1000, hard_timeout_ms: 2000, attempts: 2 },
     });
   });
+
+  it('runs a task with a simulated time on the simulate handler unless another is named', () => {
+    expect(newTaskFrom({ title: 't', simulateMs: 40 }).metadata).toEqual({
+      ygg: { handler: 'simulate', simulate_ms: 40 },
+    });
+    expect(newTaskFrom({ title: 't', handler: 'mine', simulateMs: 40 }).metadata).toEqual({
+      ygg: { handler: 'mine', simulate_ms: 40 },
+    });
+  });
 });
