@@ -164,7 +164,11 @@ export function register(program: Command): void {
       .option('--description <text>', 'the description')
       .option('--blocked-by <id>', 'a task that must close first (repeatable)', collect)
       .option('--handler <name>', 'the handler plugin to run it')
-      .option('--simulate-ms <duration>', 'run it with the simulate handler, working this long (e.g. 2s)', parseDuration)
+      .option(
+        '--simulate-ms <duration>',
+        'run it with the simulate handler, working this long (e.g. 2s)',
+        parseDuration,
+      )
       .option(
         '--timeout <duration>',
         "soft timeout for this task (250ms, 30s, 5m), over its type's",

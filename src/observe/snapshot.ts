@@ -3,7 +3,7 @@
  * JSON. The running loop implements `StatusSource`; without a loop, `snapshotFromStore`
  * (store-snapshot.ts) builds the same shape from the task file alone.
  */
-import type { EventBus } from './events.js';
+import type { EventBus, LearnerState } from './events.js';
 
 /** Bumped when a field changes meaning; readers check it before trusting the rest. */
 export const snapshotSchemaVersion = 1;
@@ -111,6 +111,18 @@ export interface Throughput {
   failed: number;
 }
 
+/** The RL learner pinned to one host (`learner:` in hosts.yaml), when one is configured. */
+export interface LearnerStatus {
+  host: string;
+  /** `waiting-host`: its host is down, so learning waits; `waiting-batch`: too few fresh trajectories. */
+  state: LearnerState;
+  detail?: string;
+  /** When it entered this state (ISO). */
+  since: string;
+  /** The latest published policy version. */
+  policy?: { version: number; batchSize: number; meanReward: number; at: string };
+}
+
 export interface LoopInfo {
   /** False when the snapshot was built from the store alone. */
   running: boolean;
@@ -133,6 +145,7 @@ export interface StatusSnapshot {
   deadLetters: { count: number; tasks: DeadLetter[] };
   unroutable: UnroutableTask[];
   throughput: Throughput;
+  learner?: LearnerStatus;
 }
 
 /** What the running loop hands to the observers (status server, metrics, notifications). */

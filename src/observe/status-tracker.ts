@@ -11,6 +11,7 @@ import type { EventBus, YggEventName, YggEvents } from './events.js';
 import {
   emptySnapshot,
   type HostStatus,
+  type LearnerStatus,
   type LoopInfo,
   type OutcomeKind,
   type RecentOutcome,
@@ -54,6 +55,7 @@ export class StatusTracker implements Disposable {
   #waits: { at: number; ms: number }[] = [];
   #paused = false;
   #counts = { done: 0, succeeded: 0, failed: 0 };
+  #learner: LearnerStatus | undefined;
   readonly #unsubscribe: Array<() => void> = [];
 
   constructor(options: StatusTrackerOptions) {
@@ -68,6 +70,9 @@ export class StatusTracker implements Disposable {
       state: 'starting',
     };
     for (const host of hostsFromConfig(options.config)) this.#hosts.set(host.name, host);
+    const learner = options.config?.learner;
+    if (learner)
+      this.#learner = { host: learner.host, state: 'idle', since: new Date(this.#now()).toISOString() };
     this.#recent = recentFromStore(this.#store, this.#typeOf);
     this.#subscribe(options.bus);
   }
@@ -102,6 +107,11 @@ export class StatusTracker implements Disposable {
       meanWaitMs: this.#waits.length > 0 ? waitSum / this.#waits.length : undefined,
       ...this.#counts,
     };
+    if (this.#learner)
+      snapshot.learner = {
+        ...this.#learner,
+        ...(this.#learner.policy ? { policy: { ...this.#learner.policy } } : {}),
+      };
     return snapshot;
   }
 
@@ -122,6 +132,20 @@ export class StatusTracker implements Disposable {
   #subscribe(bus: EventBus): void {
     const on = <E extends YggEventName>(event: E, fn: (p: YggEvents[E]) => void) =>
       this.#unsubscribe.push(bus.on(event, fn));
+    on('learner:state', ({ host, state, detail }) => {
+      const policy = this.#learner?.policy;
+      this.#learner = {
+        host,
+        state,
+        since: new Date(this.#now()).toISOString(),
+        ...(detail ? { detail } : {}),
+        ...(policy ? { policy } : {}),
+      };
+    });
+    on('policy:published', ({ version, batchSize, meanReward }) => {
+      if (!this.#learner) return;
+      this.#learner.policy = { version, batchSize, meanReward, at: new Date(this.#now()).toISOString() };
+    });
     on('loop:state', ({ state }) => {
       this.#loop.state = state;
     });

@@ -8,10 +8,13 @@ import type { YggConfig } from '../../src/config/types.js';
 import { createTransport } from '../../src/hosts/pool.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/hosts/transport.js';
 import { EventBus, type YggEventName, type YggEvents } from '../../src/observe/events.js';
+import { renderFrame } from '../../src/observe/monitor/render.js';
+import { StatusTracker } from '../../src/observe/status-tracker.js';
 import { Learner } from '../../src/pipeline/learner.js';
 import { PolicyStore } from '../../src/pipeline/policy.js';
 import { ReplayBuffer } from '../../src/pipeline/replay.js';
 import type { Trajectory } from '../../src/pipeline/trajectory.js';
+import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
 import { testDir } from '../helpers/tmp.js';
 
 const rl = fileURLToPath(new URL('../../examples/rl/', import.meta.url));
@@ -147,6 +150,15 @@ describe('the learner, pinned to its host', () => {
     });
     const states: string[] = [];
     s.events.on('learner:state', (e) => states.push(e.state));
+    // What `ygg monitor` and the status server show, fed by the same events.
+    await writeFile(join(s.dir, 'issues.jsonl'), '');
+    await using store = await BeadsJsonlStore.open({ path: join(s.dir, 'issues.jsonl') });
+    using tracker = new StatusTracker({ bus: s.events, store, config: s.cfg, version: 'test' });
+    const monitorLine = () =>
+      renderFrame(tracker.snapshot(), { selected: 0 }, { columns: 80, rows: 24 }).find((l) =>
+        l.startsWith(' learner '),
+      );
+    expect(monitorLine()).toMatch(/^ learner trainer +idle$/);
     const waiting = next(s.events, 'learner:state', (e) => e.state === 'waiting-batch');
     learner.start();
     await waiting;
@@ -156,6 +168,12 @@ describe('the learner, pinned to its host', () => {
     await down;
     expect(learner.state).toBe('waiting-host');
     expect(learner.detail).toBe('probe failed 3 times');
+    expect(tracker.snapshot().learner).toMatchObject({
+      host: 'trainer',
+      state: 'waiting-host',
+      detail: 'probe failed 3 times',
+    });
+    expect(monitorLine()).toMatch(/^ learner trainer +waiting: host down \(probe failed 3 times\)$/);
     // A full batch arrives while the host is down: nothing runs anywhere.
     for (let i = 0; i < 4; i++) {
       await s.replay.add(trajectory(i, i % 2 === 0 ? 1 : 0));
@@ -171,6 +189,8 @@ describe('the learner, pinned to its host', () => {
     const published = next(s.events, 'policy:published');
     s.events.emit('host:up', { host: 'trainer' });
     expect(await published).toEqual({ version: 1, batchSize: 4, meanReward: 0.5 });
+    expect(tracker.snapshot().learner?.policy).toMatchObject({ version: 1, batchSize: 4, meanReward: 0.5 });
+    expect(monitorLine()).toMatch(/policy v1, reward 0\.50$/);
     await learner.stop();
 
     expect(states.slice(0, 3)).toEqual(['waiting-batch', 'waiting-host', 'training']);

@@ -3,7 +3,7 @@
  * returning exactly `size.rows` lines, none wider than `size.columns`. Sections shrink to fit;
  * the footer with the keys is always shown.
  */
-import type { StatusSnapshot } from '../snapshot.js';
+import type { LearnerStatus, StatusSnapshot } from '../snapshot.js';
 import { bar, cell, clip, formatDuration, gib } from './format.js';
 
 export interface ViewState {
@@ -154,6 +154,7 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
       [d.error || d.title, 'red'],
     );
   });
+  const learner = snapshot.learner ? [learnerLine(snapshot.learner, nameW)] : [];
   const unroutable = snapshot.unroutable.length
     ? [
         line(
@@ -164,7 +165,8 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
     : [];
 
   // Fit sections into the rows: header, queue, footer and section titles are fixed.
-  const fixed = 3 + unroutable.length + 4; // header, queue, footer, + 4 section titles
+  // header, queue, footer, 4 section titles, the learner and unroutable lines
+  const fixed = 3 + 4 + learner.length + unroutable.length;
   let budget = rows - fixed;
   const take = (want: number, min: number) => {
     const n = Math.max(0, Math.min(want, Math.max(min, budget)));
@@ -192,6 +194,7 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
     header,
     title('Hosts', hostN, hostLines.length),
     ...hostLines.slice(0, hostN),
+    ...learner,
     queue,
     ...unroutable,
     title('Running', runN, runningLines.length),
@@ -205,6 +208,29 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
   frame.length = rows - 1;
   frame.push(footer);
   return frame.map((segments) => paint(segments, width, color));
+}
+
+const learnerWords: Record<LearnerStatus['state'], [string, Style]> = {
+  idle: ['idle', 'dim'],
+  'waiting-host': ['waiting: host down', 'red'],
+  'waiting-batch': ['waiting for a batch', 'yellow'],
+  training: ['training', 'green'],
+  stopped: ['stopped', 'dim'],
+};
+
+/** ` learner surtr  training (batch of 8 at v3) · policy v3, reward 0.82`. */
+function learnerLine(learner: LearnerStatus, nameW: number): Segment[] {
+  const [words, style] = learnerWords[learner.state];
+  const policy = learner.policy
+    ? ` · policy v${learner.policy.version}, reward ${learner.policy.meanReward.toFixed(2)}`
+    : '';
+  return [
+    [' learner ', 'bold'],
+    [`${cell(learner.host, nameW)} `],
+    [words, style],
+    [learner.detail ? ` (${learner.detail})` : '', 'dim'],
+    [policy],
+  ];
 }
 
 /** The `n` lines of `all` that keep index `focus` in view. */
