@@ -54,10 +54,7 @@ export async function observeLoop(
       ? new ProgressWriter({
           bus: loop.bus,
           stream: stderr,
-          remaining: () => {
-            const s = source.snapshot();
-            return s.queue.total + s.queue.retrying + s.running.length;
-          },
+          pending: () => [...loop.store.ready().map((t) => t.id), ...loop.inFlightIds()],
         })
       : undefined;
   const level = parseLogLevel(flags.logLevel ?? 'info');

@@ -125,7 +125,6 @@ export class Loop {
   #state: LoopState = 'created';
   #config: YggConfig;
   #control: ControlState = { paused: false, drained: [] };
-  /** Tasks being claimed (the claim not yet durable), with their type. */
   /** Tasks whose claim is being written: their type and the host whose slot they hold. */
   readonly #claiming = new Map<string, { type: string; host: string }>();
   /** Tasks whose attempt ended and whose outcome is being written. */
@@ -148,6 +147,11 @@ export class Loop {
   /** Running work was told to stop (forced stop, or the grace period ran out). */
   #aborting = false;
   #plan: Map<string, Placement> | undefined;
+
+  /** Tasks this loop holds now: being claimed, running, or having their outcome written. */
+  inFlightIds(): string[] {
+    return [...new Set([...this.#claiming.keys(), ...this.running.keys(), ...this.#finishing])];
+  }
 
   constructor(options: LoopOptions) {
     this.#options = options;

@@ -41,8 +41,11 @@ export interface ProgressWriterOptions {
   bus: EventBus;
   /** Where the bar or lines go (stderr, usually). */
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  /** Tasks not yet finished (queued plus running) right now; read on every update. */
-  remaining: () => number;
+  /**
+   * Ids of the tasks not finished yet (ready, being claimed, running, being written back) right
+   * now; read on every update. Ids of tasks already counted as done are ignored.
+   */
+  pending: () => Iterable<string>;
   now?: () => number;
 }
 
@@ -52,10 +55,11 @@ export class ProgressWriter implements Disposable {
   readonly #now: () => number;
   readonly #tty: boolean;
   readonly #off: Array<() => void>;
-  #done = 0;
+  readonly #doneIds = new Set<string>();
   #failed = 0;
   #firstStart: number | undefined;
   #shown = '';
+  #lastCounts = '';
   #closed = false;
 
   constructor(options: ProgressWriterOptions) {
@@ -63,11 +67,14 @@ export class ProgressWriter implements Disposable {
     this.#now = options.now ?? Date.now;
     this.#tty = options.stream.isTTY === true;
     const { bus } = options;
-    const finished = (failed: boolean) => () => {
-      this.#done++;
-      if (failed) this.#failed++;
-      this.update();
-    };
+    const finished =
+      (failed: boolean) =>
+      ({ taskId }: { taskId: string }) => {
+        if (this.#doneIds.has(taskId)) return;
+        this.#doneIds.add(taskId);
+        if (failed) this.#failed++;
+        this.update();
+      };
     this.#off = [
       bus.on('task:started', () => {
         this.#firstStart ??= this.#now();
@@ -80,9 +87,11 @@ export class ProgressWriter implements Disposable {
   }
 
   figures(): ProgressFigures {
+    const pending = new Set(this.#options.pending());
+    for (const id of this.#doneIds) pending.delete(id);
     return {
-      done: this.#done,
-      total: this.#done + this.#options.remaining(),
+      done: this.#doneIds.size,
+      total: this.#doneIds.size + pending.size,
       failed: this.#failed,
       elapsedMs: this.#firstStart === undefined ? 0 : this.#now() - this.#firstStart,
     };
@@ -90,11 +99,15 @@ export class ProgressWriter implements Disposable {
 
   update(): void {
     if (this.#closed) return;
-    const text = formatProgress(this.figures(), (this.#options.stream.columns ?? 80) - 1, this.#tty);
+    const figures = this.figures();
+    const text = formatProgress(figures, (this.#options.stream.columns || 80) - 1, this.#tty);
+    const counts = `${figures.done}/${figures.total}/${figures.failed}`;
     if (this.#tty) {
       this.#shown = text;
       this.#options.stream.write(`\r\x1b[K${text}`);
-    } else {
+    } else if (counts !== this.#lastCounts) {
+      // Lines are for logs: one when the counts move, not a repeat when only the clock did.
+      this.#lastCounts = counts;
       this.#options.stream.write(`${text}\n`);
     }
   }

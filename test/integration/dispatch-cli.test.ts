@@ -80,13 +80,22 @@ async function addSimulated(dir: string, count: number, ms: (i: number) => numbe
 }
 
 describe('ygg loop as a process', () => {
-  it('runs every task to the end with --until-idle and exits 0', async () => {
+  it('runs every task to the end with --until-idle, telling progress against a steady total, and exits 0', async () => {
     const { dir, store } = await workspace('until-idle');
-    const ids = await addSimulated(dir, 6, () => 50);
+    // More tasks than the 7 slots, of different lengths: claims and finishes overlap.
+    const ids = await addSimulated(dir, 10, (i) => 40 + (i % 4) * 30);
     const run = await runYgg(['loop', '--until-idle'], { cwd: dir, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     const tasks = await readTasks(store);
-    expect(ids.map((id) => tasks.find((t) => t.id === id)?.status)).toEqual(Array(6).fill('closed'));
+    expect(ids.map((id) => tasks.find((t) => t.id === id)?.status)).toEqual(Array(10).fill('closed'));
+    // Not a terminal: a plain line per finished task, each against the same total.
+    const progress = [...run.stderr.matchAll(/^progress: (\d+)\/(\d+) /gm)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    expect(progress.map(([, total]) => total)).toEqual(Array(progress.length).fill(10));
+    expect(progress.map(([done]) => done)).toEqual(Array.from({ length: progress.length }, (_, i) => i + 1));
+    expect(progress.at(-1)).toEqual([10, 10]);
   });
 
   it('on SIGTERM stops claiming, lets the running task finish, and exits 0', async () => {

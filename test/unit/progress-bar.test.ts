@@ -21,15 +21,15 @@ describe('progress', () => {
     out.setEncoding('utf8').on('data', (d: string) => {
       text += d;
     });
-    let remaining = 2;
+    // `a` is still being written back when it is reported: counted once, as done.
+    let pending = ['a', 'b'];
     let now = 0;
-    using writer = new ProgressWriter({ bus, stream: out, remaining: () => remaining, now: () => now });
+    using writer = new ProgressWriter({ bus, stream: out, pending: () => pending, now: () => now });
     bus.emit('task:started', { taskId: 'a', type: 'general', host: 'h', attempt: 1, handler: 's' });
     now = 30_000;
-    remaining = 1;
     bus.emit('task:succeeded', { taskId: 'a', type: 'general', host: 'h', attempt: 1, runMs: 1 });
     now = 60_000;
-    remaining = 0;
+    pending = ['b'];
     bus.emit('task:dead', { taskId: 'b', type: 'general', attempts: 3, error: 'x' });
     expect(writer.figures()).toEqual({ done: 2, total: 2, failed: 1, elapsedMs: 60_000 });
     expect(text.trim().split('\n')).toEqual([
