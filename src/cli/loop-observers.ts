@@ -3,7 +3,7 @@
  * metrics, the event stream and the web view), notifications, and with --until-idle a progress
  * bar. Call before `loop.start()` so no event is missed; dispose after the loop stopped.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { Loop } from '../dispatch/loop.js';
 import { YggError } from '../errors.js';
 import { createLogger, type Logger, parseLogLevel } from '../observe/logger.js';
@@ -30,10 +30,18 @@ export function withObserveOptions(command: Command): Command {
     .option(
       '--status-port <port>',
       'status server port (default: status.port in hosts.yaml, 7467); 0 picks a free one',
-      (v) => Number(v),
+      parsePort,
     )
     .option('--no-status', 'do not start the status server')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info');
+}
+
+/** A TCP port for --status-port: an integer from 0 (any free one) to 65535. */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535)
+    throw new InvalidArgumentError(`${value} is not a port: give a number from 0 (any free one) to 65535`);
+  return port;
 }
 
 export interface LoopObservers extends AsyncDisposable {

@@ -117,15 +117,34 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
+    const where = `${host}:${options.port ?? defaultStatusPort}`;
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new YggError(`status port ${options.port ?? defaultStatusPort} on ${host} is in use`, {
-              hint: 'set status.port in hosts.yaml, or pass --status-port 0 to pick a free one',
-              cause: error,
-            })
-          : error,
-      );
+      const fail = (message: string, hint: string) => reject(new YggError(message, { hint, cause: error }));
+      switch (error.code) {
+        case 'EADDRINUSE':
+          return fail(
+            `status port ${options.port ?? defaultStatusPort} on ${host} is in use`,
+            'set status.port in hosts.yaml, or pass --status-port 0 to pick a free one',
+          );
+        case 'EADDRNOTAVAIL':
+          return fail(
+            `cannot serve status on ${where}: ${host} is not an address of this machine`,
+            'pass --status-host with one of its addresses (ip -brief addr), or leave it at 127.0.0.1',
+          );
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+          return fail(
+            `cannot serve status on ${where}: the name ${host} does not resolve`,
+            'pass --status-host with an address of this machine, or leave it at 127.0.0.1',
+          );
+        case 'EACCES':
+          return fail(
+            `cannot serve status on ${where}: permission denied`,
+            'ports below 1024 need privileges; pick a higher one or 0 for a free one',
+          );
+        default:
+          return reject(error);
+      }
     };
     server.once('error', onError);
     server.listen(options.port ?? defaultStatusPort, host, () => {

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parsePort } from '../../src/cli/loop-observers.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { statusClient } from '../../src/observe/monitor/client.js';
 import { readStatusFile } from '../../src/observe/server/status-file.js';
@@ -111,6 +112,19 @@ describe('status server', () => {
     expect(ok.status).toBe(200);
     expect((await raw(server.port, `/?token=${server.token}`)).status).toBe(200);
     expect(server.browserUrl).toContain(`?token=${server.token}`);
+  });
+
+  it('says plainly when it cannot listen where it was told to', async () => {
+    await expect(
+      startStatusServer({ source: fakeStatusSource(), port: 0, host: '10.99.99.99' }),
+    ).rejects.toThrow(/10\.99\.99\.99 is not an address of this machine/);
+    await expect(
+      startStatusServer({ source: fakeStatusSource(), port: 0, host: 'nonexistent.invalid' }),
+    ).rejects.toThrow(/the name nonexistent\.invalid does not resolve/);
+    expect(() => parsePort('abc')).toThrow(/abc is not a port/);
+    expect(() => parsePort('99999')).toThrow(/from 0 \(any free one\) to 65535/);
+    expect(() => parsePort('-1')).toThrow(/not a port/);
+    expect(parsePort('0')).toBe(0);
   });
 
   it('writes port and token owner-only beside the store, and removes them on close', async () => {
