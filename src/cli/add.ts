@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import { ExitError, YggError } from '../errors.js';
+import { builtinPluginDir, loadPlugins } from '../plugins/loader.js';
 import {
   hasQueueLimits,
   QueueFullError,
@@ -52,7 +53,11 @@ export function newTaskFrom(options: AddOptions): NewTask {
   const labels = [...(options.labels ?? []), ...(options.type ? [options.type] : [])];
   const ygg: Record<string, unknown> = {};
   if (options.handler) ygg.handler = options.handler;
-  if (options.argv && options.argv.length > 0) ygg.argv = options.argv;
+  if (options.argv && options.argv.length > 0) {
+    // A command means the shell handler, unless another one was asked for.
+    ygg.handler ??= 'shell';
+    ygg.argv = options.argv;
+  }
   if (options.simulateMs !== undefined) {
     // A simulated time means the simulate handler, unless another one was asked for.
     ygg.handler ??= 'simulate';
@@ -82,6 +87,22 @@ function safeUserName(): string {
   }
 }
 
+/** A handler asked for by name must exist (built in, or in hosts.yaml's plugin folders) and get what it needs. */
+async function checkHandler(options: AddOptions, config: YggConfig | undefined): Promise<void> {
+  const handler = options.handler ?? (options.argv?.length ? 'shell' : undefined);
+  if (handler === 'shell' && !options.argv?.length) {
+    throw new YggError('the shell handler needs the command to run after --', {
+      hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
+    });
+  }
+  if (!options.handler) return;
+  const plugins = await loadPlugins([builtinPluginDir(), ...(config?.pluginDirs ?? [])]);
+  if (plugins.byName.has(options.handler)) return;
+  throw new YggError(`no handler plugin named ${options.handler}`, {
+    hint: `Known: ${[...plugins.byName.keys()].sort().join(', ')}. Custom ones go in a folder listed under plugins: in hosts.yaml.`,
+  });
+}
+
 /** Adds one task and returns it (its id is bd's hash form with the file's prefix). */
 export async function addCommand(options: AddOptions): Promise<Task> {
   return (await addToQueue(options)).task;
@@ -109,6 +130,7 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
       );
     }
     const input = newTaskFrom(options);
+    await checkHandler(options, config);
     const submitter = input.created_by ?? 'anonymous';
     if (config && hasQueueLimits(config.queue))
       input.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, config.queue);
@@ -179,7 +201,16 @@ export function register(program: Command): void {
       .option('--as <name>', 'who submits it (created_by); default the login name')
       .option('--config <path>', 'hosts.yaml with the queue limits (default: found as for `ygg loop`)')
       .option('--json', 'print {id, position, of, ...} as one JSON object instead of the id'),
-  ).action(async (title: string, argv: string[], flags: Record<string, unknown>) => {
+  ).action(async (title: string, argv: string[], flags: Record<string, unknown>, command: Command) => {
+    // Commander fills <title> from the words after -- when none came before: say so rather
+    // than run the command without its first word.
+    const raw = (command.parent as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+    const dashes = raw.indexOf('--');
+    if (dashes >= 0 && argv.length < raw.length - dashes - 1) {
+      throw new YggError('the title goes before --: everything after -- is the command', {
+        hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
+      });
+    }
     const added = await addOrExit({
       title,
       argv,
