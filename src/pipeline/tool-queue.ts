@@ -5,7 +5,9 @@
  * is left for this call and the next tools host is tried; after `maxAttempts` such failures the
  * result is an error the handler sees (`ok: false`). Identical calls (same SHA-256 of name,
  * args and input file contents) within `cacheTtlMs` share one result; concurrent identical calls
- * share one run.
+ * share one run. A shared run has its own abort signal: a caller whose signal aborts stops
+ * waiting (its call rejects) while the others keep waiting, and the run itself is aborted only
+ * once every caller waiting on it has aborted.
  */
 import { basename } from 'node:path';
 import { Sema } from 'async-sema';
@@ -76,6 +78,14 @@ interface CacheEntry {
   expires: number;
 }
 
+/** One run shared by identical concurrent calls: aborted when every waiter has aborted. */
+interface SharedRun {
+  promise: Promise<ToolResult>;
+  controller: AbortController;
+  /** Callers still waiting on it (those whose signal aborted are no longer counted). */
+  waiting: number;
+}
+
 export class ToolQueue {
   readonly #tools: Record<string, ToolDefinition>;
   readonly #hosts: readonly ToolHost[];
@@ -83,7 +93,7 @@ export class ToolQueue {
   readonly #inUse = new Map<string, number>();
   readonly #down = new Set<string>();
   readonly #cache = new Map<string, CacheEntry>();
-  readonly #inflight = new Map<string, Promise<ToolResult>>();
+  readonly #inflight = new Map<string, SharedRun>();
   readonly #ttlMs: number;
   readonly #maxAttempts: number;
   readonly #maxCacheEntries: number;
@@ -138,11 +148,56 @@ export class ToolQueue {
       this.#emit(options.taskId, name, cached.result.host, true, 0, true);
       return { ...cached.result, cached: true };
     }
+    options.signal?.throwIfAborted();
     const running = this.#inflight.get(key);
-    if (running) return running.then((r) => (r.ok ? { ...r, cached: true } : r));
-    const run = this.#run(name, tool, key, args, files, options).finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, run);
-    return run;
+    if (running) return this.#wait(key, running, options.signal, true);
+    const controller = new AbortController();
+    const shared: SharedRun = {
+      controller,
+      waiting: 0,
+      promise: this.#run(name, tool, key, args, files, { ...options, signal: controller.signal }).finally(
+        () => {
+          if (this.#inflight.get(key) === shared) this.#inflight.delete(key);
+        },
+      ),
+    };
+    this.#inflight.set(key, shared);
+    return this.#wait(key, shared, options.signal, false);
+  }
+
+  /**
+   * Wait on a shared run under the caller's own signal: its abort rejects this caller only, and
+   * aborts the run once no caller is left waiting on it.
+   */
+  #wait(
+    key: string,
+    shared: SharedRun,
+    signal: AbortSignal | undefined,
+    joined: boolean,
+  ): Promise<ToolResult> {
+    shared.waiting += 1;
+    return new Promise<ToolResult>((resolve, reject) => {
+      const onAbort = () => {
+        shared.waiting -= 1;
+        if (shared.waiting === 0) {
+          // Nobody wants it any more: stop it, and let a new identical call start afresh.
+          if (this.#inflight.get(key) === shared) this.#inflight.delete(key);
+          shared.controller.abort(signal?.reason);
+        }
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      shared.promise.then(
+        (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(joined && r.ok ? { ...r, cached: true } : r);
+        },
+        (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
   }
 
   /** Stop listening to health events. */

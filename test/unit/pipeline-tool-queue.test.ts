@@ -96,6 +96,21 @@ class DropsMidCall implements Transport {
   async [Symbol.asyncDispose]() {}
 }
 
+/** A tool that starts, then waits until the gate file `{gate}{id}` exists. */
+async function gatedTool(dir: string) {
+  const script = join(dir, 'gated.cjs');
+  await writeFile(
+    script,
+    `const fs = require('node:fs'); const [log, id, gate] = process.argv.slice(2);
+     fs.appendFileSync(log, 'start ' + id + '\\n');
+     const t = setInterval(() => { if (fs.existsSync(gate + id)) { clearInterval(t); fs.appendFileSync(log, 'end ' + id + '\\n'); } }, 5);`,
+  );
+  const tools: Record<string, ToolDefinition> = {
+    block: { name: 'block', argv: ['node', script, '{log}', '{id}', '{gate}'], files: {} },
+  };
+  return { tools, gate: join(dir, 'gate-') };
+}
+
 /** Wait for a condition, within a generous bound. */
 async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -176,6 +191,50 @@ describe('ToolQueue', () => {
     );
     expect(results.filter((r) => !r.cached)).toHaveLength(1);
     expect(await s.runs()).toEqual(['start tools-a', 'end tools-a']);
+  });
+
+  it("a shared run outlives one caller's abort: that caller alone is rejected, the others get the result", async () => {
+    const s = await setup('tool-inflight-abort-one');
+    const gated = await gatedTool(s.dir);
+    const queue = new ToolQueue({ tools: gated.tools, hosts: [s.host('tools-a')], cacheTtlMs: 0 });
+    const args = { log: s.log, id: 'x', gate: gated.gate };
+    const first = new AbortController();
+    const second = new AbortController();
+    const calls = [
+      queue.call('block', args, { signal: first.signal }),
+      queue.call('block', args, { signal: second.signal }),
+      queue.call('block', args),
+    ];
+    await until(async () => (await s.runs()).includes('start x'));
+    first.abort(new Error('first caller cancelled'));
+    await expect(calls[0]).rejects.toThrow('first caller cancelled');
+    await writeFile(`${gated.gate}x`, '');
+    const [second1, third] = await Promise.all([calls[1], calls[2]]);
+    expect(second1).toMatchObject({ ok: true, code: 0, cached: true });
+    expect(third).toMatchObject({ ok: true, code: 0, cached: true });
+    // One run, not cut short by the first caller's abort.
+    expect(await s.runs()).toEqual(['start x', 'end x']);
+  });
+
+  it('aborts a shared run once every caller waiting on it has aborted', async () => {
+    const s = await setup('tool-inflight-abort-all');
+    const gated = await gatedTool(s.dir);
+    const queue = new ToolQueue({ tools: gated.tools, hosts: [s.host('tools-a')], cacheTtlMs: 0 });
+    const args = { log: s.log, id: 'y', gate: gated.gate };
+    const controllers = [new AbortController(), new AbortController()];
+    const calls = controllers.map((c) => queue.call('block', args, { signal: c.signal }));
+    await until(async () => (await s.runs()).includes('start y'));
+    controllers[0]!.abort(new Error('one'));
+    await expect(calls[0]).rejects.toThrow('one');
+    expect(queue.inUse('tools-a')).toBe(1); // still running for the second caller
+    controllers[1]!.abort(new Error('two'));
+    await expect(calls[1]).rejects.toThrow('two');
+    await until(async () => queue.inUse('tools-a') === 0); // the tool process was ended
+    expect(await s.runs()).toEqual(['start y']);
+    // A new identical call runs afresh rather than joining the aborted run.
+    await writeFile(`${gated.gate}y`, '');
+    const again = await queue.call('block', args);
+    expect(again).toMatchObject({ ok: true, cached: false });
   });
 
   it('retries on another tools host when one fails mid-call', async () => {
