@@ -63,6 +63,7 @@ export async function openLoopPipeline(
     config: () => bound?.config ?? config,
     hostSlots: (host) => bound?.slots.get(host),
     slotFreed: () => bound?.kick(),
+    kick: () => bound?.kick(),
   });
   const offs: Array<() => void> = [];
   return {

@@ -7,7 +7,10 @@
  * - `extendContext`: every handler gets `ctx.tool` (releasing its slot while the tool runs) and
  *   `ctx.onnx`; a rollout also gets `ctx.policy` and `ctx.trajectory`;
  * - `wrapPlugins`: once a rollout's handler ends, its trajectory is scored, logged and kept for
- *   the learner, and its summary joins the result comment.
+ *   the learner, and its summary joins the result comment. A rollout that reached its handler
+ *   without a ticket (its claim outlasted `unclaimedTicketMs`, so the ticket went back) is not
+ *   run outside the gate: it waits for admission before its handler starts, reported in its
+ *   progress, and rollouts not yet claimed wait behind it.
  */
 import type { YggConfig } from '../config/types.js';
 import type { HandlerContext, HandlerResult, Plugin } from '../plugins/api.js';
@@ -32,6 +35,8 @@ export interface PipelineHooksOptions {
   hostSlots: (host: string) => SlotPool | undefined;
   /** Called when a slot was freed for a tool call, so the loop can start another task in it. */
   slotFreed?: () => void;
+  /** Ask the loop to look at the queue again (rollouts held behind an admitted one may start). */
+  kick?: () => void;
   /** Types run as rollouts (default: `rollout`). */
   rolloutTypes?: readonly string[];
   /** A ticket whose task never reached its handler (the claim failed) is returned after this (default 60 s). */
@@ -47,10 +52,15 @@ export interface PipelineHooks {
 }
 
 const rolloutKey = Symbol('ygg.rollout');
+/** A rollout claimed without a ticket: begins it once the gate admits it. */
+const pendingKey = Symbol('ygg.rollout.pending');
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-type WithRollout = HandlerContext & { [rolloutKey]?: Rollout };
+type WithRollout = HandlerContext & {
+  [rolloutKey]?: Rollout;
+  [pendingKey]?: (ticket: AdmissionTicket) => Rollout;
+};
 
 export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
   const { pipeline } = options;
@@ -58,6 +68,8 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
   const now = options.now ?? Date.now;
   const unclaimedMs = options.unclaimedTicketMs ?? 60_000;
   const waiting = new Map<string, { ticket: AdmissionTicket; at: number }>();
+  /** Rollouts claimed without a ticket, waiting in their attempt for the gate to admit them. */
+  let held = 0;
 
   const sweep = () => {
     for (const [taskId, entry] of waiting) {
@@ -67,17 +79,45 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
     }
   };
 
+  /** The context's rollout; one claimed without a ticket first waits until the gate admits it. */
+  const admitHeld = async (ctx: HandlerContext): Promise<Rollout | undefined> => {
+    const c = ctx as WithRollout;
+    const begin = c[pendingKey];
+    if (!begin) return c[rolloutKey];
+    delete c[pendingKey];
+    held += 1;
+    let ticket: AdmissionTicket;
+    try {
+      ticket = await pipeline.waitForAdmission({
+        signal: ctx.signal,
+        onWait: (reason) => ctx.progress(`not admitted: waiting for the ${reason}`),
+      });
+    } finally {
+      held -= 1;
+    }
+    // Rollouts held behind this one may be admitted now.
+    options.kick?.();
+    return begin(ticket);
+  };
+
   return {
     admit(_task, type) {
       if (!rolloutTypes.has(type) || !pipeline.gate) return undefined;
       sweep();
+      if (held > 0)
+        return `staleness gate: ${held} claimed rollout(s) wait for admission first; ${pipeline.gateReason()}`;
       if (pipeline.gate.capacity() > 0) return undefined;
-      const { version, running, accepted } = pipeline.gate.counts();
-      return `staleness gate: policy v${version}, ${running} rollouts running, ${accepted} accepted; waiting for the learner`;
+      return pipeline.gateReason();
     },
 
     launched(task, type) {
       if (!rolloutTypes.has(type)) return;
+      // A ticket left from an earlier launch whose claim failed goes back first.
+      const earlier = waiting.get(task.id);
+      if (earlier) {
+        waiting.delete(task.id);
+        pipeline.releaseTicket(earlier.ticket);
+      }
       const ticket = pipeline.admitRollout();
       if (ticket) waiting.set(task.id, { ticket, at: now() });
     },
@@ -108,29 +148,29 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
       if (!rolloutTypes.has(ctx.type)) return;
       const entry = waiting.get(task.id);
       waiting.delete(task.id);
-      const ticket = entry?.ticket ??
-        pipeline.admitRollout() ?? {
-          id: -1,
-          policyVersion: pipeline.policy.version(),
-          admittedAt: now(),
-        };
-      const rollout = pipeline.beginRollout({
-        taskId: task.id,
-        attempt: ctx.attempt,
-        host: ctx.host.name,
-        ticket,
-      });
-      Object.assign(ctx, rollout.extensions());
-      (ctx as WithRollout)[rolloutKey] = rollout;
-      // A tool no host could run fails the trajectory (the handler still sees the error and decides).
-      const tool = ctx.tool as ToolFunction | undefined;
-      if (tool) {
-        ctx.tool = (async (name, args, callOptions) => {
-          const result = await tool(name, args, callOptions);
-          if (!result.ok) rollout.recorder.fail(`${name}: ${result.error}`);
-          return result;
-        }) satisfies ToolFunction;
-      }
+      const begin = (ticket: AdmissionTicket): Rollout => {
+        const rollout = pipeline.beginRollout({
+          taskId: task.id,
+          attempt: ctx.attempt,
+          host: ctx.host.name,
+          ticket,
+        });
+        Object.assign(ctx, rollout.extensions());
+        (ctx as WithRollout)[rolloutKey] = rollout;
+        // A tool no host could run fails the trajectory (the handler still sees the error and decides).
+        const tool = ctx.tool as ToolFunction | undefined;
+        if (tool) {
+          ctx.tool = (async (name, args, callOptions) => {
+            const result = await tool(name, args, callOptions);
+            if (!result.ok) rollout.recorder.fail(`${name}: ${result.error}`);
+            return result;
+          }) satisfies ToolFunction;
+        }
+        return rollout;
+      };
+      // Without a ticket the rollout is not admitted: it waits for the gate before its handler runs.
+      if (entry) begin(entry.ticket);
+      else (ctx as WithRollout)[pendingKey] = begin;
     },
 
     wrapPlugins(plugins) {
@@ -138,7 +178,7 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
       const wrap = (p: Plugin) => {
         let w = wrapped.get(p);
         if (!w) {
-          w = finishingRollouts(p);
+          w = finishingRollouts(p, admitHeld);
           wrapped.set(p, w);
         }
         return w;
@@ -152,12 +192,18 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
   };
 }
 
-/** The plugin, with the rollout (when the context carries one) finished after its handler. */
-function finishingRollouts(plugin: Plugin): Plugin {
+/**
+ * The plugin, with the rollout (when the context carries one) admitted before its handler (when
+ * it still waits for the gate) and finished after it.
+ */
+function finishingRollouts(
+  plugin: Plugin,
+  admitHeld: (ctx: HandlerContext) => Promise<Rollout | undefined>,
+): Plugin {
   return {
     ...plugin,
     async run(task, ctx) {
-      const rollout = (ctx as WithRollout)[rolloutKey];
+      const rollout = await admitHeld(ctx);
       if (!rollout) return plugin.run(task, ctx);
       let value: HandlerResult | string | undefined;
       try {

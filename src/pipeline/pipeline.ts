@@ -65,6 +65,7 @@ export class AgentPipeline {
   readonly rewards: RewardPlugin[];
   readonly #events: EventBus | undefined;
   readonly #now: () => number;
+  readonly #unsubscribe: Array<() => void> = [];
 
   private constructor(
     parts: Pick<
@@ -84,6 +85,9 @@ export class AgentPipeline {
     this.rewards = parts.rewards;
     this.#events = events;
     this.#now = now;
+    const gate = parts.gate;
+    // A new policy version makes room at the gate.
+    if (events && gate) this.#unsubscribe.push(events.on('policy:published', () => gate.changed()));
   }
 
   static async open(options: PipelineOptions): Promise<AgentPipeline> {
@@ -157,6 +161,7 @@ export class AgentPipeline {
   }
 
   async stop(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off();
     await this.learner?.stop();
     this.toolQueue?.close();
     await this.log.flush();
@@ -169,6 +174,42 @@ export class AgentPipeline {
   admitRollout(): AdmissionTicket | undefined {
     if (this.gate) return this.gate.tryAdmit();
     return { id: 0, policyVersion: this.policy.version(), admittedAt: this.#now() };
+  }
+
+  /**
+   * A ticket once the gate has room (at once when it has room now), `onWait` called first with
+   * why it waits. Rejects with the signal's reason when it aborts first.
+   */
+  async waitForAdmission(
+    options: { signal?: AbortSignal; onWait?: (reason: string) => void } = {},
+  ): Promise<AdmissionTicket> {
+    const { signal } = options;
+    let told = false;
+    for (;;) {
+      signal?.throwIfAborted();
+      const ticket = this.admitRollout();
+      if (ticket) return ticket;
+      if (!told) {
+        told = true;
+        options.onWait?.(this.gateReason());
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          off?.();
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const off = this.gate?.onChange(done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** Why the staleness gate holds rollouts now. */
+  gateReason(): string {
+    if (!this.gate) return 'no staleness gate';
+    const { version, running, accepted } = this.gate.counts();
+    return `staleness gate: policy v${version}, ${running} rollouts running, ${accepted} accepted; waiting for the learner`;
   }
 
   /** Give back a ticket whose rollout never started (the claim failed). */

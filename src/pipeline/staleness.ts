@@ -60,6 +60,7 @@ export class StalenessGate {
   readonly #options: StalenessGateOptions;
   readonly #now: () => number;
   readonly #running = new Map<number, AdmissionTicket>();
+  readonly #listeners = new Set<() => void>();
   #accepted: number;
   #nextId = 1;
 
@@ -90,6 +91,18 @@ export class StalenessGate {
   finish(ticket: AdmissionTicket, accepted: boolean): void {
     if (!this.#running.delete(ticket.id)) return;
     if (accepted) this.#accepted += 1;
+    this.changed();
+  }
+
+  /** Call `listener` whenever room may have opened (a finish, a new policy version); returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Room may have opened (the policy version moved): tell the listeners. */
+  changed(): void {
+    for (const listener of [...this.#listeners]) listener();
   }
 
   /** The policy version of each admitted, unfinished rollout. */

@@ -114,6 +114,93 @@ describe('pipeline hooks for the loop', () => {
     await s.pipeline.stop();
   });
 
+  it('holds a rollout that reached its handler without a ticket until the gate admits it, reported in its progress', async () => {
+    const s = await setup('hooks-no-ticket');
+    let started = 0;
+    const counting: Plugin = {
+      ...plugin,
+      async run(task, ctx) {
+        started += 1;
+        if (task.id === 'b') throw new Error('b gives up');
+        return plugin.run(task, ctx);
+      },
+    };
+    const wrapped = s.hooks.wrapPlugins({
+      byName: new Map([['p', counting]]),
+      byType: new Map([['rollout', counting]]),
+      problems: [],
+      conflicts: [],
+    });
+    const run = wrapped.byType.get('rollout')!;
+    // a and b fill the gate ((0 + 0 + 1) * 2 = 2 at version 0).
+    s.hooks.launched(s.task('a'), 'rollout');
+    s.hooks.launched(s.task('b'), 'rollout');
+    const ctxA = s.ctxFor('a');
+    const ctxB = s.ctxFor('b');
+    // x was claimed without a ticket (e.g. its ticket went back while its claim was written).
+    const ctxX = s.ctxFor('x');
+    const progress: string[] = [];
+    ctxX.progress = (text) => progress.push(text);
+    const x = run.run(s.task('x'), ctxX);
+    await new Promise((r) => setImmediate(r));
+    expect(started).toBe(0); // not run outside the gate
+    expect(progress).toEqual([
+      expect.stringMatching(/^not admitted: waiting for the staleness gate: policy v0, 2 rollouts running/),
+    ]);
+    expect(s.pipeline.gate?.counts().running).toBe(2);
+    // Rollouts not claimed yet wait behind it.
+    expect(s.hooks.admit(s.task('c'), 'rollout')).toMatch(/1 claimed rollout\(s\) wait for admission first/);
+    // b fails: its place opens, x takes it and runs as an admitted rollout.
+    await expect(run.run(s.task('b'), ctxB)).rejects.toThrow('b gives up');
+    const result = await x;
+    expect(started).toBe(2);
+    expect(typeof result === 'object' && result.summary).toMatch(/trajectory x\.1\.\w+: ok, policy v0/);
+    expect(s.pipeline.gate?.counts()).toMatchObject({ running: 1, accepted: 1 });
+    await run.run(s.task('a'), ctxA);
+    expect(s.pipeline.gate?.counts()).toMatchObject({ running: 0, accepted: 2 });
+    await s.pipeline.stop();
+  });
+
+  it('a held rollout whose attempt is aborted while it waits never runs and holds nothing', async () => {
+    const s = await setup('hooks-no-ticket-abort');
+    let started = 0;
+    const counting: Plugin = {
+      ...plugin,
+      async run() {
+        started += 1;
+        return 'ran';
+      },
+    };
+    const run = s.hooks
+      .wrapPlugins({
+        byName: new Map([['p', counting]]),
+        byType: new Map([['rollout', counting]]),
+        problems: [],
+        conflicts: [],
+      })
+      .byType.get('rollout')!;
+    s.hooks.launched(s.task('a'), 'rollout');
+    s.hooks.launched(s.task('b'), 'rollout');
+    const abort = new AbortController();
+    const ctxX = { ...s.ctxFor('x'), signal: abort.signal };
+    const x = run.run(s.task('x'), ctxX);
+    await new Promise((r) => setImmediate(r));
+    abort.abort(new Error('cancelled'));
+    await expect(x).rejects.toThrow('cancelled');
+    expect(started).toBe(0);
+    expect(s.pipeline.gate?.counts().running).toBe(2);
+    expect(s.hooks.admit(s.task('c'), 'rollout')).toMatch(/^staleness gate: policy v0, 2 rollouts running/);
+    await s.pipeline.stop();
+  });
+
+  it('gives back the ticket of an earlier launch of the same task', async () => {
+    const s = await setup('hooks-relaunch');
+    s.hooks.launched(s.task('a'), 'rollout');
+    s.hooks.launched(s.task('a'), 'rollout'); // the first claim failed; launched again
+    expect(s.pipeline.gate?.counts().running).toBe(1);
+    await s.pipeline.stop();
+  });
+
   it('gives handlers ctx.tool, ctx.onnx, and rollouts ctx.policy and ctx.trajectory; finishes the rollout after the handler', async () => {
     const s = await setup('hooks-rollout');
     const wrapped = s.hooks.wrapPlugins({
