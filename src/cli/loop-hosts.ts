@@ -26,6 +26,7 @@ export class LoopHosts implements AsyncDisposable {
   #hostsKey: string;
   #labelPrefix: string;
   #firstRead: Promise<void>;
+  readonly #offUnreachable: () => void;
   /** Called when what the hosts serve may have changed (a model list was read). */
   onChange: () => void = () => {};
 
@@ -39,18 +40,24 @@ export class LoopHosts implements AsyncDisposable {
     this.#firstRead = this.#readModels();
     this.#refresh = setInterval(() => void this.#readModels(modelListMaxAgeMs), modelListMaxAgeMs);
     this.#refresh.unref();
+    // An attempt that could not reach its host: probe it now, so it is marked down in seconds.
+    this.#offUnreachable = bus.on('host:unreachable', ({ host }) => {
+      if (this.#pool.hostNames().includes(host)) void this.#pool.health.probeNow(host);
+    });
   }
 
   /**
-   * Resolves once the endpoints' model lists were read (or after a few seconds), so a task that
-   * asks for a listed model is not reported unroutable while the first read is on its way.
+   * Resolves once every host was probed and the endpoints' model lists were read (or after a
+   * few seconds), so no task goes to a host that does not answer, and a task that asks for a
+   * listed model is not reported unroutable, while the first round is on its way.
    */
   async ready(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, firstModelListWaitMs);
     });
-    await Promise.race([this.#firstRead, bound]);
+    const probed = Promise.all(this.#pool.hostNames().map((name) => this.#pool.health.probeNow(name)));
+    await Promise.race([Promise.all([this.#firstRead, probed]), bound]);
     clearTimeout(timer);
   }
 
@@ -99,6 +106,7 @@ export class LoopHosts implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     clearInterval(this.#refresh);
+    this.#offUnreachable();
     await this.#pool.close();
   }
 }

@@ -4,10 +4,12 @@
  * fed by the bus, queue and dead letters from the store. Lives in cli because it joins dispatch
  * and observe, which do not import each other.
  */
-import type { Loop } from '../dispatch/loop.js';
+import type { Holdup, Loop } from '../dispatch/loop.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
 import type { StatusSnapshot, StatusSource } from '../observe/snapshot.js';
 import { StatusTracker } from '../observe/status-tracker.js';
+
+const reportedHoldups = new Set<Holdup['kind']>(['unroutable', 'no-handler', 'waiting', 'held', 'assigned']);
 
 export function loopStatusSource(
   loop: Loop,
@@ -44,8 +46,10 @@ export function loopStatusSource(
       ...(run.progress === undefined ? {} : { progress: run.progress }),
       ...(run.fraction === undefined ? {} : { fraction: run.fraction }),
     }));
+    // Every holdup the loop reports (no host, hosts down or drained, no handler, held by a
+    // blocker, assigned to someone else); not the passing ones (backoff, admission gate).
     snap.unroutable = [...loop.holdups.entries()]
-      .filter(([, h]) => h.kind === 'unroutable' || h.kind === 'no-handler')
+      .filter(([, h]) => reportedHoldups.has(h.kind))
       .map(([id, h]) => ({ id, title: loop.store.get(id)?.title ?? id, type: h.type, reason: h.reason }));
     return snap;
   };

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TypeConfig } from '../config/types.js';
 import { retryAfterMsOf } from '../errors.js';
+import { HostUnreachableError } from '../hosts/transport.js';
 import { retryDelay } from '../schedule/backoff.js';
 import { maxCommentBytes } from '../store/operations.js';
 import { yggOf } from '../store/task.js';
@@ -15,6 +16,7 @@ import {
   releaseInterrupted,
   retryLater,
   succeed,
+  unreachableAttempts,
 } from './transitions.js';
 
 export interface Finish {
@@ -22,6 +24,35 @@ export interface Finish {
   outcome: AttemptOutcome;
   typeConfig: TypeConfig;
   random: () => number;
+}
+
+/** Attempts lost to unreachable hosts are not counted, up to this many times the allowed attempts. */
+export const unreachableAttemptsFactor = 5;
+
+/** The host could not be reached: a HostUnreachableError, on the error or among its causes. */
+function isHostUnreachable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (e instanceof HostUnreachableError) return true;
+  return false;
+}
+
+async function retry(
+  loop: Loop,
+  run: RunningAttempt,
+  ending: Parameters<typeof retryLater>[0],
+  nextTryAt: number,
+  delay: number,
+): Promise<void> {
+  const written = await loop.store.update(run.task.id, retryLater(ending, nextTryAt));
+  if (!written) return;
+  loop.totals.retried += 1;
+  loop.bus.emit('task:retry', {
+    taskId: run.task.id,
+    type: run.type,
+    attempt: run.attempt,
+    nextTryAt: new Date(nextTryAt).toISOString(),
+    delayMs: delay,
+  });
 }
 
 export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, random }: Finish): Promise<void> {
@@ -101,40 +132,42 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
       ? outcome
       : { error: new Error(outcome.by), reason: 'host-down' as const, retryable: true, runMs: outcome.runMs };
   const current = loop.store.get(task.id) ?? task;
-  const used = failedAttempts(current) + 1;
   const allowed =
     yggOf(task).attempts ?? typeConfig.attempts ?? run.plugin.attempts ?? loop.config.defaults.attempts;
   const message = failure.error.message || String(failure.error);
+  const unreachable = outcome.kind === 'stopped' || isHostUnreachable(failure.error);
+  if (unreachable && outcome.kind === 'failed') loop.bus.emit('host:unreachable', { host, error: message });
+  if (unreachable && unreachableAttempts(current) + 1 < allowed * unreachableAttemptsFactor) {
+    // The task did nothing wrong: it waits for a host that answers without spending an attempt.
+    // A host that went down is avoided by routing at once; one that just failed to answer is
+    // probed now, and the task backs off meanwhile.
+    loop.totals.failed += 1;
+    loop.bus.emit('task:failed', { ...base, runMs: failure.runMs, error: message, reason: 'host-down' });
+    const delay =
+      outcome.kind === 'stopped'
+        ? 0
+        : retryDelay(unreachableAttempts(current) + 1, typeConfig.backoff, random);
+    await retry(loop, run, { token, now, outcome: 'unreachable', error: message }, now + delay, delay);
+    return;
+  }
+  const used = failedAttempts(current) + 1;
   const outcomeName =
     failure.reason === 'timeout' || failure.reason === 'hard-timeout' ? 'timeout' : 'failed';
   loop.totals.failed += 1;
   loop.bus.emit('task:failed', { ...base, runMs: failure.runMs, error: message, reason: failure.reason });
 
-  if (failure.retryable && used < allowed) {
-    // A host that went down is avoided by routing; no need to wait before trying elsewhere.
+  if (failure.retryable && !unreachable && used < allowed) {
     // An endpoint that said when to come back (Retry-After) is not asked sooner.
     const backoff = retryDelay(used, typeConfig.backoff, random);
-    const delay = failure.reason === 'host-down' ? 0 : Math.max(backoff, retryAfterMsOf(failure.error) ?? 0);
-    const nextTryAt = now + delay;
-    const written = await loop.store.update(
-      task.id,
-      retryLater({ token, now, outcome: outcomeName, error: message }, nextTryAt),
-    );
-    if (written) {
-      loop.totals.retried += 1;
-      loop.bus.emit('task:retry', {
-        taskId: task.id,
-        type,
-        attempt,
-        nextTryAt: new Date(nextTryAt).toISOString(),
-        delayMs: delay,
-      });
-    }
+    const delay = Math.max(backoff, retryAfterMsOf(failure.error) ?? 0);
+    await retry(loop, run, { token, now, outcome: outcomeName, error: message }, now + delay, delay);
     return;
   }
-  const why = failure.retryable
-    ? `failed ${used} of ${allowed} attempts`
-    : 'failed with an error that retrying cannot fix';
+  const why = unreachable
+    ? `could not reach a host ${allowed * unreachableAttemptsFactor} times`
+    : failure.retryable
+      ? `failed ${used} of ${allowed} attempts`
+      : 'failed with an error that retrying cannot fix';
   const comment = `ygg: ${why}; last error on ${host} (attempt ${attempt}):\n${message}\n\nSend it back with: ygg retry ${task.id}`;
   const written = await loop.store.update(
     task.id,

@@ -171,11 +171,25 @@ export function failedAttempts(task: Task): number {
   ).length;
 }
 
+/** Attempts that ended because their host could not be reached (since the last `ygg retry`). */
+export function unreachableAttempts(task: Task): number {
+  const meta = yggOf(task);
+  const since = meta.retried_at ? Date.parse(meta.retried_at) : Number.NEGATIVE_INFINITY;
+  return (meta.history ?? []).filter((h) => h.outcome === 'unreachable' && Date.parse(h.start) >= since)
+    .length;
+}
+
 /** Hosts this task already failed on, so a retry prefers another. */
 export function failedHosts(task: Task): Set<string> {
   return new Set(
     (yggOf(task).history ?? [])
-      .filter((h) => h.outcome === 'failed' || h.outcome === 'timeout' || h.outcome === 'lost')
+      .filter(
+        (h) =>
+          h.outcome === 'failed' ||
+          h.outcome === 'timeout' ||
+          h.outcome === 'lost' ||
+          h.outcome === 'unreachable',
+      )
       .map((h) => h.host),
   );
 }

@@ -1,10 +1,10 @@
 /**
  * Probes each host on its interval. After `probeFailures` failures in a row a host is `down`
- * (`host:down`); the first success after that, or the first ever, makes it `up` (`host:up`).
- * Probe errors are recorded, never thrown to the caller.
+ * (`host:down`); a host never seen up is down after its first failure. The first success after
+ * that, or the first ever, makes it `up` (`host:up`). Probe errors are recorded, never thrown.
  *
  *   unknown ──ok──▶ up ──N failures──▶ down ──ok──▶ up
- *      └──────N failures──────────────▶ down
+ *      └──────1 failure───────────────▶ down
  */
 import { toError } from '../errors.js';
 import type { EventBus } from '../observe/events.js';
@@ -124,7 +124,10 @@ export class HealthMonitor {
       const error = toError(thrown);
       health.consecutiveFailures += 1;
       health.lastError = error.message;
-      if (health.state !== 'down' && health.consecutiveFailures >= Math.max(1, target.failures)) {
+      // A host never seen answering is not given the benefit of the doubt: its tasks would
+      // spend their attempts on it meanwhile.
+      const allowed = health.state === 'unknown' ? 1 : Math.max(1, target.failures);
+      if (health.state !== 'down' && health.consecutiveFailures >= allowed) {
         this.#transition(tracked, 'down');
       }
     }

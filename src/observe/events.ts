@@ -24,6 +24,8 @@ export interface YggEvents {
   'host:up': { host: string };
   'host:down': { host: string; error: string };
   'host:drain': { host: string; draining: boolean };
+  /** An attempt could not reach its host: probe it now rather than on its interval. */
+  'host:unreachable': { host: string; error: string };
   'slots:changed': { host: string; used: number; total: number; effective: number };
   'gpu:sample': { host: string; gpus: GpuSample[] };
   'queue:paused': { paused: boolean };

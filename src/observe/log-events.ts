@@ -19,6 +19,7 @@ const levels: Partial<Record<YggEventName, Level>> = {
   'host:up': 'info',
   'host:down': 'error',
   'host:drain': 'info',
+  'host:unreachable': 'warn',
   'slots:changed': 'trace',
   'gpu:sample': 'trace',
   'queue:paused': 'info',

@@ -98,6 +98,7 @@ const outcomeKinds: Record<string, OutcomeKind> = {
   timeout: 'failed',
   cancelled: 'cancelled',
   lost: 'lost',
+  unreachable: 'retry',
 };
 
 /** Ended attempts from every task's history, newest first, bounded. */

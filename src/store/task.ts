@@ -78,7 +78,8 @@ export interface AttemptRecord {
   host: string;
   start: string;
   end?: string;
-  outcome?: 'succeeded' | 'failed' | 'timeout' | 'cancelled' | 'lost';
+  /** `unreachable`: the host could not be reached (does not count against the attempts). */
+  outcome?: 'succeeded' | 'failed' | 'timeout' | 'cancelled' | 'lost' | 'unreachable';
   error?: string;
 }
 

@@ -280,4 +280,49 @@ types:
     loop.child.kill('SIGTERM');
     expect((await loop.exited).code).toBe(0);
   });
+  it('marks a host that refuses connections down before claiming, runs what can go elsewhere, and says why the rest waits', async () => {
+    const { dir, store } = await workspace('unreachable-host', '');
+    const key = join(dir, 'key');
+    await new Promise<void>((resolve, reject) =>
+      spawn('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]).on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`ssh-keygen exited ${code}`)),
+      ),
+    );
+    await writeFile(
+      join(dir, 'hosts.yaml'),
+      `hosts:
+  ghost: { transport: ssh, address: 127.0.0.1, port: 1, user: nobody, key: ${key}, slots: 1 }
+  skadi: { transport: local, slots: 1 }
+types:
+  general: { hosts: [ghost] }
+  reasoning: { hosts: [ghost, skadi] }
+queue:
+  poll_interval: 500ms
+`,
+    );
+    const stranded = (await runYgg(['add', 'only ghost', '--', 'echo', 'hi'], { cwd: dir })).stdout.trim();
+    const movable = (
+      await runYgg(['add', 'ghost or skadi', '--type', 'reasoning', '--', 'echo', 'hi'], { cwd: dir })
+    ).stdout.trim();
+    const loop = startLoop(dir, ['--status-port', '0']);
+    await waitForTasks(store, (ts) => ts.some((t) => t.id === movable && t.status === 'closed'));
+    let waiting = '';
+    for (let i = 0; i < 100 && !waiting; i++) {
+      const listed = JSON.parse((await runYgg(['list', '--ready', '--json'], { cwd: dir })).stdout) as Array<{
+        id: string;
+        waiting?: string;
+      }>;
+      waiting = listed.find((t) => t.id === stranded)?.waiting ?? '';
+    }
+    expect(waiting).toMatch(/every eligible host is unavailable \(ghost down\)/);
+    loop.child.kill('SIGTERM');
+    expect((await loop.exited).code).toBe(0);
+    const tasks = await readTasks(store);
+    const left = tasks.find((t) => t.id === stranded)!;
+    expect(left.status).toBe('open');
+    expect(yggOf(left).history ?? []).toEqual([]); // never claimed: no attempt spent
+    expect(yggOf(tasks.find((t) => t.id === movable)!).history?.map((a) => [a.host, a.outcome])).toEqual([
+      ['skadi', 'succeeded'],
+    ]);
+  });
 });

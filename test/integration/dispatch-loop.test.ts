@@ -227,6 +227,38 @@ types:
     expect(Date.parse(retry.nextTryAt) - Date.now()).toBeGreaterThan(80_000);
   });
 
+  it('does not spend attempts on a host it cannot reach, probes it at once, and gives up only after many tries', async () => {
+    const { HostUnreachableError } = await import('../../src/hosts/transport.js');
+    let calls = 0;
+    const plugin: Plugin = {
+      name: 'far-away',
+      types: ['general'],
+      async run(task) {
+        calls += 1;
+        if (task.title === 'always' || calls <= 4)
+          throw new Error('exec failed', { cause: new HostUnreachableError('surtr', 'connection refused') });
+        return 'reached';
+      },
+    };
+    const h = await loopHarness(
+      'unreachable',
+      oneHost(1, 'types:\n  general: { hosts: [surtr], attempts: 2, backoff: { base: 1ms, max: 5ms } }'),
+      pluginSet(plugin),
+    );
+    const task = await h.store.add({ title: 'reachable later' });
+    await h.waitFor('task:succeeded', (e) => e.taskId === task.id);
+    const history = yggOf(h.store.get(task.id)!).history ?? [];
+    expect(history.map((a) => a.outcome)).toEqual([...Array(4).fill('unreachable'), 'succeeded']);
+    expect(h.events.filter((e) => e.event === 'host:unreachable')).toHaveLength(4);
+
+    const hopeless = await h.store.add({ title: 'always' });
+    const dead = await h.waitFor('task:dead', (e) => e.taskId === hopeless.id);
+    expect(dead.error).toBe('exec failed');
+    const ended = yggOf(h.store.get(hopeless.id)!).history ?? [];
+    expect(ended.map((a) => a.outcome)).toEqual([...Array(9).fill('unreachable'), 'failed']);
+    expect(h.store.get(hopeless.id)?.comments?.at(-1)?.text).toMatch(/could not reach a host 10 times/);
+  });
+
   it('does not retry an error the handler marks as not retryable', async () => {
     const { NonRetryableError } = await import('../../src/errors.js');
     const plugin: Plugin = {

@@ -107,4 +107,27 @@ describe('HealthMonitor', () => {
     await monitor.stop();
     await monitor.stop();
   });
+  it('marks a host never seen up down on its first failed probe', async () => {
+    const timers = new ManualTimers();
+    const bus = new EventBus();
+    const events = record(bus);
+    const monitor = new HealthMonitor(
+      [
+        {
+          name: 'skadi',
+          intervalMs: 1000,
+          failures: 3,
+          probe: async () => {
+            throw new Error('connection refused');
+          },
+        },
+      ],
+      { bus, timers },
+    );
+    monitor.start();
+    await timers.advance(0);
+    expect(monitor.health('skadi')).toMatchObject({ state: 'down', consecutiveFailures: 1 });
+    expect(events).toEqual([['down', { host: 'skadi', error: 'connection refused' }]]);
+    await monitor.stop();
+  });
 });
