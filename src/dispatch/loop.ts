@@ -339,7 +339,12 @@ export class Loop {
 
   #onStoreChange(change: StoreChange): void {
     const now = this.clock.now();
-    for (const id of change.added) if (!this.#firstReadyAt.has(id)) this.#firstReadyAt.set(id, now);
+    // The wait (ready to started) of a new task counts from when it arrived, if it arrived ready.
+    if (change.added.length > 0) {
+      const ready = new Set(this.store.ready().map((t) => t.id));
+      for (const id of change.added)
+        if (ready.has(id) && !this.#firstReadyAt.has(id)) this.#firstReadyAt.set(id, now);
+    }
     if (change.external) this.#orphanScanDue = true;
     for (const id of [...change.changed, ...change.removed]) {
       const run = this.running.get(id);
@@ -452,7 +457,6 @@ export class Loop {
   #consider(task: Task, now: number, runningTypes: Map<string, number>): 'launched' | number | undefined {
     if (this.running.has(task.id) || this.#claiming.has(task.id) || this.#finishing.has(task.id))
       return undefined;
-    if (!this.#firstReadyAt.has(task.id)) this.#firstReadyAt.set(task.id, now);
     const type = this.typeOf(task);
     const meta = yggOf(task);
     if (statusOf(task) === 'open' && task.assignee && task.assignee !== 'ygg') {
@@ -469,6 +473,8 @@ export class Loop {
       this.#hold(task, { kind: 'retry', type, reason: `retrying at ${meta.next_try_at}` }, false);
       return nextTry;
     }
+    // Ready since its backoff ended (the backoff is not waiting for a slot), or since now.
+    if (!this.#firstReadyAt.has(task.id)) this.#firstReadyAt.set(task.id, nextTry <= now ? nextTry : now);
     const held = heldByDependency(task, this.store);
     if (held) {
       this.#hold(task, { kind: 'held', type, reason: held });

@@ -178,6 +178,11 @@ types:
     expect(stored.status).toBe('blocked');
     expect(yggOf(stored).dead?.error).toMatch(/broke on/);
     expect(stored.comments?.at(-1)?.text).toMatch(/failed 3 of 3 attempts/);
+    // The wait (ready to started) does not count the backoff: the retries started at once.
+    const waits = h.events
+      .filter((e) => e.event === 'task:claimed')
+      .map((e) => (e.payload as { waitMs: number }).waitMs);
+    expect(waits).toEqual([0, 0, 0]);
   });
 
   it('takes attempts from the task, then its type, then its handler plugin, then the defaults', async () => {
