@@ -15,7 +15,7 @@ import { EventBus } from '../../src/observe/events.js';
 import { TrajectoryLog } from '../../src/pipeline/trajectory-log.js';
 import { openStore, runtimeDirFor } from '../../src/store/open.js';
 import type { CurvePoint } from './standalone.js';
-import { exampleConfigPath, formatCurve, loadExampleConfig } from './standalone.js';
+import { exampleConfigPath, formatCurve, loadExampleConfig, rolloutsPerProblem } from './standalone.js';
 
 export interface RunOptions {
   /** Workspace folder (a `.beads/` is made there when missing). */
@@ -34,16 +34,20 @@ export interface RunReport {
   seconds: number;
 }
 
-/** Queue enough rollouts for `versions` policy versions and a measured batch of the last one. */
+/**
+ * Queue `count` rollouts, `rolloutsPerProblem` of each problem in a row, each group of them
+ * named in `metadata.ygg.group`: the learner's batch takes groups whose reward varies first.
+ */
 export async function queueRollouts(dir: string, count: number, seed: number): Promise<void> {
   await using store = await openStore({ cwd: dir });
-  for (let index = 0; index < count; index++) {
+  for (let n = 0; n < count; n++) {
+    const index = Math.floor(n / rolloutsPerProblem);
     await store.add({
       title: `rollout: problem ${index}`,
       labels: ['rollout'],
       priority: 2,
       created_by: 'rl-example',
-      metadata: { rl: { seed, index } },
+      metadata: { rl: { seed, index }, ygg: { group: `problem-${seed}-${index}` } },
     });
   }
   await store.flush();

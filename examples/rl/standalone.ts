@@ -49,6 +49,9 @@ export interface StandaloneReport {
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** Rollouts of each problem: the group whose reward variance sets the replay priority. */
+export const rolloutsPerProblem = 4;
+
 export const exampleConfigPath = fileURLToPath(new URL('./hosts.yaml', import.meta.url));
 
 export async function loadExampleConfig(path = exampleConfigPath, batchSize?: number): Promise<YggConfig> {
@@ -114,10 +117,16 @@ export async function runStandalone(options: StandaloneOptions): Promise<Standal
         await nextChange();
         continue;
       }
-      const index = next++;
-      const taskId = `rl-${index}`;
+      const n = next++;
+      const index = Math.floor(n / rolloutsPerProblem);
+      const taskId = `rl-${n}`;
       await slots.acquire();
-      const rollout = pipeline.beginRollout({ taskId, host: inference.name, ticket });
+      const rollout = pipeline.beginRollout({
+        taskId,
+        host: inference.name,
+        ticket,
+        group: `problem-${seed}-${index}`,
+      });
       try {
         const artifactsDir = join(options.runtimeDir, 'artifacts', taskId);
         await mkdir(artifactsDir, { recursive: true });

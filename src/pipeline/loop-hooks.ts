@@ -5,7 +5,8 @@
  * - `launched`: the task takes its admission ticket as its slot is taken (the same pass, so two
  *   tasks never both pass a gate with room for one);
  * - `extendContext`: every handler gets `ctx.tool` (releasing its slot while the tool runs) and
- *   `ctx.onnx`; a rollout also gets `ctx.policy` and `ctx.trajectory`;
+ *   `ctx.onnx`; a rollout also gets `ctx.policy` and `ctx.trajectory` (in the group its task
+ *   names, see `rolloutGroup`, for the replay priority);
  * - `wrapPlugins`: once a rollout's handler ends, its trajectory is scored, logged and kept for
  *   the learner, and its summary joins the result comment. A rollout that reached its handler
  *   without a ticket (its claim outlasted `unclaimedTicketMs`, so the ticket went back) is not
@@ -16,7 +17,7 @@ import type { YggConfig } from '../config/types.js';
 import type { HandlerContext, HandlerResult, Plugin } from '../plugins/api.js';
 import type { PluginSet } from '../plugins/loader.js';
 import type { Slot } from '../schedule/slots.js';
-import type { Task } from '../store/task.js';
+import { type Task, yggOf } from '../store/task.js';
 import { runOnnx } from './onnx-session.js';
 import type { AgentPipeline, Rollout } from './pipeline.js';
 import type { AdmissionTicket } from './staleness.js';
@@ -149,11 +150,13 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
       const entry = waiting.get(task.id);
       waiting.delete(task.id);
       const begin = (ticket: AdmissionTicket): Rollout => {
+        const group = rolloutGroup(task);
         const rollout = pipeline.beginRollout({
           taskId: task.id,
           attempt: ctx.attempt,
           host: ctx.host.name,
           ticket,
+          ...(group ? { group } : {}),
         });
         Object.assign(ctx, rollout.extensions());
         (ctx as WithRollout)[rolloutKey] = rollout;
@@ -190,6 +193,23 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
       };
     },
   };
+}
+
+/** Label prefix naming a rollout's group (`group:NAME`). */
+export const groupLabelPrefix = 'group:';
+
+/**
+ * The group a rollout's trajectory is compared within for the replay priority (the reward
+ * variance of its group): `metadata.ygg.group`, else a `group:NAME` label, else none (the task
+ * is its own group). Rollouts of the same problem share one.
+ */
+export function rolloutGroup(task: Task): string | undefined {
+  const group = yggOf(task).group;
+  if (typeof group === 'string' && group !== '') return group;
+  const label = task.labels?.find(
+    (l) => l.startsWith(groupLabelPrefix) && l.length > groupLabelPrefix.length,
+  );
+  return label?.slice(groupLabelPrefix.length);
 }
 
 /**

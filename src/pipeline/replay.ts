@@ -3,8 +3,9 @@
  * written atomically by lowdb) so a restart keeps them. Entries move through
  *   fresh (scored, not trained on) -> trained (used in a batch at version V) | stale (too old)
  * and are evicted oldest first, trained and stale ones before fresh ones, past the capacity.
- * Priority is the reward variance of a trajectory's group (the same task rolled out several
- * times): groups whose outcome is intermittent are the most informative and come first.
+ * Priority is the reward variance of a trajectory's group (rollouts of the same problem: a task's
+ * `metadata.ygg.group` or `group:NAME` label, else the task itself): groups whose outcome is
+ * intermittent are the most informative and come first in a training batch.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -35,7 +36,11 @@ export const replayFileName = 'replay.json';
 const basePriority = 0.01;
 
 export interface DrawnBatch {
-  /** `batchSize` fresh trajectories, oldest version first, then highest priority; absent while too few are fresh. */
+  /**
+   * `batchSize` fresh trajectories, absent while too few are fresh: first those the next policy
+   * version would make stale (now or never), then by priority (highest reward variance of their
+   * group first), then oldest version, then arrival.
+   */
   batch?: Trajectory[];
   /** Fresh trajectories too old to train on at the current version. */
   stale: Trajectory[];
@@ -118,11 +123,15 @@ export class ReplayBuffer {
     }
     if (usable.length < options.batchSize) return { stale };
     const variance = this.groupVariance();
-    // Oldest policy version first (it goes stale soonest), then priority, then arrival.
+    const { currentVersion, maxStaleness } = options;
+    // Stale at the next version: this batch is its last chance to be trained on.
+    const lastChance = (e: ReplayEntry) =>
+      isStale(e.trajectory.policyVersion, currentVersion + 1, maxStaleness);
     usable.sort(
       (a, b) =>
-        a.trajectory.policyVersion - b.trajectory.policyVersion ||
+        Number(lastChance(b)) - Number(lastChance(a)) ||
         this.priority(b.trajectory, variance) - this.priority(a.trajectory, variance) ||
+        a.trajectory.policyVersion - b.trajectory.policyVersion ||
         a.seq - b.seq,
     );
     return { batch: usable.slice(0, options.batchSize).map((e) => e.trajectory), stale };

@@ -5,15 +5,16 @@ import { encodeLinearModel } from '../../examples/rl/onnx-linear.mjs';
 import { configOrThrow, parseConfig } from '../../src/config/load.js';
 import { createTransport } from '../../src/hosts/pool.js';
 import { EventBus } from '../../src/observe/events.js';
-import { pipelineHooks } from '../../src/pipeline/loop-hooks.js';
+import { pipelineHooks, rolloutGroup } from '../../src/pipeline/loop-hooks.js';
 import { AgentPipeline, type RolloutExtensions } from '../../src/pipeline/pipeline.js';
 import type { ToolFunction } from '../../src/pipeline/tool-function.js';
+import { summarizeToolResult } from '../../src/pipeline/tool-queue.js';
 import type { HandlerContext, Plugin } from '../../src/plugins/api.js';
 import { HostSlots, type Slot } from '../../src/schedule/slots.js';
 import type { Task } from '../../src/store/task.js';
 import { testDir } from '../helpers/tmp.js';
 
-async function setup(name: string) {
+async function setup(name: string, gate = { batch: 2, staleness: 0, inflight: 3 }) {
   const dir = await testDir(name);
   await chmod(dir, 0o755);
   await writeFile(join(dir, 'v0.onnx'), encodeLinearModel({ weights: [1, 0] }));
@@ -27,9 +28,9 @@ tools:
 learner:
   host: trainer
   command: [node, -e, "process.exit(1)"]
-  batch_size: 2
-  max_staleness: 0
-  max_inflight: 3
+  batch_size: ${gate.batch}
+  max_staleness: ${gate.staleness}
+  max_inflight: ${gate.inflight}
   initial_policy: ./v0.onnx
 `;
   const config = configOrThrow(parseConfig(yaml, join(dir, 'hosts.yaml')), 'hosts.yaml').config;
@@ -53,7 +54,7 @@ learner:
     unclaimedTicketMs: 1000,
   });
   const task = (id: string): Task => ({ id, title: id });
-  const ctxFor = (id: string, type = 'rollout'): HandlerContext => {
+  const ctxFor = (id: string, type = 'rollout', t: Task = task(id)): HandlerContext => {
     const ctx: HandlerContext = {
       signal: new AbortController().signal,
       log: { debug() {}, info() {}, warn() {}, error() {} },
@@ -65,7 +66,7 @@ learner:
       progress() {},
       heartbeat() {},
     };
-    hooks.extendContext(ctx, { task: task(id), slot: { host: 'gpu', index: 0, gpus: [] } });
+    hooks.extendContext(ctx, { task: t, slot: { host: 'gpu', index: 0, gpus: [] } });
     return ctx;
   };
   return { dir, config, pipeline, hooks, events, task, ctxFor, released, setNow: (n: number) => (now = n) };
@@ -190,6 +191,63 @@ describe('pipeline hooks for the loop', () => {
     expect(started).toBe(0);
     expect(s.pipeline.gate?.counts().running).toBe(2);
     expect(s.hooks.admit(s.task('c'), 'rollout')).toMatch(/^staleness gate: policy v0, 2 rollouts running/);
+    await s.pipeline.stop();
+  });
+
+  it("groups a rollout by its task's metadata.ygg.group or group: label, so the learner's batch takes the high-variance group first", async () => {
+    const s = await setup('hooks-groups', { batch: 3, staleness: 1, inflight: 8 });
+    // The task's description says how many tests pass and fail.
+    const scoredBy: Plugin = {
+      name: 'scored',
+      types: ['rollout'],
+      async run(task, rawCtx) {
+        const ctx = rawCtx as HandlerContext & RolloutExtensions & { tool: ToolFunction };
+        const [passed, failed] = (task.description ?? '').split(' ');
+        const result = await ctx.tool('run_tests', { passed: passed!, failed: failed! });
+        ctx.trajectory.step({}, { index: 0 }, summarizeToolResult(result));
+        return 'ok';
+      },
+    };
+    const run = s.hooks
+      .wrapPlugins({
+        byName: new Map([['scored', scoredBy]]),
+        byType: new Map([['rollout', scoredBy]]),
+        problems: [],
+        conflicts: [],
+      })
+      .byType.get('rollout')!;
+    const tasks: Task[] = [
+      // Steady: the same problem always passes (no variance), named by a label.
+      ...[1, 2, 3].map((i) => ({
+        id: `s${i}`,
+        title: 's',
+        labels: ['rollout', 'group:steady'],
+        description: '1 0',
+      })),
+      // Flaky: the same problem passes and fails (high variance), named in metadata.ygg.group.
+      ...['1 0', '0 1', '1 0'].map((d, i) => ({
+        id: `f${i}`,
+        title: 'f',
+        description: d,
+        metadata: { ygg: { group: 'flaky' } },
+      })),
+    ];
+    for (const t of tasks) {
+      s.hooks.launched(t, 'rollout');
+      await run.run(t, s.ctxFor(t.id, 'rollout', t));
+    }
+    expect(s.pipeline.replay.fresh().map((t) => `${t.taskId}:${t.group}`)).toEqual([
+      's1:steady',
+      's2:steady',
+      's3:steady',
+      'f0:flaky',
+      'f1:flaky',
+      'f2:flaky',
+    ]);
+    const drawn = s.pipeline.replay.drawBatch({ batchSize: 3, currentVersion: 0, maxStaleness: 1 });
+    expect(drawn.batch?.map((t) => t.taskId)).toEqual(['f0', 'f1', 'f2']);
+    // Without a group, a task is its own group.
+    expect(rolloutGroup({ id: 'x', title: 'x', labels: ['rollout'] })).toBeUndefined();
     await s.pipeline.stop();
   });
 

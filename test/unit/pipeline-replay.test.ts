@@ -74,6 +74,26 @@ describe('ReplayBuffer', () => {
     expect(buffer.drawBatch({ batchSize: 2, currentVersion: 3, maxStaleness: 1 }).stale).toEqual([]);
   });
 
+  it('draws by priority among fresh trajectories that can wait, ahead of an older version; last-chance ones first', async () => {
+    const buffer = await ReplayBuffer.inRuntimeDir(await testDir('replay-batch-priority'));
+    // Version 1: a steady group (always 1). Version 2: a flaky group (1, 0, 1, 0). Version 0: one steady.
+    await buffer.add(scored('old', 1, { policyVersion: 0, group: 'old' }));
+    for (let i = 0; i < 4; i++)
+      await buffer.add(scored(`steady-${i}`, 1, { policyVersion: 1, group: 'steady' }));
+    for (const [i, r] of [1, 0, 1, 0].entries())
+      await buffer.add(scored(`flaky-${i}`, r, { policyVersion: 2, group: 'flaky' }));
+    // At v2 with max_staleness 2: v0 is stale at v3 (last chance, first); v1 and v2 can wait, and
+    // the flaky v2 group goes before the older steady v1 one.
+    const drawn = buffer.drawBatch({ batchSize: 5, currentVersion: 2, maxStaleness: 2 });
+    expect(drawn.stale).toEqual([]);
+    expect(drawn.batch?.map((t) => t.id)).toEqual(['old', 'flaky-0', 'flaky-1', 'flaky-2', 'flaky-3']);
+    await buffer.markTrained(
+      drawn.batch!.map((t) => t.id),
+      3,
+    );
+    expect(buffer.fresh().map((t) => t.id)).toEqual(['steady-0', 'steady-1', 'steady-2', 'steady-3']);
+  });
+
   it('samples high reward-variance groups first', async () => {
     const buffer = await ReplayBuffer.inRuntimeDir(await testDir('replay-priority'));
     // "flaky": the same task passed and failed across rollouts; the "steady" ones always agree.
