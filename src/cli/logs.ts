@@ -20,8 +20,8 @@ export function formatTaskLog(task: Task): string {
   const history = ygg.history ?? [];
   lines.push('', history.length ? 'attempts:' : 'attempts: none yet');
   for (const a of history) {
-    const ran = a.end ? formatDuration(Date.parse(a.end) - Date.parse(a.start)) : 'running';
-    lines.push(`  #${a.attempt} on ${a.host}  ${a.start}  ${a.outcome ?? 'running'}  ${ran}`);
+    const ran = a.end ? `  ${formatDuration(a.run_ms ?? Date.parse(a.end) - Date.parse(a.start))}` : '';
+    lines.push(`  #${a.attempt} on ${a.host}  ${a.start}  ${a.outcome ?? 'running'}${ran}`);
     if (a.error) lines.push(`     ${a.error.split('\n')[0]}`);
   }
   if (ygg.dead) lines.push(`dead letter since ${ygg.dead.at} after ${ygg.dead.attempts} attempts`);

@@ -82,6 +82,7 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
           token,
           now,
           outcome: 'succeeded',
+          runMs: outcome.runMs,
           extra: {
             ...(result.metadata ? { result: result.metadata } : {}),
             ...(artifacts.length ? { artifacts } : {}),
@@ -106,7 +107,7 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
 
   if (outcome.kind === 'stopped') {
     if (outcome.reason === 'cancelled') {
-      await loop.store.update(task.id, noteCancelled(token, now, outcome.by));
+      await loop.store.update(task.id, noteCancelled(token, now, outcome.by, outcome.runMs));
       loop.totals.cancelled += 1;
       loop.bus.emit('task:cancelled', { ...base, by: outcome.by });
       return;
@@ -119,7 +120,7 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
     if (outcome.reason === 'shutdown') {
       await loop.store.update(
         task.id,
-        releaseInterrupted({ token, now, outcome: 'cancelled', error: outcome.by }),
+        releaseInterrupted({ token, now, outcome: 'cancelled', error: outcome.by, runMs: outcome.runMs }),
       );
       loop.bus.emit('task:failed', { ...base, runMs: outcome.runMs, error: outcome.by, reason: 'cancelled' });
       return;
@@ -147,7 +148,13 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
       outcome.kind === 'stopped'
         ? 0
         : retryDelay(unreachableAttempts(current) + 1, typeConfig.backoff, random);
-    await retry(loop, run, { token, now, outcome: 'unreachable', error: message }, now + delay, delay);
+    await retry(
+      loop,
+      run,
+      { token, now, outcome: 'unreachable', error: message, runMs: failure.runMs },
+      now + delay,
+      delay,
+    );
     return;
   }
   const used = failedAttempts(current) + 1;
@@ -160,7 +167,13 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
     // An endpoint that said when to come back (Retry-After) is not asked sooner.
     const backoff = retryDelay(used, typeConfig.backoff, random);
     const delay = Math.max(backoff, retryAfterMsOf(failure.error) ?? 0);
-    await retry(loop, run, { token, now, outcome: outcomeName, error: message }, now + delay, delay);
+    await retry(
+      loop,
+      run,
+      { token, now, outcome: outcomeName, error: message, runMs: failure.runMs },
+      now + delay,
+      delay,
+    );
     return;
   }
   const why = unreachable
@@ -171,7 +184,7 @@ export async function finishAttempt(loop: Loop, { run, outcome, typeConfig, rand
   const comment = `ygg: ${why}; last error on ${host} (attempt ${attempt}):\n${message}\n\nSend it back with: ygg retry ${task.id}`;
   const written = await loop.store.update(
     task.id,
-    deadLetter({ token, now, outcome: outcomeName, error: message }, used, comment),
+    deadLetter({ token, now, outcome: outcomeName, error: message, runMs: failure.runMs }, used, comment),
   );
   if (written) {
     loop.totals.dead += 1;

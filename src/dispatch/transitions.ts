@@ -88,6 +88,8 @@ export interface Ending {
   now: number;
   outcome: NonNullable<AttemptRecord['outcome']>;
   error?: string;
+  /** How long the handler ran (kept on the attempt's record). */
+  runMs?: number;
   /** Extra bookkeeping to keep under metadata.ygg (result metadata, model, tokens...). */
   extra?: Partial<YggMeta>;
 }
@@ -146,7 +148,7 @@ export function releaseInterrupted(ending: Ending): Mutation {
 }
 
 /** Records how the attempt ended when someone else changed the task (no status change of ours). */
-export function noteCancelled(token: number, now: number, by: string): Mutation {
+export function noteCancelled(token: number, now: number, by: string, runMs?: number): Mutation {
   return (task) => {
     const meta = yggOf(task);
     if (meta.lease?.token !== token) return undefined;
@@ -154,7 +156,17 @@ export function noteCancelled(token: number, now: number, by: string): Mutation 
     return withYgg(
       { ...task, updated_at: stamp },
       {
-        ...endMeta(task, { token, now, outcome: 'cancelled', error: `cancelled by ${by}` }, stamp),
+        ...endMeta(
+          task,
+          {
+            token,
+            now,
+            outcome: 'cancelled',
+            error: `cancelled by ${by}`,
+            ...(runMs === undefined ? {} : { runMs }),
+          },
+          stamp,
+        ),
         cancelled: meta.cancelled ?? { at: stamp, by },
       },
     );
@@ -205,6 +217,7 @@ function endMeta(task: Task, ending: Ending, stamp: string): YggMeta {
   if (last && !last.end) {
     const record: AttemptRecord = { ...last, end: stamp, outcome: ending.outcome };
     if (ending.error) record.error = firstLine(ending.error).slice(0, 500);
+    if (ending.runMs !== undefined) record.run_ms = Math.round(ending.runMs);
     history[history.length - 1] = record;
   }
   const { lease: _released, ...rest } = meta;

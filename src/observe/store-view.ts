@@ -125,7 +125,7 @@ export function recentFromStore(
         attempt: record.attempt,
         outcome,
         at: record.end,
-        runMs: Math.max(0, Date.parse(record.end) - Date.parse(record.start)) || undefined,
+        runMs: record.run_ms ?? (Math.max(0, Date.parse(record.end) - Date.parse(record.start)) || undefined),
         error: record.error ? summarizeError(record.error) : undefined,
       });
     });

@@ -81,6 +81,8 @@ export interface AttemptRecord {
   /** `unreachable`: the host could not be reached (does not count against the attempts). */
   outcome?: 'succeeded' | 'failed' | 'timeout' | 'cancelled' | 'lost' | 'unreachable';
   error?: string;
+  /** How long the handler ran, in ms (start and end are stamped to bd's precision, seconds). */
+  run_ms?: number;
 }
 
 export interface Task {
