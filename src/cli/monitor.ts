@@ -61,7 +61,11 @@ export async function monitorOnce(
   });
   const { snapshot } = await currentSnapshot(store, await configOrNothing(options));
   if (options.json) return `${JSON.stringify(snapshot, null, 2)}\n`;
-  return `${renderFrame(snapshot, { selected: 0 }, size, color).join('\n')}\n`;
+  const lines = renderFrame(snapshot, { selected: 0 }, size, color);
+  // A printed frame has no keys to press and no screen to fill.
+  lines.pop();
+  while (lines.length > 0 && lines.at(-1)?.trim() === '') lines.pop();
+  return `${lines.join('\n')}\n`;
 }
 
 /** The live view until the user presses q. */

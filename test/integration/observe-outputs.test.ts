@@ -141,6 +141,9 @@ describe('ygg monitor and ygg logs without a loop', () => {
     expect(once.stdout).toMatch(/Queue 2 ready · general P2:2/);
     expect(once.stdout).toMatch(/surtr\s+unknown\s+0\/2/);
     expect(once.stdout).not.toContain('\x1b');
+    // A printed frame: no key help and no padding to the screen's height.
+    expect(once.stdout).not.toContain('q quit');
+    expect(once.stdout).not.toMatch(/\n\n$/);
 
     const json = await runYgg(['monitor', '--json'], { cwd: ws.dir });
     const snapshot = JSON.parse(json.stdout);
