@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { loopStatusSource } from '../../src/cli/loop-status.js';
 import { EventBus } from '../../src/observe/events.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { startStatusServer } from '../../src/observe/server.js';
+import type { Plugin } from '../../src/plugins/api.js';
 import { fakeStatusSource } from '../helpers/fake-status-source.js';
+import { loopHarness, pluginSet } from '../helpers/loop-harness.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
 
 describe('metrics', () => {
@@ -144,5 +147,66 @@ describe('metrics', () => {
     expect(errors.filter((e) => e === 'a broken listener')).toHaveLength(3);
     expect(errors.filter((e) => e === 'a broken async listener')).toHaveLength(3);
     metrics[Symbol.dispose]();
+  });
+  it('after a real loop run (with a listener that throws), the counters equal what happened to the tasks', async () => {
+    let bTries = 0;
+    const plugin: Plugin = {
+      name: 'scripted',
+      types: ['general'],
+      async run(task, ctx) {
+        if (task.title === 'fails once' && ++bTries === 1) throw new Error('first try');
+        if (task.title === 'always fails') throw new Error('boom');
+        if (task.title === 'runs until cancelled')
+          await new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
+          );
+        return 'ok';
+      },
+    };
+    const h = await loopHarness(
+      'metrics-loop',
+      `hosts:
+  surtr: { transport: local, slots: 4 }
+types:
+  general: { hosts: [surtr], attempts: 2, backoff: { base: 1ms, max: 5ms } }
+`,
+      pluginSet(plugin),
+      { start: false },
+    );
+    using source = loopStatusSource(h.loop, { version: 'test' });
+    using metrics = createMetrics({ bus: h.bus, snapshot: () => source.snapshot() });
+    await using server = await startStatusServer({ source, metrics, port: 0 });
+    // A listener that throws on every start cannot disturb the loop.
+    h.bus.on('task:started', () => {
+      throw new Error('a listener with a bug');
+    });
+    await h.loop.start();
+
+    const ok = await h.store.add({ title: 'succeeds' });
+    const flaky = await h.store.add({ title: 'fails once' });
+    const hopeless = await h.store.add({ title: 'always fails' });
+    const cancelled = await h.store.add({ title: 'runs until cancelled' });
+    await h.waitFor('task:started', (e) => e.taskId === cancelled.id);
+    await h.store.update(cancelled.id, (t) => ({ ...t, status: 'closed', close_reason: 'not needed' }));
+    await Promise.all([
+      h.waitFor('task:succeeded', (e) => e.taskId === ok.id),
+      h.waitFor('task:succeeded', (e) => e.taskId === flaky.id),
+      h.waitFor('task:dead', (e) => e.taskId === hopeless.id),
+      h.waitFor('task:cancelled', (e) => e.taskId === cancelled.id),
+    ]);
+
+    const m = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    expect(m.value('ygg_tasks_total', { outcome: 'succeeded' })).toBe(2);
+    expect(m.value('ygg_tasks_total', { outcome: 'failed' })).toBe(3);
+    expect(m.value('ygg_tasks_total', { outcome: 'dead' })).toBe(1);
+    expect(m.value('ygg_tasks_total', { outcome: 'cancelled' })).toBe(1);
+    expect(m.value('ygg_retries_total', { type: 'general' })).toBe(2);
+    expect(m.value('ygg_dead_letters')).toBe(1);
+    expect(m.value('ygg_task_wait_seconds_count')).toBe(6);
+    // Run times of attempts that succeeded or failed; the cancelled one has none.
+    expect(m.value('ygg_task_run_seconds_count', { type: 'general', host: 'surtr' })).toBe(5);
+    expect(m.value('ygg_slots_total', { host: 'surtr' })).toBe(4);
+    expect(m.value('ygg_slots_in_use', { host: 'surtr' })).toBe(0);
+    expect(h.events.filter((e) => e.event === 'listener:error')).toHaveLength(6);
   });
 });
