@@ -56,6 +56,8 @@ export async function openLoopPipeline(
       return transport;
     },
     events: bus,
+    // An onnx reward's features may be declared by a handler plugin.
+    plugins: runtime.plugins.byName,
   });
   let bound: Loop | undefined;
   const hooks = pipelineHooks({

@@ -74,5 +74,7 @@ export const configDefaults = {
   },
   /** `max_inflight` defaults to 4 x `batch_size`. */
   learner: { batchSize: 8, maxStaleness: 1, replayCapacity: 1000 },
+  /** `learner.rewards` entries: their weight, tests_passed's tool, onnx's input name. */
+  reward: { weight: 1, tool: 'run_tests', onnxInput: 'features' },
   notify: { on: ['dead', 'host-down', 'host-up'] as Array<'dead' | 'host-down' | 'host-up'> },
 };

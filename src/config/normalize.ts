@@ -5,12 +5,13 @@
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { configDefaults as d } from './defaults.js';
-import type { HostEntry, HostsFile, ModelEntry, SandboxEntry, TypeEntry } from './schema.js';
+import type { HostEntry, HostsFile, ModelEntry, RewardEntry, SandboxEntry, TypeEntry } from './schema.js';
 import { defaultTypeRules, fallbackType } from './type-rules.js';
 import type {
   BackoffSettings,
   HostConfig,
   ModelEndpoint,
+  RewardSettings,
   SandboxSettings,
   TypeConfig,
   TypeRule,
@@ -197,6 +198,31 @@ function files(entry: Record<string, string> | undefined, baseDir: string): Reco
   return Object.fromEntries(Object.entries(entry ?? {}).map(([k, p]) => [k, resolveLocalPath(p, baseDir)]));
 }
 
+/** `features:` of an onnx reward: a module path (it has a slash or a module extension), else a plugin name. */
+const modulePath = /[/\\]|\.(?:m?[jt]s|cjs)$/;
+
+/** `learner.rewards` (without the key the pipeline scores with `tests_passed` alone). */
+function rewards(entries: RewardEntry[], baseDir: string): RewardSettings[] {
+  const r = d.reward;
+  return entries.map((e): RewardSettings => {
+    const common = { name: e.as ?? e.name, weight: e.weight ?? r.weight };
+    if (e.name === 'tests_passed') return { plugin: 'tests_passed', ...common, tool: e.tool ?? r.tool };
+    // The schema made sure an onnx entry has its model and features.
+    const features = e.features!;
+    const reward: RewardSettings = {
+      plugin: 'onnx',
+      ...common,
+      model: resolveLocalPath(e.model!, baseDir),
+      features: modulePath.test(features)
+        ? { module: resolveLocalPath(features, baseDir) }
+        : { plugin: features },
+      input: e.input ?? r.onnxInput,
+    };
+    if (e.output !== undefined) reward.output = e.output;
+    return reward;
+  });
+}
+
 /** Pipeline sections: tools, tool queue, learner, notify. */
 function pipeline(
   file: HostsFile,
@@ -227,6 +253,7 @@ function pipeline(
       maxInflight: l.max_inflight ?? 4 * batchSize,
       replayCapacity: l.replay_capacity ?? d.learner.replayCapacity,
     };
+    if (l.rewards) out.learner.rewards = rewards(l.rewards, baseDir);
     const timeoutMs = ms(l.timeout);
     if (timeoutMs !== undefined) out.learner.timeoutMs = timeoutMs;
     if (l.initial_policy) out.learner.initialPolicy = resolveLocalPath(l.initial_policy, baseDir);
@@ -261,6 +288,10 @@ export function normalize(file: HostsFile, baseDir: string, sourcePath?: string)
   for (const name of knownTypeNames(file, rules)) {
     types[name] = typeConfig(name, file.types?.[name] ?? {}, defaults, inferenceHosts);
   }
+  const typeSandbox = Object.fromEntries(
+    Object.values(types).flatMap((t) => (t.sandbox ? [[t.name, t.sandbox] as const] : [])),
+  );
+  if (Object.keys(typeSandbox).length > 0) for (const h of hosts) h.typeSandbox = typeSandbox;
   const config: YggConfig = {
     hosts,
     types,

@@ -221,6 +221,68 @@ const toolQueueSchema = z
   .partial()
   .strict();
 
+/**
+ * One reward plugin scoring finished trajectories; the combined reward is the weighted sum. One
+ * object for both plugins (not a union), so an unknown key is named with the keys it could be.
+ */
+export const rewardSchema = z
+  .object({
+    name: z
+      .enum(['tests_passed', 'onnx'])
+      .describe(
+        'tests_passed: the fraction of tests the last call of `tool` passed; onnx: an ONNX reward model run with onnxruntime-node.',
+      ),
+    weight: z.number().optional().describe('Multiplies its score in the combined reward. Default: 1.'),
+    as: name
+      .optional()
+      .describe("The key its score is kept under in a trajectory's rewards. Default: the plugin's name."),
+    tool: name.optional().describe('tests_passed: the tool whose output is read. Default: run_tests.'),
+    model: name
+      .optional()
+      .describe('onnx: the model file (relative to this file): features [1, F] in, a score out.'),
+    features: name
+      .optional()
+      .describe(
+        'onnx: who declares the features: a module (.ts, .js or .mjs, relative to this file) exporting `rewardFeatures(trajectory)`, or the name of a handler plugin whose `plugin.rewardFeatures` does.',
+      ),
+    input: name.optional().describe("onnx: the model's input name. Default: features."),
+    output: name.optional().describe("onnx: the model output read. Default: the model's first."),
+  })
+  .strict()
+  .superRefine((reward, ctx) => {
+    const onnxOnly = ['model', 'features', 'input', 'output'] as const;
+    if (reward.name === 'onnx') {
+      for (const key of ['model', 'features'] as const)
+        if (reward[key] === undefined)
+          ctx.addIssue({ code: 'custom', path: [key], message: 'required key is missing (for name: onnx)' });
+      if (reward.tool !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['tool'], message: 'only for name: tests_passed' });
+    } else {
+      for (const key of onnxOnly)
+        if (reward[key] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [key], message: 'only for name: onnx' });
+    }
+  });
+
+const rewardsSchema = z
+  .array(rewardSchema)
+  .superRefine((rewards, ctx) => {
+    const seen = new Set<string>();
+    rewards.forEach((reward, i) => {
+      const key = reward.as ?? reward.name;
+      if (seen.has(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, reward.as ? 'as' : 'name'],
+          message: 'an earlier reward is scored under this key too (set `as` on one of them)',
+        });
+      seen.add(key);
+    });
+  })
+  .describe(
+    'Reward plugins scoring finished rollouts; the reward is their weighted sum. Default: [{name: tests_passed}].',
+  );
+
 const learnerSchema = z
   .object({
     host: name.describe('The one host the learner ever runs on.'),
@@ -241,6 +303,7 @@ const learnerSchema = z
     replay_capacity: positiveInt
       .optional()
       .describe('Scored trajectories kept in the replay buffer. Default: 1000.'),
+    rewards: rewardsSchema.optional(),
   })
   .strict();
 
@@ -298,3 +361,4 @@ export type HostEntry = z.output<typeof hostSchema>;
 export type TypeEntry = z.output<typeof typeSchema>;
 export type SandboxEntry = z.output<typeof sandboxSchema>;
 export type ModelEntry = z.output<typeof modelSchema>;
+export type RewardEntry = z.output<typeof rewardSchema>;

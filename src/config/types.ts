@@ -69,6 +69,11 @@ export interface HostConfig {
   /** Per-type endpoint overrides on this host. */
   typeModels: Record<string, ModelEndpoint>;
   sandbox: SandboxSettings;
+  /**
+   * `types.NAME.sandbox` of each type that sets one, carried here so an attempt on this host
+   * merges them: the task's limits, then its type's, then this host's `sandbox`.
+   */
+  typeSandbox?: Record<string, Partial<SandboxSettings>>;
   /** Health probe interval and failures before the host is down. */
   probeIntervalMs: number;
   probeFailures: number;
@@ -174,7 +179,39 @@ export interface LearnerSettings {
   initialPolicy?: string;
   /** Replay buffer capacity (scored trajectories kept). Default 1000. */
   replayCapacity: number;
+  /** Reward plugins scoring finished rollouts; the reward is their weighted sum. Absent: `tests_passed` alone. */
+  rewards?: RewardSettings[];
 }
+
+/** `tests_passed`: the fraction of tests the last call of `tool` passed. */
+export interface TestsPassedRewardSettings {
+  plugin: 'tests_passed';
+  /** The key its score is kept under in a trajectory's rewards (`as`; default the plugin's name). */
+  name: string;
+  /** Multiplies its score in the combined reward. Default 1. */
+  weight: number;
+  /** Default `run_tests`. */
+  tool: string;
+}
+
+/** Who declares an ONNX reward's features: a module exporting `rewardFeatures`, or a loaded handler plugin. */
+export type RewardFeaturesSource = { module: string } | { plugin: string };
+
+/** `onnx`: a reward model run with onnxruntime-node on `[1, F]` features of the trajectory. */
+export interface OnnxRewardSettings {
+  plugin: 'onnx';
+  name: string;
+  weight: number;
+  /** The model file (resolved against the config folder). */
+  model: string;
+  features: RewardFeaturesSource;
+  /** The model's input name. Default `features`. */
+  input: string;
+  /** The output read (default: the model's first). */
+  output?: string;
+}
+
+export type RewardSettings = TestsPassedRewardSettings | OnnxRewardSettings;
 
 /** `notify:` in hosts.yaml: a command and/or webhook run on dead letters and host changes. */
 export interface NotifySettings {

@@ -12,8 +12,8 @@ import { Learner } from './learner.js';
 import { runOnnx } from './onnx-session.js';
 import { PolicyStore } from './policy.js';
 import { ReplayBuffer } from './replay.js';
-import { type RewardPlugin, scoreTrajectory } from './rewards/api.js';
-import { testsPassedReward } from './rewards/tests-passed.js';
+import { type RewardPlugin, scoreTrajectory, type WeightedReward } from './rewards/api.js';
+import { rewardsFromSettings } from './rewards/from-config.js';
 import { type AdmissionTicket, StaleCounter, StalenessGate } from './staleness.js';
 import { ToolQueue } from './tool-queue.js';
 import { summarizeTrajectory, type Trajectory, TrajectoryRecorder } from './trajectory.js';
@@ -49,8 +49,10 @@ export interface PipelineOptions {
   /** The transport of a named host (the host pool's). */
   transportFor: (host: string) => Transport;
   events?: EventBus;
-  /** Default: `tests_passed`. */
-  rewards?: RewardPlugin[];
+  /** Default: those `learner.rewards` names, else `tests_passed`. */
+  rewards?: Array<RewardPlugin | WeightedReward>;
+  /** Loaded handler plugins by name: an `onnx` reward's features may come from one. */
+  plugins?: ReadonlyMap<string, object>;
   now?: () => number;
 }
 
@@ -62,7 +64,7 @@ export class AgentPipeline {
   readonly toolQueue: ToolQueue | undefined;
   readonly gate: StalenessGate | undefined;
   readonly learner: Learner | undefined;
-  readonly rewards: RewardPlugin[];
+  readonly rewards: Array<RewardPlugin | WeightedReward>;
   readonly #events: EventBus | undefined;
   readonly #now: () => number;
   readonly #unsubscribe: Array<() => void> = [];
@@ -93,6 +95,12 @@ export class AgentPipeline {
   static async open(options: PipelineOptions): Promise<AgentPipeline> {
     const { config, runtimeDir, events } = options;
     const now = options.now ?? Date.now;
+    // First: a reward that cannot load (model, features) stops the start before anything runs.
+    const rewards =
+      options.rewards ??
+      (await rewardsFromSettings(config.learner?.rewards, {
+        ...(options.plugins ? { plugins: options.plugins } : {}),
+      }));
     const policy = await PolicyStore.open(runtimeDir, { now: () => new Date(now()) });
     const learnerSettings = config.learner;
     if (learnerSettings?.initialPolicy) await policy.ensureInitial(learnerSettings.initialPolicy);
@@ -149,7 +157,7 @@ export class AgentPipeline {
         toolQueue,
         gate,
         learner,
-        rewards: options.rewards ?? [testsPassedReward()],
+        rewards,
       },
       events,
       now,

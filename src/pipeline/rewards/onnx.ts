@@ -12,7 +12,7 @@ export interface OnnxRewardOptions {
   name?: string;
   modelPath: string;
   /** The features the model expects, computed from a trajectory (a fixed length). */
-  features(trajectory: Trajectory): number[];
+  features(trajectory: Trajectory): number[] | Promise<number[]>;
   /** Input tensor name (default `features`). */
   inputName?: string;
   /** Output tensor name (default: the model's first output). */
@@ -24,7 +24,9 @@ export function onnxReward(options: OnnxRewardOptions): RewardPlugin {
   return {
     name: options.name ?? 'onnx',
     async score(trajectory: Trajectory): Promise<number> {
-      const features = options.features(trajectory);
+      const features = await options.features(trajectory);
+      if (!Array.isArray(features) || !features.every((x) => typeof x === 'number' && Number.isFinite(x)))
+        throw new Error(`reward ${options.name ?? 'onnx'}: the features are not a list of finite numbers`);
       const outputs = await runOnnx(options.modelPath, {
         [inputName]: { data: features, dims: [1, features.length] },
       });
