@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { YggError } from '../errors.js';
 import { connectStatus } from '../observe/monitor/client.js';
 import { formatDuration } from '../observe/monitor/format.js';
+import type { StatusSnapshot } from '../observe/snapshot.js';
 import { openStore } from '../store/open.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import type { CommonOptions } from './runtime.js';
@@ -27,6 +28,14 @@ export function formatTaskLog(task: Task): string {
   if (ygg.dead) lines.push(`dead letter since ${ygg.dead.at} after ${ygg.dead.attempts} attempts`);
   for (const c of task.comments ?? []) lines.push('', `--- ${c.author} at ${c.created_at}`, c.text);
   return `${lines.join('\n')}\n`;
+}
+
+interface LiveEvent {
+  taskId?: string;
+  text?: string;
+  attempt?: number;
+  host?: string;
+  error?: string;
 }
 
 const endings = new Set(['task:succeeded', 'task:dead', 'task:cancelled', 'task:lost']);
@@ -57,15 +66,7 @@ export async function logsCommand(
   }
   const stop = new AbortController();
   const seenComments = task.comments?.length ?? 0;
-  await client.events((event, data) => {
-    const payload = data as {
-      taskId?: string;
-      text?: string;
-      attempt?: number;
-      host?: string;
-      error?: string;
-    };
-    if (payload.taskId !== id) return;
+  const show = (event: string, payload: LiveEvent) => {
     if (event === 'task:progress') write(`[#${payload.attempt} ${payload.host}] ${payload.text}\n`);
     else if (event === 'task:started') write(`[#${payload.attempt} ${payload.host}] started\n`);
     else if (event === 'task:failed')
@@ -74,6 +75,30 @@ export async function logsCommand(
       write(`${event.slice(5)}\n`);
       stop.abort();
     }
+  };
+  // Events wait here while the output written before we attached is fetched: the snapshot sent
+  // on connecting says how many lines that is, so each line is shown once, in order.
+  let held: Array<[string, LiveEvent]> | undefined;
+  let replayed = false;
+  const replay = async (before: number) => {
+    const output = await client.output(id).catch(() => undefined);
+    for (const [i, line] of (output?.lines ?? []).entries())
+      if ((output?.first ?? 1) + i <= before) write(`[#${output?.attempt} ${output?.host}] ${line}\n`);
+    for (const [event, payload] of held ?? []) show(event, payload);
+    held = undefined;
+  };
+  await client.events((event, data) => {
+    if (event === 'snapshot' && !stop.signal.aborted && held === undefined && !replayed) {
+      replayed = true;
+      held = [];
+      const running = (data as StatusSnapshot).running?.find((r) => r.id === id);
+      void replay(running?.outputLines ?? 0);
+      return;
+    }
+    const payload = data as LiveEvent;
+    if (payload.taskId !== id) return;
+    if (held) held.push([event, payload]);
+    else show(event, payload);
   }, stop.signal);
   await store.load();
   for (const c of store.get(id)?.comments?.slice(seenComments) ?? [])

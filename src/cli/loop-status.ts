@@ -6,8 +6,45 @@
  */
 import type { Holdup, Loop } from '../dispatch/loop.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
-import type { StatusSnapshot, StatusSource } from '../observe/snapshot.js';
+import type { AttemptOutput, StatusSnapshot, StatusSource } from '../observe/snapshot.js';
 import { StatusTracker } from '../observe/status-tracker.js';
+
+/** Progress lines kept per running attempt, for `ygg logs -f` attaching mid-run. */
+const maxOutputLines = 500;
+
+function attemptOutputs(loop: Loop) {
+  const outputs = new Map<string, AttemptOutput>();
+  const off = [
+    loop.bus.on('task:started', ({ taskId, attempt, host }) =>
+      outputs.set(taskId, { attempt, host, first: 1, lines: [] }),
+    ),
+    loop.bus.on('task:progress', ({ taskId, attempt, text }) => {
+      const output = outputs.get(taskId);
+      if (!output || output.attempt !== attempt) return;
+      output.lines.push(text);
+      if (output.lines.length > maxOutputLines) {
+        output.lines.shift();
+        output.first += 1;
+      }
+    }),
+    ...(['task:succeeded', 'task:failed', 'task:cancelled', 'task:lost'] as const).map((event) =>
+      loop.bus.on(event, ({ taskId }) => outputs.delete(taskId)),
+    ),
+  ];
+  return {
+    get: (id: string): AttemptOutput | undefined => {
+      const output = outputs.get(id);
+      return output && { ...output, lines: [...output.lines] };
+    },
+    count: (id: string): number => {
+      const output = outputs.get(id);
+      return output ? output.first - 1 + output.lines.length : 0;
+    },
+    stop: () => {
+      for (const unsubscribe of off) unsubscribe();
+    },
+  };
+}
 
 const reportedHoldups = new Set<Holdup['kind']>(['unroutable', 'no-handler', 'waiting', 'held', 'assigned']);
 
@@ -22,6 +59,7 @@ export function loopStatusSource(
     version: options.version,
     now: () => loop.clock.now(),
   });
+  const outputs = attemptOutputs(loop);
   const snapshot = (): StatusSnapshot => {
     const snap = tracker.snapshot();
     const now = loop.clock.now();
@@ -45,6 +83,7 @@ export function loopStatusSource(
       elapsedMs: Math.max(0, now - run.startedAt),
       ...(run.progress === undefined ? {} : { progress: run.progress }),
       ...(run.fraction === undefined ? {} : { fraction: run.fraction }),
+      outputLines: outputs.count(run.task.id),
     }));
     // Every holdup the loop reports (no host, hosts down or drained, no handler, held by a
     // blocker, assigned to someone else); not the passing ones (backoff, admission gate).
@@ -66,6 +105,10 @@ export function loopStatusSource(
       await retryTask(loop.store, id, loop.clock.now());
       loop.kick();
     },
-    [Symbol.dispose]: () => tracker[Symbol.dispose](),
+    output: (id) => outputs.get(id),
+    [Symbol.dispose]: () => {
+      outputs.stop();
+      tracker[Symbol.dispose]();
+    },
   };
 }

@@ -47,6 +47,7 @@ export interface StatusServer extends AsyncDisposable {
 }
 
 const actionPath = /^\/tasks\/([^/]+)\/(cancel|retry)$/;
+const outputPath = /^\/tasks\/([^/]+)\/output$/;
 
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const host = options.host ?? defaultStatusHost;
@@ -78,6 +79,11 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     }
     if (method !== 'GET' && method !== 'HEAD')
       return send(response, 405, { error: 'use GET' }, { allow: 'GET' });
+    const output = outputPath.exec(url.pathname);
+    if (output) {
+      const found = source.output?.(decodeURIComponent(output[1]!));
+      return found ? send(response, 200, found) : send(response, 404, { error: 'not running here' });
+    }
     switch (url.pathname) {
       case '/status':
         return send(response, 200, source.snapshot());

@@ -66,6 +66,16 @@ export interface RunningTask {
   progress?: string;
   /** 0..1 when the handler reported one. */
   fraction?: number;
+  /** Progress lines this attempt has written so far (`ygg logs -f` replays those it missed). */
+  outputLines?: number;
+}
+
+/** The latest progress lines of a running attempt: line numbers `first` .. `first + lines.length - 1`. */
+export interface AttemptOutput {
+  attempt: number;
+  host: string;
+  first: number;
+  lines: string[];
 }
 
 export type OutcomeKind = 'succeeded' | 'failed' | 'retry' | 'dead' | 'cancelled' | 'lost';
@@ -155,6 +165,8 @@ export interface StatusSource {
   cancel(id: string): Promise<void>;
   /** Send a dead (blocked) task back to the queue. Rejects with a YggError when it is not dead. */
   retry(id: string): Promise<void>;
+  /** The latest output of a running task's attempt (bounded), when it runs here. */
+  output?(id: string): AttemptOutput | undefined;
   readonly bus: EventBus;
 }
 

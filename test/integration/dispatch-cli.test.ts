@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { yggOf } from '../../src/store/task.js';
@@ -324,5 +325,58 @@ queue:
     expect(yggOf(tasks.find((t) => t.id === movable)!).history?.map((a) => [a.host, a.outcome])).toEqual([
       ['skadi', 'succeeded'],
     ]);
+  });
+  it('ygg logs -f attached mid-run shows the output written before it came, then the rest live, each line once', async () => {
+    const { dir } = await workspace(
+      'logs-follow',
+      `hosts:
+  surtr: { transport: local, slots: 1, sandbox: { enabled: false } }
+queue:
+  poll_interval: 500ms
+`,
+    );
+    // The command runs as an unprivileged user: it leaves and finds its flags in an open folder.
+    const flags = join(dir, 'flags');
+    await mkdir(flags);
+    await chmod(dir, 0o755);
+    await chmod(flags, 0o777);
+    const ready = join(flags, 'READY');
+    const go = join(flags, 'GO');
+    const script = `echo one; echo two; echo three; touch ${ready}; while [ ! -e ${go} ]; do sleep 0.05; done; echo four`;
+    const id = (await runYgg(['add', 'talks', '--', 'sh', '-c', script], { cwd: dir })).stdout.trim();
+    const loop = startLoop(dir, ['--status-port', '0']);
+    // Three lines written before anyone follows.
+    for (let i = 0; i < 600 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(ready)).toBe(true);
+    const logs = spawn(process.execPath, [yggBin, 'logs', '-f', id], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const saw = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`never saw ${text}; got:\n${out}`)), 30_000);
+        const check = () => {
+          if (!out.includes(text)) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        logs.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          check();
+        });
+        check();
+      });
+    await saw('three');
+    const done = new Promise<number | null>((resolve) => logs.on('exit', resolve));
+    expect(out).not.toContain('four');
+    await writeFile(go, '');
+    expect(await done).toBe(0);
+    // The stream up to the end, then the result comment (which holds the whole output again).
+    const [stream = '', comment = ''] = out.split(/^succeeded\n/m);
+    expect(stream.match(/\b(one|two|three|four)\b/g)).toEqual(['one', 'two', 'three', 'four']);
+    expect(comment).toMatch(/one\ntwo\nthree\nfour/);
+    loop.child.kill('SIGTERM');
+    expect((await loop.exited).code).toBe(0);
   });
 });

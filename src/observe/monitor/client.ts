@@ -4,7 +4,7 @@
  */
 import { YggError } from '../../errors.js';
 import { readStatusFile, type StatusFile } from '../server/status-file.js';
-import type { StatusSnapshot } from '../snapshot.js';
+import type { AttemptOutput, StatusSnapshot } from '../snapshot.js';
 
 export interface StatusClient {
   readonly file: StatusFile;
@@ -12,6 +12,8 @@ export interface StatusClient {
   /** Streams events until the signal aborts or the server goes away (then resolves). */
   events(onEvent: (event: string, data: unknown) => void, signal?: AbortSignal): Promise<void>;
   action(id: string, action: 'cancel' | 'retry'): Promise<void>;
+  /** The latest output of a task running under this loop; undefined when it is not running there. */
+  output(id: string, signal?: AbortSignal): Promise<AttemptOutput | undefined>;
 }
 
 /** A client when a loop's status file exists and its server answers; undefined otherwise. */
@@ -47,6 +49,15 @@ export function statusClient(file: StatusFile): StatusClient {
       } catch (error) {
         if (!signal?.aborted) throw error;
       }
+    },
+    async output(id, signal) {
+      const response = await fetch(`${file.url}/tasks/${encodeURIComponent(id)}/output`, {
+        headers,
+        signal: signal ?? null,
+      });
+      if (response.status === 404) return undefined;
+      if (!response.ok) throw new Error(`status server answered ${response.status}`);
+      return (await response.json()) as AttemptOutput;
     },
     async action(id, action) {
       const response = await fetch(`${file.url}/tasks/${encodeURIComponent(id)}/${action}`, {
