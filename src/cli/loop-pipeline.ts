@@ -1,6 +1,8 @@
 /**
  * Wires the agent pipeline (tool queue, rollouts, learner) into `ygg loop` when hosts.yaml has
- * tools or a learner; otherwise it adds nothing.
+ * tools or a learner; otherwise it adds nothing. The pipeline is built once, at start: when
+ * hosts.yaml reloads with changes to `tools:`, `tool_queue:`, `learner:` or the tools hosts, it
+ * keeps running as it was and says that a restart is needed to apply them.
  */
 import type { YggConfig } from '../config/types.js';
 import type { Loop, LoopOptions } from '../dispatch/loop.js';
@@ -25,18 +27,68 @@ export interface LoopPipeline extends AsyncDisposable {
   bind(loop: Loop): void;
 }
 
+export interface LoopPipelineOptions {
+  /** Where a reload that needs a restart is reported (default: a line on stderr). */
+  warn?: (message: string) => void;
+}
+
+/** The settings the pipeline is built from at start, by the hosts.yaml section they come from. */
+function startSettings(config: YggConfig): Record<string, unknown> {
+  return {
+    tools: config.tools ?? {},
+    tool_queue: config.toolQueue ?? null,
+    learner: config.learner ?? null,
+    'hosts with the tools role': config.hosts
+      .filter((h) => h.roles.includes('tools'))
+      .map((h) => ({ name: h.name, slots: h.slots, transport: h.transport, workRoot: h.sandbox.workRoot })),
+  };
+}
+
+/** The sections whose pipeline settings differ between two configurations (empty when none). */
+export function pipelineRestartSections(before: YggConfig, after: YggConfig): string[] {
+  const a = startSettings(before);
+  const b = startSettings(after);
+  return Object.keys(a).filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+}
+
+/** Report, once per distinct change, reloads whose pipeline settings only a restart applies. */
+function warnOnReload(bus: EventBus, loop: Loop, started: YggConfig, warn: (message: string) => void) {
+  let reported = JSON.stringify(startSettings(started));
+  return bus.on('config:reloaded', ({ path }) => {
+    const now = JSON.stringify(startSettings(loop.config));
+    if (now === reported) return;
+    reported = now;
+    const sections = pipelineRestartSections(started, loop.config);
+    if (sections.length === 0) {
+      warn(`ygg: ${path}: the agent pipeline's settings are back to those it started with`);
+      return;
+    }
+    warn(
+      `ygg: ${path} changed ${sections.join(', ')}: the agent pipeline (tool queue, learner, rewards) keeps the settings it started with; restart ygg loop to apply the change`,
+    );
+  });
+}
+
 export async function openLoopPipeline(
   runtime: Runtime,
   config: YggConfig,
   bus: EventBus,
+  options: LoopPipelineOptions = {},
 ): Promise<LoopPipeline> {
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const offs: Array<() => void> = [];
   const wanted = Object.keys(config.tools ?? {}).length > 0 || config.learner !== undefined;
   if (!wanted) {
     return {
       pipeline: undefined,
       loopOptions: (plugins, base = {}) => ({ ...base, plugins }),
-      bind() {},
-      async [Symbol.asyncDispose]() {},
+      bind(loop) {
+        // Tools or a learner added later need a restart too.
+        offs.push(warnOnReload(bus, loop, config, warn));
+      },
+      async [Symbol.asyncDispose]() {
+        for (const off of offs.splice(0)) off();
+      },
     };
   }
   const local = new Map<string, Transport>();
@@ -67,7 +119,6 @@ export async function openLoopPipeline(
     slotFreed: () => bound?.kick(),
     kick: () => bound?.kick(),
   });
-  const offs: Array<() => void> = [];
   return {
     pipeline,
     loopOptions: (plugins, base = {}) => ({
@@ -93,6 +144,7 @@ export async function openLoopPipeline(
       offs.push(
         bus.on('policy:published', () => loop.kick()),
         bus.on('trajectory:recorded', () => loop.kick()),
+        warnOnReload(bus, loop, config, warn),
       );
       pipeline.start();
     },
