@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { YggError } from '../errors.js';
 import type { Metrics } from './metrics.js';
 import { hostHeaderAllowed, isLoopback, newToken, tokenMatches, tokenOf } from './server/auth.js';
@@ -164,7 +165,10 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   const url = `http://${urlHost}:${port}`;
   // Off loopback the page itself needs the token, so it rides in the query; on loopback in the
   // fragment, which the browser never sends.
-  const browserUrl = loopback ? `${url}/#token=${token}` : `${url}/?token=${token}`;
+  // Bound to every address: a phone needs one of this machine's, not 0.0.0.0.
+  const reachable = host === '0.0.0.0' || host === '::' ? (lanAddress() ?? host) : host;
+  const reachableUrl = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  const browserUrl = loopback ? `${url}/#token=${token}` : `${reachableUrl}/?token=${token}`;
   if (options.runtimeDir) {
     await writeStatusFile(options.runtimeDir, {
       pid: process.pid,
@@ -190,6 +194,14 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   };
 
   return { host, port, token, url, browserUrl, close, [Symbol.asyncDispose]: close };
+}
+
+/** This machine's first address on a network (not loopback), IPv4 first. */
+function lanAddress(): string | undefined {
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal);
+  return (addresses.find((a) => a?.family === 'IPv4') ?? addresses[0])?.address;
 }
 
 const authenticate = { 'www-authenticate': 'Bearer realm="ygg"' };

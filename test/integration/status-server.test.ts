@@ -112,6 +112,13 @@ describe('status server', () => {
     expect(ok.status).toBe(200);
     expect((await raw(server.port, `/?token=${server.token}`)).status).toBe(200);
     expect(server.browserUrl).toContain(`?token=${server.token}`);
+    // The link to open names an address of this machine a phone can reach, not 0.0.0.0.
+    const lan = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal)
+      .map((a) => a!.address);
+    if (lan.length > 0) expect(lan.some((a) => server.browserUrl.includes(a))).toBe(true);
+    expect(server.browserUrl).not.toContain('0.0.0.0');
   });
 
   it('says plainly when it cannot listen where it was told to', async () => {
