@@ -5,10 +5,12 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { classifyType } from '../config/type-rules.js';
+import { classifyType, typeConfigFor } from '../config/type-rules.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
 import { type AttemptOutcome, startAttempt } from '../dispatch/attempt.js';
 import { ExitError, YggError } from '../errors.js';
+import { EndpointCatalog } from '../hosts/model/catalog.js';
+import { modelRequest } from '../hosts/model/model-request.js';
 import type { HandlerLogger, Plugin } from '../plugins/api.js';
 import { attachLlm } from '../plugins/llm-context.js';
 import { type Task, yggOf } from '../store/task.js';
@@ -46,7 +48,7 @@ export async function runCommand(options: RunOptions): Promise<RunReport> {
     });
   const type = classifyType(task, rt.config);
   const plugin = pluginFor(rt.plugins.byName, rt.plugins.byType, task, type, rt.config);
-  const host = hostFor(rt.config, type, options.host);
+  const host = await hostFor(rt.config, task, type, options);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const artifactsDir = join(rt.store.runtimeDir, 'runs', task.id, stamp);
   const typeConfig = rt.config.types[type];
@@ -98,7 +100,17 @@ function pluginFor(
   );
 }
 
-function hostFor(config: YggConfig, type: string, wanted: string | undefined): HostConfig {
+/**
+ * `--host`, else the type's first eligible host, as the loop would prefer it; a task asking for
+ * a model (label `model:NAME`, unless --model overrides it) goes to the first that serves it.
+ */
+async function hostFor(
+  config: YggConfig,
+  task: Task,
+  type: string,
+  options: Pick<RunOptions, 'host' | 'model' | 'signal'>,
+): Promise<HostConfig> {
+  const wanted = options.host;
   if (wanted) {
     const host = config.hosts.find((h) => h.name === wanted);
     if (!host)
@@ -107,11 +119,21 @@ function hostFor(config: YggConfig, type: string, wanted: string | undefined): H
       });
     return host;
   }
-  const eligible =
-    config.types[type]?.hosts ?? config.hosts.filter((h) => h.roles.includes('inference')).map((h) => h.name);
-  const host = config.hosts.find((h) => h.name === eligible[0]);
-  if (!host) throw new YggError(`no host is eligible for type "${type}"`, { hint: 'Name one with --host.' });
-  return host;
+  const eligible = typeConfigFor(config, type)
+    .hosts.map((name) => config.hosts.find((h) => h.name === name))
+    .filter((h): h is HostConfig => h !== undefined);
+  const first = eligible[0];
+  if (!first) throw new YggError(`no host is eligible for type "${type}"`, { hint: 'Name one with --host.' });
+  const model = options.model ? undefined : modelRequest(task, config.queue.modelLabelPrefix);
+  if (!model) return first;
+  const catalog = new EndpointCatalog(eligible);
+  await catalog.refresh(undefined, options.signal);
+  const serving = eligible.find((h) => catalog.serves(h.name, model));
+  if (serving) return serving;
+  throw new YggError(
+    `no host eligible for type "${type}" serves model ${model} (asked: ${eligible.map((h) => h.name).join(', ')})`,
+    { hint: 'Pull the model on one of them, or choose with --host and --model.' },
+  );
 }
 
 const silentLog: HandlerLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

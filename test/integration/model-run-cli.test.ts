@@ -58,4 +58,39 @@ describe('ygg run', () => {
     expect(run.stderr).toContain('hosts.skadi.model');
     expect(run.stderr).toContain('(not retryable)');
   });
+  it('takes the first eligible host that serves the model a task asks for', async () => {
+    server = await startModelServer({ models: ['qwen2.5-coder:7b'] });
+    const other = await startModelServer({ models: ['phi3:mini'] });
+    try {
+      other.enqueue({ tokens: ['from fenrir'] });
+      const { dir, store } = await workspace(
+        'ygg run model label',
+        `hosts:
+  surtr:
+    transport: local
+    model: { api: ollama, url: "${server.url}", model: "qwen2.5-coder:7b" }
+  fenrir:
+    transport: local
+    model: { api: ollama, url: "${other.url}", model: "phi3:mini" }
+types:
+  code-generation: { hosts: [surtr, fenrir] }
+`,
+      );
+      const line = JSON.parse((await readFile(store, 'utf8')).trim()) as { labels: string[] };
+      line.labels.push('model:phi3:mini');
+      await writeFile(store, `${JSON.stringify(line)}\n`);
+      const run = await runYgg(['run', 'bd-r1', '--config', 'hosts.yaml'], { cwd: dir });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('from fenrir');
+      expect(run.stderr).toContain('on fenrir');
+
+      line.labels = ['code-generation', 'model:llama-nowhere'];
+      await writeFile(store, `${JSON.stringify(line)}\n`);
+      const none = await runYgg(['run', 'bd-r1', '--config', 'hosts.yaml'], { cwd: dir });
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/no host eligible for type "code-generation" serves model llama-nowhere/);
+    } finally {
+      await other.close();
+    }
+  });
 });
