@@ -78,6 +78,17 @@ export class LoopHosts implements AsyncDisposable {
     return host ? this.#pool.effectiveSlots(host, vramGb, used) : Number.POSITIVE_INFINITY;
   }
 
+  /** Whether each of these GPUs has `vramGb` free in the latest sample (unknown counts as yes). */
+  gpuFits(name: string, gpus: readonly number[], vramGb: number): boolean {
+    const sample = this.#pool.hostNames().includes(name) ? this.#pool.gpuSample(name) : undefined;
+    if (!sample) return true;
+    const need = vramGb * 2 ** 30;
+    return gpus.every((index) => {
+      const free = sample.gpus.find((g) => g.index === index)?.memoryFreeBytes;
+      return free === undefined || free >= need;
+    });
+  }
+
   /** Why `host` cannot take `task` (it asks for a model the host does not serve), if it cannot. */
   refusal(host: string, task: Task): string | undefined {
     const model = modelRequest(task, this.#labelPrefix);

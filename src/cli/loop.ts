@@ -52,6 +52,7 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     transport: (host) => runtime.transport(host),
     hostUp: (host) => hosts.hostUp(host),
     usableSlots: (host, vramGb, used) => hosts.usableSlots(host, vramGb, used),
+    gpuFits: (host, gpus, vramGb) => hosts.gpuFits(host, gpus, vramGb),
     refusal: (host, task) => hosts.refusal(host, task),
     ...(options.legacy ? { legacy: true } : {}),
     // Queue strategy (fair turns, boost), rate limits and queue limits; then the pipeline's gate.

@@ -45,6 +45,8 @@ export interface LoopOptions {
   hostUp?(host: string): boolean;
   /** Slots a host can use now for a task needing `vramGb` (GPU memory); the configured ones without. */
   usableSlots?(host: string, vramGb: number | undefined, used: number): number;
+  /** Whether these GPUs of `host` have the free memory a task needing `vramGb` takes (default yes). */
+  gpuFits?(host: string, gpus: readonly number[], vramGb: number): boolean;
   /** Why a host cannot take a task (a model it does not serve); undefined when it can. */
   refusal?(host: string, task: Task, type: string): string | undefined;
   clock?: Clock;
@@ -522,7 +524,12 @@ export class Loop {
       this.#hold(task, { kind: 'unroutable', type, reason: decision.reason });
       return undefined;
     }
-    const slot = this.slots.get(decision.host)?.tryAcquire();
+    // A task that declares GPU memory takes a slot on a GPU that has it free, not just any slot.
+    const gpuFits = this.#options.gpuFits;
+    const vramGb = config.vramGb;
+    const slot = this.slots
+      .get(decision.host)
+      ?.tryAcquire(gpuFits && vramGb ? (gpus) => gpuFits(decision.host, gpus, vramGb) : undefined);
     if (!slot) {
       this.#pendingLater = true;
       return undefined;

@@ -1,5 +1,6 @@
 import { Sema } from 'async-sema';
 import type { HostConfig } from '../config/types.js';
+import { slotGpus } from '../hosts/gpu.js';
 
 /** One held slot: its index on the host and the GPUs it is bound to (empty when unbound). */
 export interface Slot {
@@ -24,7 +25,8 @@ export class HostSlots {
     this.#sema = new Sema(host.slots);
     this.#effective = host.slots;
     this.#free = Array.from({ length: host.slots }, (_, i) => i);
-    this.#gpuOfSlot = this.#free.map((i) => gpusForSlot(host, i));
+    const binding = host.gpuBinding;
+    this.#gpuOfSlot = this.#free.map((i) => (binding ? slotGpus(binding, i) : []));
   }
 
   get total(): number {
@@ -48,11 +50,16 @@ export class HostSlots {
     this.#effective = Math.max(0, Math.min(this.host.slots, Math.floor(count)));
   }
 
-  /** Take a slot now if one is free; never waits, so a full host holds nothing up. */
-  tryAcquire(): Slot | undefined {
+  /**
+   * Take a slot now if one is free; never waits, so a full host holds nothing up. With `fits`,
+   * only a slot whose GPUs it accepts (their free memory holds the task), lowest index first.
+   */
+  tryAcquire(fits?: (gpus: readonly number[]) => boolean): Slot | undefined {
     if (this.free <= 0 || this.#sema.nrWaiting() > 0) return undefined;
+    const at = fits ? this.#free.findIndex((i) => fits(this.#gpuOfSlot[i] ?? [])) : 0;
+    if (at < 0) return undefined;
     if (this.#sema.tryAcquire() === undefined) return undefined;
-    return this.#take();
+    return this.#take(at);
   }
 
   /** Wait for a slot (used to take one back after a tool call released it). */
@@ -68,17 +75,9 @@ export class HostSlots {
     this.#sema.release();
   }
 
-  #take(): Slot {
+  #take(at = 0): Slot {
     this.#used += 1;
-    const index = this.#free.shift() ?? 0;
+    const index = this.#free.splice(at, 1)[0] ?? 0;
     return { host: this.host.name, index, gpus: this.#gpuOfSlot[index] ?? [] };
   }
-}
-
-/** Which GPUs slot `index` is bound to: slots fill one GPU (`perGpu` of them) before the next. */
-export function gpusForSlot(host: HostConfig, index: number): number[] {
-  const binding = host.gpuBinding;
-  if (!binding || binding.gpus.length === 0) return [];
-  const gpu = binding.gpus[Math.floor(index / Math.max(1, binding.perGpu)) % binding.gpus.length];
-  return gpu === undefined ? [] : [gpu];
 }

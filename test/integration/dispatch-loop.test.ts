@@ -264,6 +264,31 @@ types:
     expect(h.store.get(hopeless.id)?.comments?.at(-1)?.text).toMatch(/could not reach a host 10 times/);
   });
 
+  it("runs a task with CUDA_VISIBLE_DEVICES naming its slot's GPU, one with the memory it declares", async () => {
+    const plugin: Plugin = {
+      name: 'gpu-echo',
+      types: ['general'],
+      async run(_task, ctx) {
+        const result = await ctx.exec(['sh', '-c', 'printf %s "$CUDA_VISIBLE_DEVICES"']);
+        return `${result.stdout} ${ctx.gpu.join(',')}`;
+      },
+    };
+    const h = await loopHarness(
+      'gpu-slots',
+      `hosts:
+  surtr: { transport: local, gpus: [0, 1], slots_per_gpu: 1, sandbox: { enabled: false } }
+types:
+  general: { hosts: [surtr], vram_gb: 4 }
+`,
+      pluginSet(plugin),
+      // GPU 0 has no room left: the task must take GPU 1's slot although slot 0 is free.
+      { gpuFits: (_host, gpus) => !gpus.includes(0) },
+    );
+    const task = await h.store.add({ title: 'on a GPU' });
+    await h.waitFor('task:succeeded', (e) => e.taskId === task.id);
+    expect(h.store.get(task.id)?.comments?.at(-1)?.text).toBe('1 1');
+  });
+
   it('does not retry an error the handler marks as not retryable', async () => {
     const { NonRetryableError } = await import('../../src/errors.js');
     const plugin: Plugin = {

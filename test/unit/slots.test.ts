@@ -37,9 +37,19 @@ describe('HostSlots', () => {
     expect(slots.used).toBe(1);
   });
 
-  it('binds slots to GPUs, filling one GPU before the next', () => {
+  it('binds slots to GPUs in turn, so the first tasks spread over the GPUs', () => {
     const slots = new HostSlots(host(4, { gpuBinding: { gpus: [0, 1], perGpu: 2 } }));
     const taken = [slots.tryAcquire()!, slots.tryAcquire()!, slots.tryAcquire()!, slots.tryAcquire()!];
-    expect(taken.map((s) => s.gpus)).toEqual([[0], [0], [1], [1]]);
+    expect(taken.map((s) => s.gpus)).toEqual([[0], [1], [0], [1]]);
+  });
+
+  it('gives a task needing GPU memory a slot on a GPU that has it, or none', () => {
+    const slots = new HostSlots(host(4, { gpuBinding: { gpus: [0, 1], perGpu: 2 } }));
+    const gpu0Full = (gpus: readonly number[]) => !gpus.includes(0);
+    expect(slots.tryAcquire(gpu0Full)).toMatchObject({ index: 1, gpus: [1] });
+    expect(slots.tryAcquire(gpu0Full)).toMatchObject({ index: 3, gpus: [1] });
+    expect(slots.tryAcquire(gpu0Full)).toBeUndefined();
+    expect(slots.used).toBe(2);
+    expect(slots.tryAcquire()).toMatchObject({ index: 0, gpus: [0] });
   });
 });
