@@ -270,7 +270,7 @@ types:
       types: ['general'],
       async run(_task, ctx) {
         const result = await ctx.exec(['sh', '-c', 'printf %s "$CUDA_VISIBLE_DEVICES"']);
-        return `${result.stdout} ${ctx.gpu.join(',')}`;
+        return `${result.stdout} ${(ctx.gpu ?? []).join(',')}`;
       },
     };
     const h = await loopHarness(
