@@ -196,6 +196,15 @@ function shuffle<T>(random: () => number, items: T[]): T[] {
 }
 
 /** Problem number `index` of the family drawn from `seed`. */
+/**
+ * The group of a problem for the replay priority: its function and the bug injected in it, so
+ * rollouts of the same bug (whatever its candidate patches) are compared for reward variance.
+ */
+export function problemGroup(problem: Problem): string {
+  const bugLine = problem.candidates[problem.fixIndex]!.line;
+  return `${problem.fn}: ${problem.source[bugLine]!.trim()}`;
+}
+
 export function makeProblem(seed: number, index: number): Problem {
   const random = seededRandom(seed * 1_000_003 + index);
   const template = pick(random, templates);

@@ -14,8 +14,9 @@ import { runLoopCommand } from '../../src/cli/loop.js';
 import { EventBus } from '../../src/observe/events.js';
 import { TrajectoryLog } from '../../src/pipeline/trajectory-log.js';
 import { openStore, runtimeDirFor } from '../../src/store/open.js';
+import { makeProblem, problemGroup } from './problems.js';
 import type { CurvePoint } from './standalone.js';
-import { exampleConfigPath, formatCurve, loadExampleConfig, rolloutsPerProblem } from './standalone.js';
+import { exampleConfigPath, formatCurve, loadExampleConfig } from './standalone.js';
 
 export interface RunOptions {
   /** Workspace folder (a `.beads/` is made there when missing). */
@@ -35,19 +36,19 @@ export interface RunReport {
 }
 
 /**
- * Queue `count` rollouts, `rolloutsPerProblem` of each problem in a row, each group of them
- * named in `metadata.ygg.group`: the learner's batch takes groups whose reward varies first.
+ * Queue `count` rollouts, one problem each; a task names its problem's group (its function and
+ * injected bug) in `metadata.ygg.group`, so the learner's batch takes the bugs whose rollouts'
+ * rewards vary most first.
  */
 export async function queueRollouts(dir: string, count: number, seed: number): Promise<void> {
   await using store = await openStore({ cwd: dir });
-  for (let n = 0; n < count; n++) {
-    const index = Math.floor(n / rolloutsPerProblem);
+  for (let index = 0; index < count; index++) {
     await store.add({
       title: `rollout: problem ${index}`,
       labels: ['rollout'],
       priority: 2,
       created_by: 'rl-example',
-      metadata: { rl: { seed, index }, ygg: { group: `problem-${seed}-${index}` } },
+      metadata: { rl: { seed, index }, ygg: { group: problemGroup(makeProblem(seed, index)) } },
     });
   }
   await store.flush();

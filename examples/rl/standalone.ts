@@ -18,6 +18,7 @@ import { createToolFunction } from '../../src/pipeline/tool-function.js';
 import type { HandlerContext } from '../../src/plugins/api.js';
 import { localTransports } from './local-hosts.js';
 import { plugin } from './plugins/rollout.js';
+import { makeProblem, problemGroup } from './problems.js';
 
 export interface StandaloneOptions {
   /** Runtime dir for the pipeline's files (policy, trajectories, replay). */
@@ -48,9 +49,6 @@ export interface StandaloneReport {
 }
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** Rollouts of each problem: the group whose reward variance sets the replay priority. */
-export const rolloutsPerProblem = 4;
 
 export const exampleConfigPath = fileURLToPath(new URL('./hosts.yaml', import.meta.url));
 
@@ -117,15 +115,14 @@ export async function runStandalone(options: StandaloneOptions): Promise<Standal
         await nextChange();
         continue;
       }
-      const n = next++;
-      const index = Math.floor(n / rolloutsPerProblem);
-      const taskId = `rl-${n}`;
+      const index = next++;
+      const taskId = `rl-${index}`;
       await slots.acquire();
       const rollout = pipeline.beginRollout({
         taskId,
         host: inference.name,
         ticket,
-        group: `problem-${seed}-${index}`,
+        group: problemGroup(makeProblem(seed, index)),
       });
       try {
         const artifactsDir = join(options.runtimeDir, 'artifacts', taskId);

@@ -97,6 +97,11 @@ describe('the RL example', () => {
       /policy v0 chose patch \d\/\d[\s\S]*trajectory .*: ok, policy v0, 1 steps, reward/,
     );
     await store.close();
+    // Each rollout is grouped with the others of its bug (metadata.ygg.group), for the replay priority.
+    const logged = await TrajectoryLog.inRuntimeDir(join(dir, '.ygg')).readAll();
+    const groups = new Set(logged.map((t) => t.group));
+    expect(logged.every((t) => t.group !== t.taskId && /^\w+: /.test(t.group))).toBe(true);
+    expect(groups.size).toBeLessThan(logged.length / 2);
     const versions = await PolicyStore.read(join(dir, '.ygg'));
     expect(versions.length).toBeGreaterThanOrEqual(3); // v0 and at least two learned
     expect(versions.slice(1).every((v) => v.host === 'surtr-reasoning' && v.batchSize === 16)).toBe(true);
