@@ -8,6 +8,7 @@ import { ExitError } from '../errors.js';
 import { feedCounters } from '../observe/counter-feed.js';
 import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
+import { parseDuration } from './add.js';
 import { LoopHosts } from './loop-hosts.js';
 import { type ObserveFlags, observeLoop, withObserveOptions } from './loop-observers.js';
 import { openLoopPipeline } from './loop-pipeline.js';
@@ -171,11 +172,15 @@ export function register(program: Command): void {
         'the Python dispatcher’s older behaviour, for comparison: one running task per type',
       )
       .option('--until-idle', 'exit 0 once nothing is ready, running or waiting for a retry')
-      .option('--interval <ms>', 'safety-net poll of the store besides the file watch', (v) => Number(v))
       .option(
-        '--grace <ms>',
-        'on SIGINT/SIGTERM, how long running tasks may finish before they are aborted',
-        (v) => Number(v),
+        '--interval <duration>',
+        'safety-net poll of the store besides the file watch (500ms, 5s; a bare number is ms)',
+        parseDuration,
+      )
+      .option(
+        '--grace <duration>',
+        'on SIGINT/SIGTERM, how long running tasks may finish before they are aborted (30s, 2m)',
+        parseDuration,
       ),
   ).action(async (flags: LoopCommandOptions & { grace?: number }) => {
     const run = await runLoopCommand({

@@ -1,5 +1,7 @@
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { YggError } from '../errors.js';
+import { openConfig } from './runtime.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 import { type TaskView, taskText, viewOf } from './task-view.js';
 
@@ -13,7 +15,11 @@ export async function showCommand(options: ShowOptions): Promise<TaskView> {
     if (!task) {
       throw new YggError(`no task ${options.id} in ${store.path}`, { hint: 'List the ids with `ygg list`.' });
     }
-    return viewOf(task);
+    // hosts.yaml's type rules name the type, as the loop would; the task stands without it.
+    const config = await openConfig({ cwd: dirname(store.path) })
+      .then((found) => found.config)
+      .catch(() => undefined);
+    return viewOf(task, config);
   });
 }
 

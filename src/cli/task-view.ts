@@ -19,10 +19,10 @@ export function taskRow(task: TaskView): string {
 }
 
 /** `ygg show` without --json: the fields people read, then description and comments. */
-export function taskText(task: Task): string {
+export function taskText(task: TaskView): string {
   const lines = [
     `${task.id}  ${task.title}`,
-    `status: ${statusOf(task)}   priority: P${priorityOf(task)}   type: ${classifyType(task)}   issue_type: ${task.issue_type ?? 'task'}`,
+    `status: ${statusOf(task)}   priority: P${priorityOf(task)}   type: ${task.type}   issue_type: ${task.issue_type ?? 'task'}`,
   ];
   if (task.assignee) lines.push(`assignee: ${task.assignee}`);
   if (task.labels?.length) lines.push(`labels: ${task.labels.join(', ')}`);

@@ -25,12 +25,12 @@ export const fallbackType = 'general';
 /**
  * A task's type. Each kind of evidence is tried across all rules before the next kind, so a
  * label always wins over a title (the Python dispatcher checked labels first): labels, then a
- * title prefix, then a word in the title, then the Beads issue_type named by a rule, then the
+ * label naming a type declared under `types:` (what `ygg add --type` writes), then a title prefix, then a word in the title, then the Beads issue_type named by a rule, then the
  * issue_type map, else `general`. Within one kind, the first rule in order wins.
  */
 export function classifyType(
   task: Pick<Task, 'title' | 'labels' | 'issue_type'>,
-  config: Pick<YggConfig, 'typeRules' | 'issueTypeMap'> = {
+  config: Pick<YggConfig, 'typeRules' | 'issueTypeMap'> & Partial<Pick<YggConfig, 'types'>> = {
     typeRules: [...defaultTypeRules],
     issueTypeMap: {},
   },
@@ -44,9 +44,13 @@ export function classifyType(
     (r) => r.titleContains.some((w) => title.includes(w.toLowerCase())),
     (r) => issueType !== undefined && r.issueTypes.includes(issueType),
   ];
-  for (const matches of matchers) {
+  for (const [i, matches] of matchers.entries()) {
     const found = config.typeRules.find(matches);
     if (found) return found.type;
+    // After the label rules: a label that names a type hosts.yaml declares (`ygg add --type`).
+    const named =
+      i === 0 && config.types ? labels.find((l) => Object.hasOwn(config.types ?? {}, l)) : undefined;
+    if (named) return named;
   }
   const mapped = issueType ? config.issueTypeMap[issueType] : undefined;
   return mapped ?? fallbackType;

@@ -38,3 +38,32 @@ describe('ygg add with a command', () => {
     expect(await readFile(store, 'utf8')).toBe('');
   });
 });
+
+describe('ygg add --type', () => {
+  it('files a task under a type hosts.yaml declares, in list and show alike', async () => {
+    const { dir } = await workspace('add-type');
+    await writeFile(
+      join(dir, 'hosts.yaml'),
+      'hosts:\n  skadi: {transport: local}\ntypes:\n  grader: {hosts: [skadi], max_concurrent: 1}\n',
+    );
+    const id = (await runYgg(['add', 'analyze run 4', '--type', 'grader'], { cwd: dir })).stdout.trim();
+    const listed = JSON.parse((await runYgg(['list', '--json'], { cwd: dir })).stdout) as Array<{
+      type: string;
+    }>;
+    expect(listed.map((t) => t.type)).toEqual(['grader']);
+    expect((await runYgg(['show', id], { cwd: dir })).stdout).toMatch(/type: grader/);
+  });
+});
+
+describe('ygg loop durations', () => {
+  it('reads --interval and --grace with units, and refuses what is not a duration', async () => {
+    const { dir } = await workspace('loop-durations');
+    const bad = await runYgg(['loop', '--until-idle', '--grace', 'soon'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--grace <duration>' argument 'soon' is invalid\. use milliseconds or a unit/);
+    const ok = await runYgg(['loop', '--until-idle', '--interval', '2s', '--grace', '30s', '--no-status'], {
+      cwd: dir,
+    });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});

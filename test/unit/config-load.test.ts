@@ -260,6 +260,8 @@ describe('normalization', () => {
     expect(classifyType({ title: 'grade: run 4', labels: [] }, config)).toBe('grading');
     expect(classifyType({ title: 'fix it', issue_type: 'bug' }, config)).toBe('code-generation');
     expect(classifyType({ title: 'hello' }, config)).toBe('general');
+    // `ygg add --type grading` stores the label: a declared type's name is its own rule.
+    expect(classifyType({ title: 'analyze run 4', labels: ['grading'] }, config)).toBe('grading');
   });
 
   it('reads the pipeline sections', () => {
