@@ -13,6 +13,7 @@ import { LoopHosts } from './loop-hosts.js';
 import { type ObserveFlags, observeLoop, withObserveOptions } from './loop-observers.js';
 import { openLoopPipeline } from './loop-pipeline.js';
 import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
+import { storeProblemReporter } from './store-problems.js';
 
 export interface LoopCommandOptions extends CommonOptions, ObserveFlags {
   legacy?: boolean;
@@ -71,6 +72,10 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     onError: (error) =>
       process.stderr.write(`ygg: counters not written yet (will retry): ${String(error)}\n`),
   });
+  // Lines ygg keeps but cannot read: told at start, and as new ones appear.
+  const tellStoreProblems = storeProblemReporter(runtime.store, (text) => process.stderr.write(text));
+  tellStoreProblems();
+  const offProblems = runtime.store.watch(() => tellStoreProblems());
   for (const problem of runtime.plugins.problems) {
     process.stderr.write(`ygg: plugin ${problem.path} failed to load: ${problem.error}\n`);
   }
@@ -123,6 +128,7 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     return { ending, ...(caught ? { signal: caught } : {}), loop };
   } finally {
     await counting.close();
+    offProblems();
     configWatcher();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

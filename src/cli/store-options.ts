@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { BeadsJsonlStore } from '../store/beads-jsonl/beads-store.js';
 import { openStore } from '../store/open.js';
+import { storeProblemReporter } from './store-problems.js';
 
 /** Options every store command takes. */
 export interface StoreCommandOptions {
@@ -25,6 +26,7 @@ export async function usingStore<T>(
     ...(options.store ? { path: options.store } : {}),
     cwd: options.cwd ?? process.cwd(),
   });
+  storeProblemReporter(store, (text) => process.stderr.write(text))();
   try {
     return await fn(store);
   } finally {

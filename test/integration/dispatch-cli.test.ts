@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { yggOf } from '../../src/store/task.js';
@@ -378,5 +378,24 @@ queue:
     expect(comment).toMatch(/one\ntwo\nthree\nfour/);
     loop.child.kill('SIGTERM');
     expect((await loop.exited).code).toBe(0);
+  });
+  it('tells lines it keeps but cannot read, with file and line: on every command, and in a running loop as they appear', async () => {
+    const { dir, store } = await workspace('store-problems');
+    const good = (await runYgg(['add', 'fine'], { cwd: dir })).stdout.trim();
+    await writeFile(store, 'this is not json\n', { flag: 'a' });
+    const listed = await runYgg(['list'], { cwd: dir });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(good);
+    expect(listed.stderr).toContain(`${store}:2: the line is not valid JSON`);
+    expect(listed.stderr).toMatch(/keeps this line as it is/);
+
+    const loop = startLoop(dir, ['--no-status']);
+    await loop.said(new RegExp(`${store}:2: the line is not valid JSON`));
+    await writeFile(store, '{"id": 42}\n', { flag: 'a' });
+    await loop.said(new RegExp(`${store}:3: `));
+    loop.child.kill('SIGTERM');
+    const { stderr } = await loop.exited;
+    expect(stderr.match(/issues\.jsonl:2: /g)).toHaveLength(1); // told once, not on every change
+    expect((await readFile(store, 'utf8')).split('\n')[1]).toBe('this is not json');
   });
 });
