@@ -6,8 +6,10 @@
 import { classifyType, typeConfigFor } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import { type ControlState, readControl } from '../dispatch/control.js';
+import { heldByDependency } from '../dispatch/held.js';
 import { connectStatus } from '../observe/monitor/client.js';
 import { route } from '../schedule/router.js';
+import type { TaskStore } from '../store/store.js';
 import type { Task } from '../store/task.js';
 
 export interface WaitReason {
@@ -20,6 +22,7 @@ export async function waitReasons(
   tasks: readonly Task[],
   runtimeDir: string,
   config: YggConfig | undefined,
+  store?: Pick<TaskStore, 'get'>,
 ): Promise<Map<string, WaitReason>> {
   const reasons = new Map<string, WaitReason>();
   const live = await connectStatus(runtimeDir, 1500);
@@ -30,7 +33,7 @@ export async function waitReasons(
   const control = await readControl(runtimeDir);
   for (const task of tasks) {
     if (reasons.has(task.id)) continue;
-    const reason = staticReason(task, config, control);
+    const reason = staticReason(task, config, control, store);
     if (reason) reasons.set(task.id, { source: 'config', reason });
   }
   return reasons;
@@ -41,8 +44,12 @@ export function staticReason(
   task: Task,
   config: YggConfig | undefined,
   control: ControlState,
+  store?: Pick<TaskStore, 'get'>,
 ): string | undefined {
   if (task.assignee && task.assignee !== 'ygg') return `assigned to ${task.assignee}; ygg leaves it to them`;
+  // bd calls it ready; ygg will not start it while a blocker ended cancelled or dead.
+  const held = store ? heldByDependency(task, store) : undefined;
+  if (held) return held;
   if (!config) return undefined;
   const type = classifyType(task, config);
   const hosts = new Map(

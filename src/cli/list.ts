@@ -40,7 +40,7 @@ export async function listCommand(options: ListOptions): Promise<TaskView[]> {
     if (options.status) tasks = tasks.filter((t) => statusOf(t) === options.status);
     if (options.type) tasks = tasks.filter((t) => classifyType(t, config) === options.type);
     if (!options.ready) tasks = [...tasks].sort(compareTasks);
-    const reasons = options.ready ? await waitReasons(tasks, store.runtimeDir, config) : new Map();
+    const reasons = options.ready ? await waitReasons(tasks, store.runtimeDir, config, store) : new Map();
     return tasks.map((task) => {
       const view = viewOf(task, config);
       const waiting = reasons.get(task.id);

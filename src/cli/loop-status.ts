@@ -46,7 +46,14 @@ function attemptOutputs(loop: Loop) {
   };
 }
 
-const reportedHoldups = new Set<Holdup['kind']>(['unroutable', 'no-handler', 'waiting', 'held', 'assigned']);
+const reportedHoldups = new Set<Holdup['kind']>([
+  'unroutable',
+  'no-handler',
+  'waiting',
+  'held',
+  'assigned',
+  'admission',
+]);
 
 export function loopStatusSource(
   loop: Loop,
@@ -86,7 +93,7 @@ export function loopStatusSource(
       outputLines: outputs.count(run.task.id),
     }));
     // Every holdup the loop reports (no host, hosts down or drained, no handler, held by a
-    // blocker, assigned to someone else); not the passing ones (backoff, admission gate).
+    // blocker, assigned to someone else, held by a rate limit or queue limit); not a backoff.
     snap.unroutable = [...loop.holdups.entries()]
       .filter(([, h]) => reportedHoldups.has(h.kind))
       .map(([id, h]) => ({ id, title: loop.store.get(id)?.title ?? id, type: h.type, reason: h.reason }));
