@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { access, copyFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BoundedOutput, defaultMaxOutputBytes } from './output-buffer.js';
 import type { ExecOptions, ExecResult, LimitReason, Transport } from './transport.js';
@@ -61,15 +61,27 @@ export class LocalTransport implements Transport {
     child.stdin?.end(options.stdin ?? '');
 
     try {
-      const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>(
-        (resolve, reject) => {
-          child.once('error', reject);
-          // When the leader exits, the command is over: end whatever it left behind in its group,
-          // which may still hold the output pipes open and would otherwise delay 'close'.
-          child.once('exit', () => killGroup(child, 'SIGKILL'));
-          child.once('close', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
-        },
-      );
+      const ended = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+        child.once('error', (error: NodeJS.ErrnoException) => {
+          // The program could not be started: answer as a shell would (127, 126), as SSH hosts do.
+          if (child.pid === undefined && (error.code === 'ENOENT' || error.code === 'EACCES')) {
+            void spawnFailure(error, command, options.cwd).then((failure) => {
+              stderr.push(Buffer.from(failure.message));
+              options.onOutput?.(failure.message, 'stderr');
+              resolve({ code: failure.code, signal: null });
+            });
+          } else {
+            reject(error);
+          }
+        });
+        // When the leader exits, the command is over: end whatever it left behind in its group,
+        // which may still hold the output pipes open and would otherwise delay 'close'.
+        child.once('exit', () => killGroup(child, 'SIGKILL'));
+        child.once('close', (exitCode, exitSignal) => {
+          if (child.pid !== undefined) resolve({ code: exitCode, signal: exitSignal });
+        });
+      });
+      const { code, signal } = ended;
       const result: ExecResult = {
         code,
         signal,
@@ -110,6 +122,30 @@ export class LocalTransport implements Transport {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * Why a program could not be started, in a shell's words and exit status: 127 when it does not
+ * exist, 126 when it cannot be run or the working directory is missing.
+ */
+async function spawnFailure(
+  error: NodeJS.ErrnoException,
+  command: string,
+  cwd: string | undefined,
+): Promise<{ code: number; message: string }> {
+  // Node reports a missing working directory as the program missing.
+  if (
+    error.code === 'ENOENT' &&
+    cwd !== undefined &&
+    !(await access(cwd).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    return { code: 126, message: `cd: ${cwd}: No such file or directory\n` };
+  }
+  if (error.code === 'EACCES') return { code: 126, message: `${command}: Permission denied\n` };
+  return { code: 127, message: `${command}: command not found\n` };
 }
 
 /** A command after sandbox wrapping, with what protects it and how to read why it ended. */
