@@ -216,7 +216,7 @@ export async function hostsTrust(options: TrustOptions): Promise<TrustResult> {
   if (ssh.fingerprint) {
     if (ssh.fingerprint !== presented) {
       throw new YggError(`${host.name} presents ${presented}, but hosts.yaml pins ${ssh.fingerprint}`, {
-        hint: 'Check the key on the host; if it changed on purpose, update ssh.fingerprint in hosts.yaml.',
+        hint: `Check the key on the host; if it changed on purpose, update hosts.${host.name}.fingerprint in hosts.yaml.`,
       });
     }
     return { ...base, outcome: 'pinned' };

@@ -76,6 +76,8 @@ describe('known_hosts', () => {
       /host key of surtr \(\[10\.0\.0\.5\]:2222\) is not known: SHA256:/,
     );
     expect(unknown.failure?.hint).toMatch(/ygg hosts trust surtr/);
+    // Hints name settings as they are written in hosts.yaml.
+    expect(unknown.failure?.hint).toContain('pin it as hosts.surtr.fingerprint in hosts.yaml');
 
     const changed = hostKeyCheck('surtr', ssh(file), knownHostsLine('[10.0.0.5]:2222', other.blob));
     expect(changed.verify(real.blob)).toBe(false);
@@ -94,6 +96,7 @@ describe('known_hosts', () => {
     const pinned = hostKeyCheck('surtr', ssh(file, { fingerprint: fingerprint(other.blob) }), '');
     expect(pinned.verify(real.blob)).toBe(false);
     expect(pinned.failure?.message).toMatch(/hosts.yaml pins/);
+    expect(pinned.failure?.hint).toContain('update hosts.surtr.fingerprint in hosts.yaml');
     expect(
       hostKeyCheck('surtr', ssh(file, { fingerprint: fingerprint(real.blob) }), '').verify(real.blob),
     ).toBe(true);

@@ -33,7 +33,7 @@ export async function loadAuth(hostName: string, ssh: SshSettings): Promise<Auth
       throw new SshAuthError(
         hostName,
         `no key file is configured for ${hostName} and no SSH agent is running (SSH_AUTH_SOCK is not set)`,
-        `Set ssh.key_file for ${hostName} in hosts.yaml, or start ssh-agent and ssh-add your key.`,
+        `Set hosts.${hostName}.key in hosts.yaml to a private key file, or start ssh-agent and ssh-add your key.`,
       );
     }
     return { agent, describe: 'the SSH agent' };
@@ -46,7 +46,7 @@ export async function loadAuth(hostName: string, ssh: SshSettings): Promise<Auth
     throw new SshAuthError(
       hostName,
       `key file ${file} for ${hostName} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      `Check ssh.key_file for ${hostName} in hosts.yaml.`,
+      `Check hosts.${hostName}.key in hosts.yaml (a path relative to hosts.yaml, or ~/...).`,
     );
   }
   if ((mode & 0o077) !== 0) {
@@ -64,7 +64,7 @@ export async function loadAuth(hostName: string, ssh: SshSettings): Promise<Auth
     throw new SshAuthError(
       hostName,
       `key file ${file} for ${hostName} cannot be used: ${parsed.message}`,
-      'ygg needs an unencrypted OpenSSH or PEM private key file, or no key_file to use the SSH agent.',
+      `ygg needs an unencrypted OpenSSH or PEM private key file in hosts.${hostName}.key, or no key there to use the SSH agent.`,
     );
   }
   return { privateKey, describe: file };

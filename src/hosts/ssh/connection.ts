@@ -26,7 +26,7 @@ function describeConnectError(
     return new SshAuthError(
       hostName,
       `SSH login to ${where} (${hostName}) was refused: the server accepted none of the keys from ${auth}`,
-      `Add the matching public key to ~${ssh.user}/.ssh/authorized_keys on ${hostName}, or check ssh.user and ssh.key_file in hosts.yaml.`,
+      `Add the matching public key to ~${ssh.user}/.ssh/authorized_keys on ${hostName}, or check hosts.${hostName}.user and hosts.${hostName}.key in hosts.yaml.`,
     );
   }
   if (code === 'ECONNREFUSED') {
@@ -39,7 +39,7 @@ function describeConnectError(
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new HostUnreachableError(
       hostName,
-      `cannot resolve ${ssh.address} (${hostName}): check the address in hosts.yaml or DNS`,
+      `cannot resolve ${ssh.address} (${hostName}): check hosts.${hostName}.address in hosts.yaml, or DNS`,
       { cause: error },
     );
   }

@@ -73,7 +73,7 @@ export function hostKeyCheck(hostName: string, ssh: SshSettings, knownHostsText:
       if (presented === ssh.fingerprint) return true;
       return refuse(
         `host key of ${hostName} (${pattern}) is ${presented} (${keyType}), but hosts.yaml pins ${ssh.fingerprint}`,
-        `Check the key on the host itself (ssh-keygen -lf /etc/ssh/ssh_host_${keyType.replace(/^ssh-/, '')}_key.pub); if the host was reinstalled, update ssh.fingerprint for ${hostName} in hosts.yaml.`,
+        `Check the key on the host itself (ssh-keygen -lf /etc/ssh/ssh_host_${keyType.replace(/^ssh-/, '')}_key.pub); if the host was reinstalled, update hosts.${hostName}.fingerprint in hosts.yaml.`,
         presented,
       );
     }
@@ -90,7 +90,7 @@ export function hostKeyCheck(hostName: string, ssh: SshSettings, knownHostsText:
       case 'unknown':
         return refuse(
           `host key of ${hostName} (${pattern}) is not known: ${presented} (${keyType}) is not in ${file}`,
-          `Check that ${presented} is the host's own key (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${keyType.replace(/^ssh-/, '')}_key.pub), then run \`${trustHint}\` or pin it as ssh.fingerprint in hosts.yaml.`,
+          `Check that ${presented} is the host's own key (on the host: ssh-keygen -lf /etc/ssh/ssh_host_${keyType.replace(/^ssh-/, '')}_key.pub), then run \`${trustHint}\` or pin it as hosts.${hostName}.fingerprint in hosts.yaml.`,
           presented,
         );
       case 'mismatch': {
