@@ -1,16 +1,20 @@
 /**
- * `ygg doctor [HOST]`: checks each host step by step (name and port, host key, login, sandbox
- * tools, nvidia-smi, model endpoint) and says what to fix. Exits 1 when a step failed.
+ * `ygg doctor [HOST]`: checks each host step by step (name and port, host key, login, the
+ * sandbox protections in force, nvidia-smi, every model endpoint) and says what to fix, naming
+ * settings as `hosts.NAME.key`. Exits 1 when a step failed.
  */
 import { lookup } from 'node:dns/promises';
 import { createConnection } from 'node:net';
+import { posix } from 'node:path';
 import type { Command } from 'commander';
-import type { HostConfig } from '../config/types.js';
+import type { HostConfig, ModelEndpoint } from '../config/types.js';
 import { ExitError, YggError } from '../errors.js';
 import { sandboxCapabilitiesOf } from '../hosts/capabilities.js';
 import { gpuQueryArgv, isMissingNvidiaSmi, parseGpuQuery } from '../hosts/gpu.js';
-import { checkEndpoint } from '../hosts/model/check.js';
+import { checkEndpoint, type EndpointCheck } from '../hosts/model/check.js';
+import { sameModel } from '../hosts/model/model-request.js';
 import { createTransport } from '../hosts/pool.js';
+import { planSandbox, type SandboxCapabilities } from '../hosts/sandbox.js';
 import { fetchHostKey } from '../hosts/ssh/fetch-host-key.js';
 import { hostKeyCheck, knownHostsPath } from '../hosts/ssh/host-key.js';
 import { readKnownHosts } from '../hosts/ssh/known-hosts.js';
@@ -69,7 +73,7 @@ async function sshSteps(host: HostConfig, steps: DoctorStep[]): Promise<boolean>
       step: 'name',
       status: 'fail',
       detail: `cannot resolve ${ssh.address}: ${message(error)}`,
-      fix: 'Check ssh.address in hosts.yaml, or DNS / /etc/hosts.',
+      fix: `Check hosts.${host.name}.address in hosts.yaml (the host's name when unset), or DNS / /etc/hosts.`,
     });
     return false;
   }
@@ -114,6 +118,117 @@ async function sshSteps(host: HostConfig, steps: DoctorStep[]): Promise<boolean>
   return true;
 }
 
+/** How to put back a protection that is not in force, from planSandbox's line. */
+function protectionFix(host: HostConfig, line: string): string | undefined {
+  const key = `hosts.${host.name}.sandbox`;
+  if (line.includes('sandbox.enabled is false'))
+    return `Set ${key}.enabled to true (or remove it) in hosts.yaml.`;
+  if (line.includes('`timeout` missing'))
+    return `Install coreutils on ${host.name} (apt-get install coreutils).`;
+  if (line.includes('`prlimit` missing') || line.includes('`setpriv` missing'))
+    return `Install util-linux on ${host.name} (apt-get install util-linux).`;
+  if (line.includes('does not exist'))
+    return `Create the user ${host.sandbox.runAs ?? 'nobody'} on ${host.name}, or set ${key}.run_as to an unprivileged user there.`;
+  if (line.includes('bubblewrap (not installed)'))
+    return `Install bubblewrap on ${host.name} (apt-get install bubblewrap).`;
+  if (line.includes('bubblewrap (fails'))
+    return 'Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or the AppArmor bwrap profile).';
+  return undefined;
+}
+
+/** The protections a sandboxed command gets on this host (as `ygg hosts` lists them), a WARN for each one missing. */
+function protectionSteps(host: HostConfig, caps: SandboxCapabilities): DoctorStep[] {
+  const { protections } = planSandbox(['true'], {
+    // A fixed name: each attempt gets its own work directory under the root.
+    request: { workdir: posix.join(host.sandbox.workRoot, 'run-ATTEMPT') },
+    settings: host.sandbox,
+    caps,
+  });
+  const missing = protections.filter((p) => p.startsWith('NOT in force'));
+  const inForce = protections.filter((p) => !p.startsWith('NOT in force'));
+  const steps: DoctorStep[] = [{ step: 'protections', status: 'ok', detail: inForce.join('; ') }];
+  for (const line of missing) {
+    const step: DoctorStep = {
+      step: 'not in force',
+      status: 'warn',
+      detail: line.replace(/^NOT in force: /, ''),
+    };
+    const fix = protectionFix(host, line);
+    if (fix) step.fix = fix;
+    steps.push(step);
+  }
+  return steps;
+}
+
+/** A hint fitting why an endpoint check failed; `key` is the setting that names the endpoint. */
+function endpointFix(host: HostConfig, endpoint: ModelEndpoint, key: string, check: EndpointCheck): string {
+  const env = endpoint.apiKeyEnv;
+  switch (check.problem) {
+    case 'missing-key':
+      return `Set ${env} in the environment ygg runs in (${key}.api_key_env names it), or remove ${key}.api_key_env if the endpoint needs no key.`;
+    case 'auth':
+      return env
+        ? `The endpoint refused the key in ${env} (HTTP ${check.status}): check the key, and that ${key}.api_key_env names the right variable.`
+        : `The endpoint wants an API key (HTTP ${check.status}): put it in an environment variable and name that variable in ${key}.api_key_env.`;
+    case 'http':
+      return check.status === 404
+        ? `Check ${key}.url and ${key}.api: an ${endpoint.api} endpoint lists its models at ${endpoint.api === 'ollama' ? '/api/tags' : '/v1/models'}.`
+        : `The endpoint answered HTTP ${check.status}: look at the model server's log on ${host.name}.`;
+    default:
+      return `Start the model server on ${host.name}, or check ${key}.url (${endpoint.url}): it must be reachable from this machine.`;
+  }
+}
+
+/**
+ * One step per distinct endpoint of the host (its `model` and each `models_by_type` entry):
+ * whether it answers, every model it serves, and whether each configured model is among them.
+ */
+async function modelSteps(host: HostConfig): Promise<DoctorStep[]> {
+  const named: Array<{ key: string; endpoint: ModelEndpoint }> = [];
+  if (host.model) named.push({ key: `hosts.${host.name}.model`, endpoint: host.model });
+  for (const [type, endpoint] of Object.entries(host.typeModels))
+    named.push({ key: `hosts.${host.name}.models_by_type.${type}`, endpoint });
+  const groups = new Map<string, Array<{ key: string; endpoint: ModelEndpoint }>>();
+  for (const entry of named) {
+    const id = `${entry.endpoint.api} ${entry.endpoint.url} ${entry.endpoint.apiKeyEnv ?? ''}`;
+    groups.set(id, [...(groups.get(id) ?? []), entry]);
+  }
+  return Promise.all(
+    [...groups.values()].map(async (users) => {
+      const first = users[0]!;
+      const where = `${first.endpoint.url} (${first.endpoint.api})`;
+      const check = await checkEndpoint(first.endpoint, { owner: `host ${host.name}`, configKey: first.key });
+      if (check.models.length === 0 && !check.ok && check.problem !== 'model-missing') {
+        return {
+          step: 'model endpoint',
+          status: 'fail',
+          detail: `${where}: ${check.error}`,
+          fix: endpointFix(host, first.endpoint, first.key, check),
+        } satisfies DoctorStep;
+      }
+      const serves = `serves ${check.models.length} model${check.models.length === 1 ? '' : 's'}: ${check.models.join(', ') || 'none'}`;
+      const absent = users.filter((u) => !check.models.some((m) => sameModel(m, u.endpoint.model)));
+      const wanted = users.map((u) => `${u.endpoint.model} (${u.key})`).join(', ');
+      if (absent.length === 0) {
+        return {
+          step: 'model endpoint',
+          status: 'ok',
+          detail: `${where} answered in ${check.latencyMs} ms and ${serves}; configured: ${wanted}`,
+        } satisfies DoctorStep;
+      }
+      const models = [...new Set(absent.map((u) => u.endpoint.model))];
+      const pull =
+        first.endpoint.api === 'ollama' ? ` (${models.map((m) => `ollama pull ${m}`).join('; ')})` : '';
+      return {
+        step: 'model endpoint',
+        status: 'fail',
+        detail: `${where} ${serves}; not served: ${absent.map((u) => `${u.endpoint.model} (${u.key}.model)`).join(', ')}`,
+        fix: `Pull ${models.join(', ')} on ${host.name}${pull}, or set ${absent.map((u) => `${u.key}.model`).join(', ')} to a model it serves.`,
+      } satisfies DoctorStep;
+    }),
+  );
+}
+
 async function diagnose(host: HostConfig): Promise<HostDiagnosis> {
   const steps: DoctorStep[] = [];
   const finish = () => ({ host: host.name, steps, ok: steps.every((s) => s.status !== 'fail') });
@@ -134,41 +249,7 @@ async function diagnose(host: HostConfig): Promise<HostDiagnosis> {
   }
   try {
     const caps = await sandboxCapabilitiesOf(host, transport);
-    const tools: Array<[string, boolean, string]> = [
-      ['timeout', caps.timeout, 'apt-get install coreutils'],
-      ['prlimit', caps.prlimit, 'apt-get install util-linux'],
-    ];
-    if (caps.loginUid === 0)
-      tools.push([
-        'setpriv',
-        caps.setpriv && caps.runAs !== undefined,
-        caps.setpriv
-          ? `create the user ${host.sandbox.runAs ?? 'nobody'} or set sandbox.run_as`
-          : 'apt-get install util-linux',
-      ]);
-    for (const [tool, present, fix] of tools) {
-      steps.push(
-        present
-          ? { step: tool, status: 'ok', detail: 'present' }
-          : { step: tool, status: 'warn', detail: 'missing: that protection is not in force', fix },
-      );
-    }
-    if (caps.bwrap === 'working') {
-      steps.push({ step: 'bubblewrap', status: 'ok', detail: 'present and working' });
-    } else {
-      steps.push({
-        step: 'bubblewrap',
-        status: 'warn',
-        detail:
-          caps.bwrap === 'missing'
-            ? 'missing: commands run without filesystem, network or pid isolation'
-            : `present but fails: ${caps.bwrapError ?? 'unknown error'}`,
-        fix:
-          caps.bwrap === 'missing'
-            ? 'apt-get install bubblewrap'
-            : 'Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or the AppArmor bwrap profile).',
-      });
-    }
+    steps.push(...protectionSteps(host, caps));
     const trial = await transport.exec(['sh', '-c', 'echo sandboxed'], { sandbox: true, timeoutMs: 20_000 });
     steps.push(
       trial.code === 0 && trial.stdout === 'sandboxed\n'
@@ -181,7 +262,7 @@ async function diagnose(host: HostConfig): Promise<HostDiagnosis> {
             step: 'sandboxed run',
             status: 'fail',
             detail: `a sandboxed command failed (exit ${trial.code ?? trial.signal}): ${trial.stderr.trim().slice(0, 300)}`,
-            fix: `Check sandbox.work_root (${host.sandbox.workRoot}) is writable on ${host.name}.`,
+            fix: `Check that hosts.${host.name}.sandbox.work_root (${host.sandbox.workRoot}) is writable on ${host.name}.`,
           },
     );
   } catch (error) {
@@ -213,23 +294,7 @@ async function diagnose(host: HostConfig): Promise<HostDiagnosis> {
   } catch (error) {
     steps.push({ step: 'nvidia-smi', status: 'warn', detail: message(error) });
   }
-  if (host.model) {
-    const result = await checkEndpoint(host.model);
-    steps.push(
-      result.ok
-        ? {
-            step: 'model endpoint',
-            status: 'ok',
-            detail: `${host.model.url} serves ${host.model.model} (${result.latencyMs} ms)`,
-          }
-        : {
-            step: 'model endpoint',
-            status: 'fail',
-            detail: `${host.model.url}: ${result.error}`,
-            fix: `Start the model server on ${host.name}, or pull ${host.model.model} there.`,
-          },
-    );
-  }
+  steps.push(...(await modelSteps(host)));
   return finish();
 }
 

@@ -83,12 +83,27 @@ describe('ygg hosts, hosts trust and doctor against a real sshd', () => {
         ['tcp', 'ok'],
         ['host key', 'ok'],
         ['login', 'ok'],
-        ['timeout', 'ok'],
-        ['prlimit', 'ok'],
-        ['bubblewrap', 'ok'],
+        ['protections', 'ok'],
         ['sandboxed run', 'ok'],
         ['nvidia-smi', 'skip'],
       ]);
+      // Every protection in force (none missing on this host), as `ygg hosts` lists them.
+      expect(diagnosis!.steps.find((s) => s.step === 'protections')?.detail).toMatch(
+        /^wall-clock limit .*; bubblewrap: read-only system; home directories hidden; .*; no network$/,
+      );
+      // A pinned fingerprint that does not match: the hint names the key as hosts.yaml spells it.
+      const pinned = join(dir, 'pinned.yaml');
+      await writeFile(
+        pinned,
+        hostsYaml(sshd, knownHosts).replace(
+          '    slots: 3\n',
+          `    slots: 3\n    fingerprint: SHA256:${'A'.repeat(43)}\n`,
+        ),
+      );
+      const mismatch = await runYgg(['hosts', 'trust', 'surtr', '--config', pinned], { cwd: dir });
+      expect(mismatch.code).not.toBe(0);
+      expect(mismatch.stderr).toContain('update hosts.surtr.fingerprint in hosts.yaml');
+
       const ghostDoctor = await runYgg(['doctor', 'ghost', '--config', config], { cwd: dir });
       expect(ghostDoctor.code).toBe(1);
       expect(ghostDoctor.stdout).toMatch(/FAIL tcp: 127\.0\.0\.1:1: .*ECONNREFUSED/);

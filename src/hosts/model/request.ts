@@ -109,7 +109,8 @@ async function statusError(conn: EndpointConnection, where: string, response: Re
       retryAfterMs: parseRetryAfter(response.headers),
     });
   }
-  return new NonRetryableError(message);
+  // The status stays readable (`ygg doctor` tells a refused key from a wrong URL by it).
+  return Object.assign(new NonRetryableError(message), { status: response.status });
 }
 
 async function readBounded(response: Response): Promise<string> {
