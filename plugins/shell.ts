@@ -1,4 +1,5 @@
 import { NonRetryableError } from '../src/errors.js';
+import { commandNotFound } from '../src/hosts/not-found.js';
 import type { HandlerContext, Plugin } from '../src/plugins/api.js';
 import type { Task } from '../src/store/task.js';
 import { yggOf } from '../src/store/task.js';
@@ -8,7 +9,8 @@ const keptOutputBytes = 64 * 1024;
 
 /**
  * Runs the task's argv (`metadata.ygg.argv`, set by `ygg add ... -- ARGV`) on its host, in the
- * host's sandbox. The argv is passed as an array: nothing from the task reaches a shell string.
+ * sandbox: the task's `metadata.ygg.limits`, then its type's `sandbox`, then the host's (merged
+ * by `ctx.exec`). The argv is passed as an array: nothing from the task reaches a shell string.
  */
 export const plugin: Plugin = {
   name: 'shell',
@@ -20,11 +22,10 @@ export const plugin: Plugin = {
         `task ${task.id} has no command: add one with "ygg add TITLE -- COMMAND ARGS..."`,
       );
     }
-    const limits = yggOf(task).limits ?? {};
     const result = await ctx.exec(argv, {
       signal: ctx.signal,
       maxOutputBytes: keptOutputBytes,
-      sandbox: { ...limits, workdir: undefined },
+      sandbox: true,
       onOutput: (chunk) => ctx.progress(chunk.trimEnd()),
     });
     const output = [result.stdout, result.stderr && `--- stderr ---\n${result.stderr}`]
@@ -33,8 +34,15 @@ export const plugin: Plugin = {
     const truncated = result.stdoutTruncated || result.stderrTruncated ? ' (output truncated)' : '';
     const protections = result.protections?.length ? `; protections: ${result.protections.join(', ')}` : '';
     if (result.limit) {
+      const words = result.limitMessage ? ` (${result.limitMessage})` : '';
       throw new NonRetryableError(
-        `stopped by the ${describeLimit(result.limit)} after ${Math.round(result.durationMs)} ms${protections}\n${output}`,
+        `${argv[0]} was stopped by the ${describeLimit(result.limit)} after ${Math.round(result.durationMs)} ms${words}${protections}\n${output}`,
+      );
+    }
+    if (commandNotFound(argv[0]!, result)) {
+      // Retrying cannot help: the same host has the same programs next time.
+      throw new NonRetryableError(
+        `${argv[0]}: command not found on host ${ctx.host.name}${protections}\n${output}`,
       );
     }
     if (result.code !== 0) {

@@ -9,10 +9,11 @@
 import { mkdir } from 'node:fs/promises';
 import type { HostConfig } from '../config/types.js';
 import { NonRetryableError, toError } from '../errors.js';
-import type { ExecOptions, Transport } from '../hosts/transport.js';
+import { parseTaskLimits, sandboxRequestFor, type TaskLimits } from '../hosts/task-limits.js';
+import type { ExecOptions, ExecResult, Transport } from '../hosts/transport.js';
 import type { FailureReason } from '../observe/events.js';
 import type { HandlerContext, HandlerLogger, HandlerResult, Plugin } from '../plugins/api.js';
-import type { Task } from '../store/task.js';
+import { type Task, yggOf } from '../store/task.js';
 
 /** Why the loop stopped an attempt from outside. */
 export type StopReason = 'cancelled' | 'shutdown' | 'lease-lost' | 'host-down';
@@ -49,6 +50,24 @@ export interface AttemptControl {
 /** Extra time a handler gets after its soft timeout before it is killed, when no hard timeout is set. */
 export const defaultHardGraceMs = 10_000;
 
+/** The reason the attempt's signals carry when its time ran out, so a command cut short says so. */
+class AttemptTimeout extends Error {
+  override readonly name: string = 'AttemptTimeout';
+  constructor(
+    readonly which: 'soft' | 'hard',
+    readonly limitMs: number,
+  ) {
+    super(`${which} timeout: ${limitMs} ms`);
+  }
+}
+
+/** The time an attempt has left: to its soft timeout, and once that passed, to its hard one. */
+interface Deadline {
+  leftMs: number;
+  which: 'soft' | 'hard';
+  limitMs: number;
+}
+
 export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done: Promise<AttemptOutcome> } {
   const soft = new AbortController();
   const kill = new AbortController();
@@ -75,23 +94,32 @@ export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done
         ? undefined
         : setTimeout(() => {
             softTimedOut = true;
-            soft.abort(new Error(`soft timeout: ${spec.timeoutMs} ms`));
+            soft.abort(new AttemptTimeout('soft', spec.timeoutMs!));
           }, spec.timeoutMs);
     const hardLimit = new Promise<'hard'>((resolve) => {
       if (hardMs === undefined) return;
       hardTimer = setTimeout(() => {
         hardTimedOut = true;
-        kill.abort(new Error(`hard timeout: ${hardMs} ms`));
-        soft.abort(new Error(`hard timeout: ${hardMs} ms`));
+        kill.abort(new AttemptTimeout('hard', hardMs));
+        soft.abort(new AttemptTimeout('hard', hardMs));
         resolve('hard');
       }, hardMs);
     });
     const stoppedFromOutside = new Promise<'stopped'>((resolve) => {
       kill.signal.addEventListener('abort', () => (stopped ? resolve('stopped') : undefined), { once: true });
     });
+    const deadline = (): Deadline | undefined => {
+      const elapsed = performance.now() - started;
+      if (spec.timeoutMs !== undefined && elapsed < spec.timeoutMs)
+        return { leftMs: spec.timeoutMs - elapsed, which: 'soft', limitMs: spec.timeoutMs };
+      if (hardMs !== undefined)
+        return { leftMs: Math.max(1, hardMs - elapsed), which: 'hard', limitMs: hardMs };
+      return undefined;
+    };
     try {
+      const limits = parseTaskLimits(yggOf(spec.task).limits);
       await mkdir(spec.artifactsDir, { recursive: true });
-      const ctx = buildContext(spec, soft.signal, kill.signal);
+      const ctx = buildContext(spec, { signal: soft.signal, killSignal: kill.signal, deadline, limits });
       spec.extend?.(ctx, control);
       const run = Promise.resolve().then(() => spec.plugin.run(spec.task, ctx));
       // The handler's own promise is awaited, but never past a hard timeout or an outside stop:
@@ -149,7 +177,18 @@ export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done
   return { control, done };
 }
 
-function buildContext(spec: AttemptSpec, signal: AbortSignal, killSignal: AbortSignal): HandlerContext {
+interface ContextParts {
+  /** Aborts on soft timeout and outside stops: the handler's signal. */
+  signal: AbortSignal;
+  /** Aborts on hard timeout and outside stops: ends every command. */
+  killSignal: AbortSignal;
+  deadline: () => Deadline | undefined;
+  /** The task's own sandbox limits (`metadata.ygg.limits`), validated. */
+  limits: TaskLimits;
+}
+
+function buildContext(spec: AttemptSpec, parts: ContextParts): HandlerContext {
+  const { signal, killSignal, deadline, limits } = parts;
   const gpuEnv: Record<string, string> =
     spec.gpus.length > 0
       ? { CUDA_VISIBLE_DEVICES: spec.gpus.join(','), NVIDIA_VISIBLE_DEVICES: spec.gpus.join(',') }
@@ -161,19 +200,53 @@ function buildContext(spec: AttemptSpec, signal: AbortSignal, killSignal: AbortS
     attempt: spec.attempt,
     type: spec.type,
     artifactsDir: spec.artifactsDir,
-    exec(argv, options: ExecOptions = {}) {
-      const signals = [killSignal, ...(options.signal ? [options.signal] : [])];
-      return spec.transport.exec(argv, {
-        ...options,
-        env: { ...gpuEnv, ...options.env },
-        signal: AbortSignal.any(signals),
-      });
+    async exec(argv, options: ExecOptions = {}) {
+      const combined = AbortSignal.any([killSignal, ...(options.signal ? [options.signal] : [])]);
+      // The attempt's time left bounds the command on the host too (the sandbox's wall clock),
+      // so it ends there even when the connection to the host is lost.
+      const left = deadline();
+      const bound =
+        left && (options.timeoutMs === undefined || left.leftMs < options.timeoutMs) ? left : undefined;
+      const request: ExecOptions = { ...options, env: { ...gpuEnv, ...options.env }, signal: combined };
+      if (bound) request.timeoutMs = Math.ceil(bound.leftMs);
+      if (options.sandbox) {
+        request.sandbox = sandboxRequestFor(
+          spec.host.sandbox,
+          spec.host.typeSandbox?.[spec.type],
+          options.sandbox,
+          limits,
+        );
+      }
+      return inPlainWords(await spec.transport.exec(argv, request), combined, bound);
     },
     progress: (text, fraction) => spec.onProgress(text, fraction),
     heartbeat: () => spec.onHeartbeat(),
   };
   if (spec.gpus.length > 0) ctx.gpu = [...spec.gpus];
   return ctx;
+}
+
+const secs = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/**
+ * A command ended by the attempt's own time limit (its signal, or the bound ctx.exec gave it)
+ * reads as the time limit it is, not as a cancellation or a bare wall-clock bound.
+ */
+function inPlainWords(result: ExecResult, signal: AbortSignal, bound: Deadline | undefined): ExecResult {
+  const reason: unknown = signal.reason;
+  const timeout =
+    result.limit === 'cancelled' && reason instanceof AttemptTimeout
+      ? { which: reason.which, limitMs: reason.limitMs }
+      : result.limit === 'time' && bound
+        ? bound
+        : undefined;
+  if (!timeout) return result;
+  const kind = timeout.which === 'soft' ? 'time limit' : 'hard time limit';
+  return {
+    ...result,
+    limit: 'time',
+    limitMessage: `stopped: it ran past the task's ${secs(timeout.limitMs)} ${kind}`,
+  };
 }
 
 function normalize(value: HandlerResult | string | undefined): HandlerResult {

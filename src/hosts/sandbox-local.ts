@@ -36,7 +36,8 @@ export function localSandboxCapabilities(runAs: string): Promise<SandboxCapabili
 /** A `wrap` function for `LocalTransport`: sandboxes commands under `settings`. */
 export function localSandboxWrap(settings: SandboxSettings) {
   return async (argv: readonly string[], options: ExecOptions): Promise<WrappedCommand> => {
-    const caps = await localSandboxCapabilities(settings.runAs ?? 'nobody');
+    const runAs = typeof options.sandbox === 'object' ? options.sandbox.runAs : undefined;
+    const caps = await localSandboxCapabilities(runAs ?? settings.runAs ?? 'nobody');
     const plan = planSandbox(argv, {
       request: options.sandbox ?? true,
       settings,

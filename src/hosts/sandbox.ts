@@ -83,8 +83,11 @@ export interface PlanOptions {
 export function planSandbox(argv: readonly string[], options: PlanOptions): SandboxPlan {
   const { caps, settings } = options;
   const limits = sandboxLimits(options.request, settings, options.timeoutMs);
-  const requested = typeof options.request === 'object' ? options.request.workdir : undefined;
-  const workdir = requested ?? posix.join(settings.workRoot, `run-${randomUUID()}`);
+  const request: SandboxRequest = typeof options.request === 'object' ? options.request : {};
+  const requested = request.workdir;
+  const workdir = requested ?? posix.join(request.workRoot ?? settings.workRoot, `run-${randomUUID()}`);
+  const runAs = request.runAs ?? settings.runAs ?? 'nobody';
+  const bubblewrap = request.enabled ?? settings.enabled;
   const cwd = options.cwd ?? workdir;
   const inForce: string[] = [];
   const missing: string[] = [];
@@ -128,13 +131,13 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     wrapped.push('setpriv', `--reuid=${drop.uid}`, `--regid=${drop.gid}`, '--clear-groups', '--');
     inForce.push(`runs as ${drop.name} (uid ${drop.uid}), not root`);
   } else if (isRoot) {
-    const why = !caps.setpriv ? '`setpriv` missing' : `user ${settings.runAs ?? 'nobody'} does not exist`;
+    const why = !caps.setpriv ? '`setpriv` missing' : `user ${runAs} does not exist`;
     missing.push(`NOT in force: unprivileged user (logged in as root, ${why}): the command runs as root`);
   } else {
     inForce.push(`runs as the login user (uid ${caps.loginUid}), not root`);
   }
 
-  if (!settings.enabled) {
+  if (!bubblewrap) {
     missing.push(
       'NOT in force: bubblewrap (sandbox.enabled is false in hosts.yaml): no filesystem, network or pid isolation',
     );

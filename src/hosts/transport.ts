@@ -13,6 +13,12 @@ export interface SandboxRequest {
   workdir?: string;
   /** Let the command see the GPUs (device nodes). */
   gpu?: boolean;
+  /** Use bubblewrap where the host has it (the host's `sandbox.enabled` otherwise). */
+  enabled?: boolean;
+  /** Unprivileged user to drop to when ygg logs in as root (the host's `sandbox.run_as` otherwise). */
+  runAs?: string;
+  /** Parent of the work directory ygg makes when `workdir` is not given (the host's `sandbox.work_root` otherwise). */
+  workRoot?: string;
 }
 
 export interface ExecOptions {

@@ -28,7 +28,8 @@ export class SshTransport implements Transport {
   readonly pool: ConnectionPool;
   readonly #sandbox: SandboxSettings | undefined;
   readonly #channelRetryMs: number;
-  #caps: Promise<SandboxCapabilities> | undefined;
+  /** Sandbox capabilities per run-as user, probed once each. */
+  readonly #caps = new Map<string, Promise<SandboxCapabilities>>();
 
   constructor(
     readonly hostName: string,
@@ -70,7 +71,8 @@ export class SshTransport implements Transport {
     if (options.sandbox) {
       if (!this.#sandbox)
         throw new Error(`${this.hostName}: a sandboxed exec needs the host's sandbox settings`);
-      const caps = await this.sandboxCapabilities();
+      const runAs = typeof options.sandbox === 'object' ? options.sandbox.runAs : undefined;
+      const caps = await this.sandboxCapabilities(runAs);
       return execSandboxed((a, o) => this.#execRaw(a, o), caps, this.#sandbox, argv, options);
     }
     return this.#execRaw(argv, options);
@@ -85,16 +87,21 @@ export class SshTransport implements Transport {
     );
   }
 
-  /** What the host can do to contain a command; probed once, again after a failed probe. */
-  sandboxCapabilities(): Promise<SandboxCapabilities> {
-    if (!this.#caps) {
-      const runAs = this.#sandbox?.runAs ?? 'nobody';
-      this.#caps = probeSandbox((argv) => this.#execRaw(argv, { timeoutMs: 30_000 }), runAs);
-      this.#caps.catch(() => {
-        this.#caps = undefined;
+  /**
+   * What the host can do to contain a command run as `runAs` (default the host's `run_as`);
+   * probed once per user, again after a failed probe.
+   */
+  sandboxCapabilities(runAs = this.#sandbox?.runAs ?? 'nobody'): Promise<SandboxCapabilities> {
+    let caps = this.#caps.get(runAs);
+    if (!caps) {
+      caps = probeSandbox((argv) => this.#execRaw(argv, { timeoutMs: 30_000 }), runAs);
+      this.#caps.set(runAs, caps);
+      const probe = caps;
+      probe.catch(() => {
+        if (this.#caps.get(runAs) === probe) this.#caps.delete(runAs);
       });
     }
-    return this.#caps;
+    return caps;
   }
 
   put(localPath: string, remotePath: string): Promise<void> {
