@@ -50,6 +50,7 @@ export interface AddedTask {
 
 /** The NewTask `ygg add` writes: `--type` as a label, handler and argv under `metadata.ygg`. */
 export function newTaskFrom(options: AddOptions): NewTask {
+  checkTimeouts(options);
   const labels = [...(options.labels ?? []), ...(options.type ? [options.type] : [])];
   const ygg: Record<string, unknown> = {};
   if (options.handler) ygg.handler = options.handler;
@@ -85,6 +86,18 @@ function safeUserName(): string {
   } catch {
     return 'ygg';
   }
+}
+
+/** Timeouts hosts.yaml would refuse are refused here too: zero, or a hard one before the soft one. */
+function checkTimeouts({ timeoutMs, hardTimeoutMs }: AddOptions): void {
+  if (timeoutMs === 0)
+    throw new YggError('--timeout 0 would end every attempt at once; give a duration such as 5m');
+  if (hardTimeoutMs === 0)
+    throw new YggError('--hard-timeout 0 would kill every attempt at once; give a duration');
+  if (timeoutMs !== undefined && hardTimeoutMs !== undefined && hardTimeoutMs < timeoutMs)
+    throw new YggError('--hard-timeout must not be shorter than --timeout', {
+      hint: 'The soft timeout asks the handler to stop; the hard one kills the work after it.',
+    });
 }
 
 /** A handler asked for by name must exist (built in, or in hosts.yaml's plugin folders) and get what it needs. */

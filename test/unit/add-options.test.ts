@@ -35,4 +35,14 @@ describe('ygg add options', () => {
       ygg: { handler: 'mine', simulate_ms: 40 },
     });
   });
+
+  it('refuses timeouts hosts.yaml would refuse', () => {
+    expect(() => newTaskFrom({ title: 't', timeoutMs: 0 })).toThrow(/--timeout 0/);
+    expect(() => newTaskFrom({ title: 't', timeoutMs: 5000, hardTimeoutMs: 1000 })).toThrow(
+      /--hard-timeout must not be shorter than --timeout/,
+    );
+    expect(newTaskFrom({ title: 't', timeoutMs: 1000, hardTimeoutMs: 5000 }).metadata).toEqual({
+      ygg: { timeout_ms: 1000, hard_timeout_ms: 5000 },
+    });
+  });
 });

@@ -39,7 +39,11 @@ describe('why a ready task waits, from hosts.yaml', () => {
   it('holds a task whose blocker ended cancelled, as the loop would', () => {
     const blocker = { id: 'b', title: 'b', status: 'closed' as const, close_reason: 'cancelled' };
     const store = { get: (id: string) => (id === 'b' ? blocker : undefined) };
-    const task = { id: 'a', title: 't', dependencies: [{ depends_on_id: 'b', type: 'blocks' }] };
+    const task = {
+      id: 'a',
+      title: 't',
+      dependencies: [{ issue_id: 'a', depends_on_id: 'b', type: 'blocks' }],
+    };
     expect(staticReason(task, config, open, store)).toBe('held by b, which was cancelled');
     expect(staticReason(task, config, open)).toBeUndefined();
   });
