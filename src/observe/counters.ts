@@ -4,10 +4,11 @@
  * file taken the way the store takes its write lock, so several processes never lose an
  * increment; changes made close together in one process share one write.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import { YggError } from '../errors.js';
 import { StoreLock } from '../store/beads-jsonl/store-lock.js';
 
 export const counterFields = ['attempts', 'evaluations', 'successes', 'failures'] as const;
@@ -41,7 +42,13 @@ export class Counters {
   #pending: CounterChange[] = [];
   #writing: Promise<void> | undefined;
 
-  constructor(runtimeDir: string, options: { now?: () => Date; lockTimeoutMs?: number } = {}) {
+  readonly #onNotice: (message: string) => void;
+
+  constructor(
+    runtimeDir: string,
+    options: { now?: () => Date; lockTimeoutMs?: number; onNotice?: (message: string) => void } = {},
+  ) {
+    this.#onNotice = options.onNotice ?? ((message) => process.stderr.write(`ygg: ${message}\n`));
     this.path = join(runtimeDir, countersFileName);
     this.#lock = new StoreLock(this.path, `${this.path}.lock`, {
       ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
@@ -51,11 +58,20 @@ export class Counters {
 
   /** The counters in a runtime dir (all empty when none were kept yet). */
   static async read(runtimeDir: string): Promise<CountersData> {
+    const path = join(runtimeDir, countersFileName);
+    let text: string;
     try {
-      return normalize(JSON.parse(await readFile(join(runtimeDir, countersFileName), 'utf8')));
+      text = await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return empty();
       throw error;
+    }
+    try {
+      return normalize(JSON.parse(text));
+    } catch (error) {
+      throw new YggError(`${path} is not valid JSON (${(error as Error).message})`, {
+        hint: 'A running loop moves it aside and counts on from zero; or fix it by hand.',
+      });
     }
   }
 
@@ -91,7 +107,16 @@ export class Counters {
     try {
       release = await this.#lock.acquire();
       const db = new Low<CountersData>(new JSONFile<CountersData>(this.path), empty());
-      await db.read();
+      try {
+        await db.read();
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        // Unreadable counters would stop every later increment: keep the file aside, go on.
+        const aside = `${this.path}.corrupt-${this.#now().toISOString().replace(/[:.]/g, '-')}`;
+        await rename(this.path, aside);
+        this.#onNotice(`${this.path} was not valid JSON; moved to ${aside}, counting on from zero`);
+        db.data = empty();
+      }
       const data = normalize(db.data);
       for (const change of changes) {
         const by = change.by ?? 1;

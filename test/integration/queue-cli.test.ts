@@ -100,4 +100,23 @@ describe('counters kept beside the store', () => {
       failures: 0,
     });
   }, 120_000);
+  it('says which counters file is unreadable, and a writer moves it aside and counts on', async () => {
+    const dir = await testDir('counters-corrupt');
+    await mkdir(join(dir, '.beads'));
+    await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
+    const runtimeDir = join(dir, '.ygg');
+    await mkdir(runtimeDir);
+    await writeFile(join(runtimeDir, 'counters.json'), '{bad');
+    const stats = await runYgg(['stats'], { cwd: dir });
+    expect(stats.code).toBe(1);
+    expect(stats.stderr).toMatch(/counters\.json is not valid JSON/);
+    expect(stats.stderr).not.toMatch(/internal error/);
+
+    const notices: string[] = [];
+    const counters = new Counters(runtimeDir, { onNotice: (m) => notices.push(m) });
+    counters.add({ submitter: 'ann', type: 'grader', field: 'attempts' });
+    await counters.flush();
+    expect(notices[0]).toMatch(/moved to .*counters\.json\.corrupt-/);
+    expect((await Counters.read(runtimeDir)).types.grader?.attempts).toBe(1);
+  });
 });
