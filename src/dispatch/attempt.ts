@@ -216,6 +216,10 @@ function buildContext(spec: AttemptSpec, parts: ContextParts): HandlerContext {
           options.sandbox,
           limits,
         );
+        // A slot bound to GPUs brings the GPU devices into the sandbox, whose fresh /dev would
+        // hide them; CUDA_VISIBLE_DEVICES names the slot's own.
+        if (spec.gpus.length > 0 && request.sandbox.gpu === undefined)
+          request.sandbox = { ...request.sandbox, gpu: true };
       }
       return inPlainWords(await spec.transport.exec(argv, request), combined, bound);
     },

@@ -271,3 +271,37 @@ describe('type limits through the loop', () => {
     expect(result).toMatch(/Max processes +30 /);
   });
 });
+
+describe('GPUs in the sandbox', () => {
+  it('brings the GPU devices into the sandbox of a command whose slot holds GPUs', async () => {
+    const { dir, config } = await setup('attempt-gpu', '  general: {}\n');
+    const host = config.hosts[0]!;
+    await using inner = createTransport(host);
+    const seen: Array<{ gpu: unknown; env: unknown }> = [];
+    const recording: Transport = Object.assign(Object.create(inner) as Transport, {
+      exec(argv: readonly string[], options: Parameters<Transport['exec']>[1] = {}) {
+        const sandbox = options.sandbox;
+        seen.push({ gpu: typeof sandbox === 'object' ? sandbox.gpu : sandbox, env: options.env });
+        return inner.exec(argv, options);
+      },
+    });
+    for (const gpus of [[1], []]) {
+      const { done } = startAttempt({
+        task: { id: 'ygg-g1', title: 'gpu task', metadata: { ygg: { argv: ['true'] } } },
+        type: 'general',
+        plugin: shell,
+        host,
+        transport: recording,
+        attempt: 1,
+        gpus,
+        artifactsDir: join(dir, 'artifacts'),
+        log: silent,
+        onProgress() {},
+        onHeartbeat() {},
+      });
+      expect((await done).kind).toBe('succeeded');
+    }
+    expect(seen[0]).toMatchObject({ gpu: true, env: { CUDA_VISIBLE_DEVICES: '1' } });
+    expect(seen[1]?.gpu).not.toBe(true);
+  });
+});
