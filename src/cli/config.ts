@@ -7,6 +7,7 @@ import { type ConfigResult, loadConfig } from '../config/load.js';
 import { type ConfigProblem, formatProblem } from '../config/problems.js';
 import type { YggConfig } from '../config/types.js';
 import { ExitError } from '../errors.js';
+import { builtinPluginDir, loadPlugins } from '../plugins/loader.js';
 
 export interface ConfigCheckOptions {
   cwd: string;
@@ -19,10 +20,39 @@ export interface ConfigCheckReport extends ConfigResult {
   source: string;
 }
 
-/** Finds and checks the config, returning every problem (the caller decides how to show them). */
+/**
+ * Finds and checks the config, returning every problem (the caller decides how to show them):
+ * the file itself, then the plugins it names (as `ygg loop` loads them: a plugin that fails to
+ * load, two claiming one type, a handler no plugin provides).
+ */
 export async function configCheck(options: ConfigCheckOptions): Promise<ConfigCheckReport> {
   const found = findConfigPath({ configPath: options.configPath, cwd: options.cwd, env: options.env });
-  return { ...found, ...(await loadConfig(found.path)) };
+  const result = await loadConfig(found.path);
+  if (!result.config) return { ...found, ...result };
+  const problems = await pluginProblems(result.config, found.path);
+  if (problems.length === 0) return { ...found, ...result };
+  return { ...found, ...result, config: undefined, errors: [...result.errors, ...problems] };
+}
+
+async function pluginProblems(config: YggConfig, file: string): Promise<ConfigProblem[]> {
+  const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
+  const error = (path: ConfigProblem['path'], message: string): ConfigProblem => ({
+    severity: 'error',
+    path,
+    message,
+    file,
+  });
+  const problems = [
+    ...plugins.problems.map((p) => error(['plugins'], `${p.path} failed to load: ${p.error}`)),
+    ...plugins.conflicts.map((c) => error(['plugins'], c)),
+  ];
+  for (const [name, type] of Object.entries(config.types)) {
+    if (type.handler && !plugins.byName.has(type.handler)) {
+      const known = [...plugins.byName.keys()].sort().join(', ');
+      problems.push(error(['types', name, 'handler'], `no plugin named ${type.handler} (loaded: ${known})`));
+    }
+  }
+  return problems;
 }
 
 const sourceWords: Record<string, string> = {

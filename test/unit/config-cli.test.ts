@@ -64,6 +64,23 @@ describe('ygg config check', () => {
     ]);
   });
 
+  it('checks the plugins as the loop loads them: two claiming a type, a handler none provides', async () => {
+    const cwd = await testDir('check-plugins');
+    await mkdir(join(cwd, 'mine'));
+    const plugin = (name: string) =>
+      `export const plugin = { name: '${name}', types: ['general'], async run() { return 'ok'; } };\n`;
+    await writeFile(join(cwd, 'mine', 'one.mjs'), plugin('one'));
+    await writeFile(join(cwd, 'mine', 'two.mjs'), plugin('two'));
+    await writeFile(
+      join(cwd, 'hosts.yaml'),
+      'hosts:\n  a: {transport: local}\nplugins: {dirs: [mine]}\ntypes:\n  code: {hosts: [a], handler: nosuch}\n',
+    );
+    const result = await runYgg(['config', 'check', '--config', 'hosts.yaml'], { cwd });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/plugins: .*general/);
+    expect(result.stderr).toMatch(/types\.code\.handler: no plugin named nosuch \(loaded: .*simulate/);
+  });
+
   it('reads the file named by YGG_CONFIG and says so', async () => {
     const cwd = await testDir('check-env');
     await writeFile(join(cwd, 'mine.yaml'), 'hosts:\n  only: {slots: 4}\n');
