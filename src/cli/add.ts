@@ -80,7 +80,7 @@ export function newTaskFrom(options: AddOptions): NewTask {
   return task;
 }
 
-function safeUserName(): string {
+export function safeUserName(): string {
   try {
     return userInfo().username;
   } catch {

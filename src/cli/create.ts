@@ -1,5 +1,16 @@
+import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { ExitError } from '../errors.js';
+import {
+  hasQueueLimits,
+  QueueFullError,
+  queuedStatuses,
+  queueFullExitCode,
+  refusal,
+} from '../schedule/backpressure.js';
 import type { NewTask } from '../store/store.js';
+import { safeUserName } from './add.js';
+import { openConfig } from './runtime.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
 export interface CreateOptions extends StoreCommandOptions {
@@ -29,12 +40,39 @@ export function workloadTask(i: number, options: { simulate?: boolean; as?: stri
   return task;
 }
 
-/** Adds N workload tasks in one go (one commit) and returns their ids. */
+/**
+ * Adds N workload tasks in one go (one commit) and returns their ids. Queue limits hold as for
+ * `ygg add`: the tasks that fit are added, then a QueueFullError says why the rest were not.
+ */
 export async function createCommand(options: CreateOptions): Promise<string[]> {
   return usingStore(options, async (store) => {
-    const adds = Array.from({ length: options.count }, (_, i) => store.add(workloadTask(i, options)));
-    return (await Promise.all(adds)).map((t) => t.id);
+    const queue = await openConfig({ cwd: dirname(store.path) })
+      .then((found) => found.config.queue)
+      .catch(() => undefined);
+    const submitter = options.as ?? safeUserName();
+    const adds = Array.from({ length: options.count }, (_, i) => {
+      const task = { ...workloadTask(i, options), created_by: submitter };
+      if (queue && hasQueueLimits(queue))
+        task.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, queue);
+      return store.add(task);
+    });
+    const settled = await Promise.allSettled(adds);
+    const ids = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.id] : []));
+    const refused = settled.find((s) => s.status === 'rejected');
+    if (refused) throw new PartlyCreated(ids, options.count, refused.reason);
+    return ids;
   });
+}
+
+/** Some tasks were added before a queue limit (or another error) refused the rest. */
+export class PartlyCreated extends Error {
+  constructor(
+    readonly ids: string[],
+    readonly wanted: number,
+    override readonly cause: unknown,
+  ) {
+    super(`added ${ids.length} of ${wanted} tasks: ${(cause as Error).message}`);
+  }
 }
 
 function parseCount(value: string): number {
@@ -55,7 +93,15 @@ export function register(program: Command): void {
       .option('--simulate', 'give each a simulated model time (code 300 ms, text 200 ms, reasoning 400 ms)')
       .option('--as <name>', 'who submits them (created_by)'),
   ).action(async (count: number, flags: StoreCommandOptions & { simulate?: boolean; as?: string }) => {
-    const ids = await createCommand({ ...flags, count });
-    for (const id of ids) process.stdout.write(`${id}\n`);
+    try {
+      const ids = await createCommand({ ...flags, count });
+      for (const id of ids) process.stdout.write(`${id}\n`);
+    } catch (error) {
+      if (!(error instanceof PartlyCreated)) throw error;
+      for (const id of error.ids) process.stdout.write(`${id}\n`);
+      const hint = (error.cause as { hint?: string }).hint;
+      process.stderr.write(`ygg: ${error.message}${hint ? `\n  ${hint}` : ''}\n`);
+      throw new ExitError(error.cause instanceof QueueFullError ? queueFullExitCode : 1, error.message);
+    }
   });
 }

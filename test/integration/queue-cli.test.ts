@@ -55,6 +55,19 @@ describe('backpressure and queue position through the CLI', () => {
     expect(plain.stdout).toBe(`${a1.stdout.trim()}: queued, position 1 of 4\n`);
   });
 
+  it('ygg create adds what fits under the queue limits and says why the rest were not', async () => {
+    const dir = await queueDir('create-limits', '  max_size: 4\n');
+    expect((await runYgg(['add', 'first', '--as', 'ann'], { cwd: dir })).code).toBe(0);
+    const created = await runYgg(['create', '5', '--as', 'bob'], { cwd: dir });
+    expect(created.code).toBe(75);
+    expect(created.stdout.trim().split('\n')).toHaveLength(3);
+    expect(created.stderr).toMatch(
+      /added 3 of 5 tasks: the queue is full: 4 open tasks, queue.max_size is 4/,
+    );
+    const lines = (await readFile(join(dir, '.beads', 'issues.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(4);
+  });
+
   it('lets only one of several concurrent adds take the last place', async () => {
     const dir = await queueDir('backpressure-race', '  max_size: 1\n');
     const results = await Promise.all(
