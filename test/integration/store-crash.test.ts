@@ -6,15 +6,21 @@ import { testDir } from '../helpers/tmp.js';
 
 const writerScript = new URL('./workers/crash-writer.mjs', import.meta.url).pathname;
 
-/** Starts the writer and kills it with SIGKILL `delayMs` after it reports ready; returns its acks. */
-function runAndKill(file: string, delayMs: number): Promise<string[]> {
+/**
+ * Starts the writer and kills it with SIGKILL `delayMs` after it reports ready (or, with
+ * `afterFirstAck`, after its first acknowledged write, so that a loaded machine that gives it no
+ * time before the kill still leaves writes to check); returns its acks.
+ */
+function runAndKill(file: string, delayMs: number, afterFirstAck = false): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [writerScript, file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      if (out === '' && d.startsWith('ready')) setTimeout(() => child.kill('SIGKILL'), delayMs);
+      const before = out;
       out += d;
+      const trigger = afterFirstAck ? /^(add|set) /m : /^ready/m;
+      if (!trigger.test(before) && trigger.test(out)) setTimeout(() => child.kill('SIGKILL'), delayMs);
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err += d;
@@ -38,7 +44,7 @@ describe('store writer killed at random moments', () => {
     const added = new Set<string>();
     const lastSet = new Map<string, number>();
     for (let round = 0; round < 50; round++) {
-      const acks = await runAndKill(file, Math.floor(Math.random() * 120));
+      const acks = await runAndKill(file, Math.floor(Math.random() * 120), round % 2 === 1);
       for (const ack of acks) {
         const [kind, id, value] = ack.split(' ') as [string, string, string?];
         if (kind === 'add') added.add(id);
