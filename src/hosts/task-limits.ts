@@ -18,14 +18,10 @@ import { NonRetryableError } from '../errors.js';
 import type { SandboxRequest } from './transport.js';
 
 /** `metadata.ygg.limits` after validation, in bytes and seconds. */
-export interface TaskLimits {
-  network?: boolean;
-  memoryBytes?: number;
-  cpuSeconds?: number;
-  fileSizeBytes?: number;
-  processes?: number;
-  tmpBytes?: number;
-}
+export type TaskLimits = Pick<
+  SandboxRequest,
+  'network' | 'memoryBytes' | 'cpuSeconds' | 'fileSizeBytes' | 'processes' | 'tmpBytes'
+>;
 
 /** The keys a task may set: those of hosts.yaml's `sandbox` that bound a command. */
 export const TASK_LIMIT_KEYS = ['network', 'memory', 'cpu', 'file_size', 'processes', 'tmp'] as const;

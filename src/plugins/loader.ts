@@ -78,8 +78,8 @@ async function moduleFiles(dir: string, problems: PluginProblem[]): Promise<stri
   return files.filter((f) => !(f.endsWith('.ts') && stems.has(f.slice(0, -3))));
 }
 
-/** `.ts` plugins load through tsx without a build step; JavaScript through plain import(). */
-async function importModule(path: string): Promise<Record<string, unknown>> {
+/** `.ts` modules load through tsx without a build step; JavaScript through plain import(). */
+export async function importModule(path: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(path).href;
   if (/\.m?ts$/.test(path)) {
     const { tsImport } = await import('tsx/esm/api');

@@ -4,9 +4,9 @@
  * from a module's `rewardFeatures` export or a loaded handler plugin's `rewardFeatures`.
  */
 import { access } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import type { RewardFeaturesSource, RewardSettings } from '../../config/types.js';
 import { YggError } from '../../errors.js';
+import { importModule } from '../../plugins/loader.js';
 import { onnxSession } from '../onnx-session.js';
 import type { Trajectory } from '../trajectory.js';
 import type { WeightedReward } from './api.js';
@@ -94,16 +94,6 @@ async function loadFeatures(
   if (typeof features !== 'function')
     throw new YggError(`${where}: ${source.module} has no named export rewardFeatures(trajectory)`);
   return features as RewardFeatures;
-}
-
-/** `.ts` modules load through tsx without a build step; JavaScript through plain import(). */
-async function importModule(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(path).href;
-  if (/\.m?ts$/.test(path)) {
-    const { tsImport } = await import('tsx/esm/api');
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-  }
-  return (await import(url)) as Record<string, unknown>;
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
