@@ -74,11 +74,24 @@ export function startNotifier(options: {
   const pending = new Set<Promise<void>>();
   const timeoutMs = settings.timeoutMs ?? 10_000;
 
+  // Each channel delivers in the order things happened (a dead letter, then its host going
+  // down), one at a time; a slow or failing one is bounded by the timeout.
+  const chains = { command: Promise.resolve(), webhook: Promise.resolve() };
   const deliver = (body: NotificationBody): void => {
     const json = JSON.stringify(body);
     const jobs: Promise<void>[] = [];
-    if (settings.command) jobs.push(runCommand(settings.command, json, body.event, timeoutMs));
-    if (settings.webhook) jobs.push(postWebhook(settings.webhook, json, timeoutMs));
+    const command = settings.command;
+    if (command) {
+      chains.command = chains.command.then(() => runCommand(command, json, body.event, timeoutMs));
+      jobs.push(chains.command);
+      chains.command = chains.command.catch(() => undefined);
+    }
+    const webhook = settings.webhook;
+    if (webhook) {
+      chains.webhook = chains.webhook.then(() => postWebhook(webhook, json, timeoutMs));
+      jobs.push(chains.webhook);
+      chains.webhook = chains.webhook.catch(() => undefined);
+    }
     for (const job of jobs) {
       const tracked = job
         .catch((error: unknown) =>
