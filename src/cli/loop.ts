@@ -197,6 +197,11 @@ export function register(program: Command): void {
     process.stderr.write(
       `ygg: loop ${run.ending === 'idle' ? 'idle' : 'stopped'}: ${t.succeeded} succeeded, ${t.retried} retried, ${t.dead} dead, ${t.cancelled} cancelled\n`,
     );
-    if (run.ending === 'forced') throw new ExitError(128 + (signalNumbers[run.signal ?? 'SIGTERM'] ?? 15));
+    if (run.ending === 'forced') {
+      process.stderr.write(
+        'ygg: running tasks were aborted (a second signal, or the grace period ran out) and reopened to run again later\n',
+      );
+      throw new ExitError(128 + (signalNumbers[run.signal ?? 'SIGTERM'] ?? 15));
+    }
   });
 }

@@ -125,9 +125,22 @@ describe('ygg loop as a process', () => {
     loop.child.kill('SIGTERM');
     const exit = await loop.exited;
     expect(exit.code, exit.stderr).toBe(143);
+    expect(exit.stderr).toMatch(/running tasks were aborted .* and reopened to run again later/);
     const task = (await readTasks(store)).find((t) => t.id === id)!;
     expect(task.status).toBe('open');
     expect(task.assignee).toBeUndefined();
+  });
+
+  it('when the grace period runs out, aborts running tasks, says so and exits 143', async () => {
+    const { dir, store } = await workspace('grace-over');
+    const [id] = await addSimulated(dir, 1, () => 60_000);
+    const loop = startLoop(dir, ['--grace', '300ms']);
+    await waitForTasks(store, (ts) => ts.some((t) => t.id === id && t.status === 'in_progress'));
+    loop.child.kill('SIGTERM');
+    const exit = await loop.exited;
+    expect(exit.code, exit.stderr).toBe(143);
+    expect(exit.stderr).toMatch(/the grace period ran out\) and reopened/);
+    expect((await readTasks(store)).find((t) => t.id === id)?.status).toBe('open');
   });
 
   it('survives kill -9 at random moments: every task closed exactly once, none stuck', async () => {
