@@ -391,6 +391,9 @@ export class Loop {
       // Claims not yet durable count too, or a pass in between could start one past a type's cap.
       for (const { type } of this.#claiming.values())
         runningTypes.set(type, (runningTypes.get(type) ?? 0) + 1);
+      // So do tasks other loops on the store run, for the capped types (caps are global).
+      for (const [type, count] of this.#othersRunningCapped(now))
+        runningTypes.set(type, (runningTypes.get(type) ?? 0) + count);
       for (const task of ordered) {
         if (this.#freeSlots() === 0) {
           this.#pendingLater = true;
@@ -648,15 +651,39 @@ export class Loop {
     );
   }
 
+  /** Per capped type, its tasks in progress under another owner's live lease. */
+  #othersRunningCapped(now: number): Map<string, number> {
+    const counts = new Map<string, number>();
+    const capped = Object.values(this.#config.types).some((t) => t.maxConcurrent !== undefined);
+    if (!capped) return counts;
+    for (const task of this.store.list(['in_progress'])) {
+      const lease = yggOf(task).lease;
+      if (this.running.has(task.id) || this.#claiming.has(task.id) || !lease || lease.owner === this.owner)
+        continue;
+      if (Date.parse(lease.expires) <= now) continue;
+      const type = this.typeOf(task);
+      if (this.typeConfig(type).maxConcurrent === undefined) continue;
+      counts.set(type, (counts.get(type) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   async #launch(task: Task, type: string, plugin: Plugin, slot: Slot): Promise<void> {
     const hostSlots = this.slots.get(slot.host)!;
     this.#orphans = this.#orphans.filter((id) => id !== task.id);
     let claimed: Task | undefined;
     try {
       const now = this.clock.now();
+      const max = this.typeConfig(type).maxConcurrent;
       claimed = await this.store.update(
         task.id,
-        claim({ owner: this.owner, host: slot.host, leaseMs: this.#config.queue.leaseMs, now }),
+        claim({
+          owner: this.owner,
+          host: slot.host,
+          leaseMs: this.#config.queue.leaseMs,
+          now,
+          ...(max === undefined ? {} : { cap: { type, max, typeOf: (t: Task) => this.typeOf(t) } }),
+        }),
       );
     } catch (error) {
       this.#options.log?.error({ task_id: task.id, err: String(error) }, 'claim failed');

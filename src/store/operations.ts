@@ -21,6 +21,11 @@ export interface ClaimOptions {
   /** Attempt number to record (default: the previous one plus one). */
   attempt?: number;
   now?: Date;
+  /**
+   * A per-type cap across every loop on the store (`types.NAME.max_concurrent`): the claim is
+   * declined when `max` tasks of `type` already run under live leases, checked under the lock.
+   */
+  cap?: { type: string; max: number; typeOf: (task: Task) => string };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -60,9 +65,16 @@ export function canClaim(task: Task, owner: string, now: Date = new Date()): boo
  * `started_at` once, `updated_at`, and a lease whose fencing token goes up by one.
  */
 export function claim(options: ClaimOptions): Mutation {
-  return (task) => {
+  return (task, context) => {
     const now = options.now ?? new Date();
     if (!canClaim(task, options.owner, now)) return undefined;
+    const cap = options.cap;
+    if (cap) {
+      const running = (context?.tasks(['in_progress']) ?? []).filter(
+        (t) => t.id !== task.id && !leaseExpired(yggOf(t).lease, now) && cap.typeOf(t) === cap.type,
+      );
+      if (running.length >= cap.max) return undefined;
+    }
     const meta = yggOf(task);
     const stamp = nextTimestamp(task.updated_at, now);
     const lease: Lease = {

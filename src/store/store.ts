@@ -42,6 +42,11 @@ export type Mutation = (current: Task, context?: MutationContext) => Task | unde
 export interface MutationContext {
   /** A new comment id in the file's style: the next integer where the file uses integers, else a UUID. */
   newCommentId(): number | string;
+  /**
+   * The issues with one of `statuses` as they stand at this point of the commit (earlier changes
+   * in it included), read under the write lock: for a change that depends on others (a cap).
+   */
+  tasks(statuses: readonly string[]): Task[];
 }
 
 export interface NewTask {

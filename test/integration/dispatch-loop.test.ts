@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { Loop } from '../../src/dispatch/loop.js';
+import { LocalTransport } from '../../src/hosts/local.js';
+import { EventBus } from '../../src/observe/events.js';
 import type { Plugin } from '../../src/plugins/api.js';
 import { retryDelay } from '../../src/schedule/backoff.js';
+import { openStore } from '../../src/store/open.js';
 import { type Task, yggOf } from '../../src/store/task.js';
 import { deferred, loopHarness, pluginSet } from '../helpers/loop-harness.js';
 
@@ -287,6 +291,68 @@ types:
     const task = await h.store.add({ title: 'on a GPU' });
     await h.waitFor('task:succeeded', (e) => e.taskId === task.id);
     expect(h.store.get(task.id)?.comments?.at(-1)?.text).toBe('1 1');
+  });
+
+  it("holds a type's max_concurrent across two loops on one store", async () => {
+    let running = 0;
+    let most = 0;
+    const releases: Array<() => void> = [];
+    const grader: Plugin = {
+      name: 'grader',
+      types: ['grader'],
+      async run() {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        running -= 1;
+        return 'graded';
+      },
+    };
+    const yaml = `hosts:
+  surtr: { transport: local, slots: 3 }
+types:
+  grader: { hosts: [surtr], max_concurrent: 1 }
+`;
+    const a = await loopHarness('cap-two-loops', yaml, pluginSet(grader), { owner: 'loop-a' });
+    // A second loop, in this process but with its own store object, as another process would be.
+    await using storeB = await openStore({ path: a.storePath, cwd: a.dir });
+    const busB = new EventBus();
+    const loopB = new Loop({
+      store: storeB,
+      config: a.config,
+      plugins: pluginSet(grader),
+      bus: busB,
+      owner: 'loop-b',
+      transport: (host) => new LocalTransport(host.name),
+    });
+    await loopB.start();
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++)
+        ids.push((await a.store.add({ title: `grade ${i}`, labels: ['grader'] })).id);
+      const nextSuccess = () =>
+        new Promise<void>((resolve) => {
+          const offs = [a.bus, busB].map((bus) =>
+            bus.on('task:succeeded', () => {
+              for (const off of offs) off();
+              resolve();
+            }),
+          );
+        });
+      for (let done = 0; done < 4; done++) {
+        await until(() => running === 1);
+        // A window for both loops to look at the other ready graders: none may start.
+        await new Promise((r) => setTimeout(r, 150));
+        expect(running).toBe(1);
+        const finished = nextSuccess();
+        releases.shift()?.();
+        await finished;
+      }
+      expect(most).toBe(1);
+    } finally {
+      for (const release of releases) release();
+      await loopB.stop({ force: true });
+    }
   });
 
   it('does not retry an error the handler marks as not retryable', async () => {

@@ -60,6 +60,18 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   let commentId = index.maxIntCommentId;
   const context: MutationContext = {
     newCommentId: () => (index.usesIntCommentIds && !index.usesStringCommentIds ? ++commentId : randomUUID()),
+    tasks: (statuses) => {
+      const out: Task[] = [];
+      for (const record of index.records) {
+        if (record.kind !== 'issue' || !record.issue) continue;
+        const changed = working.get(record.issue.id)?.task;
+        if (changed) {
+          if (statuses.includes(statusOf(changed))) out.push(changed);
+        } else if (statuses.includes(record.issue.status)) out.push(parseTask(record.raw));
+      }
+      for (const { task } of added.values()) if (statuses.includes(statusOf(task))) out.push(task);
+      return out;
+    },
   };
   const prefix = index.prefix() ?? 'ygg';
   const restored = new Map<string, { line: Buffer; op: number }>();
