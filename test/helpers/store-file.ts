@@ -50,3 +50,17 @@ export function waitForTasks(
     void check();
   });
 }
+
+/** A minimal open Beads issue as bd writes it; `extra` overrides or adds keys. */
+export function beadsIssue(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    title: id,
+    status: 'open',
+    priority: 2,
+    issue_type: 'task',
+    created_at: '2026-01-01T00:00:00Z',
+    updated_at: '2026-01-01T00:00:00Z',
+    ...extra,
+  };
+}

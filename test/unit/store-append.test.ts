@@ -2,18 +2,10 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
+import { beadsIssue } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
 
-const line = (id: string) =>
-  JSON.stringify({
-    id,
-    title: id,
-    status: 'open',
-    priority: 2,
-    issue_type: 'task',
-    created_at: '2026-01-01T00:00:00Z',
-    updated_at: '2026-01-01T00:00:00Z',
-  });
+const line = (id: string) => JSON.stringify(beadsIssue(id));
 
 async function fileWith(text: string, name: string): Promise<string> {
   const file = join(await testDir(name), 'issues.jsonl');

@@ -12,8 +12,9 @@ import {
   reopen,
   setYgg,
 } from '../../src/store/operations.js';
-import { yggOf } from '../../src/store/task.js';
+import { type Task, yggOf } from '../../src/store/task.js';
 import { nextTimestamp } from '../../src/store/timestamps.js';
+import { beadsIssue } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
 
 const at = (iso: string) => new Date(iso);
@@ -25,16 +26,7 @@ async function storeWith(lines: object[], name: string): Promise<BeadsJsonlStore
   return BeadsJsonlStore.open({ path: file });
 }
 
-const task = (id: string, extra: object = {}) => ({
-  id,
-  title: id,
-  status: 'open',
-  priority: 2,
-  issue_type: 'task',
-  created_at: '2026-01-01T00:00:00Z',
-  updated_at: '2026-01-01T00:00:00Z',
-  ...extra,
-});
+const task = (id: string, extra: Record<string, unknown> = {}) => beadsIssue(id, extra) as Task;
 
 describe('mutation builders on a real store', () => {
   it('claim is a compare-and-swap: of two claims queued together, one wins', async () => {
