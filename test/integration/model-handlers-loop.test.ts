@@ -90,6 +90,18 @@ async function loopUntilIdle(dir: string, env: Record<string, string> = {}) {
 
 const lastComment = (task: Task | undefined) => task?.comments?.at(-1)?.text ?? '';
 
+/** surtr serving qwen2.5-coder over Ollama's API, fenrir llama-3.1 over the OpenAI one. */
+const twoEndpoints = (ollamaUrl: string, openaiUrl: string) => `hosts:
+  surtr:
+    transport: local
+    slots: 2
+    model: { api: ollama, url: "${ollamaUrl}", model: "qwen2.5-coder:7b" }
+  fenrir:
+    transport: local
+    slots: 2
+    model: { api: openai, url: "${openaiUrl}/v1", model: "llama-3.1-8b-instruct" }
+`;
+
 describe('model handlers through ygg loop', () => {
   it('runs every model type on its host endpoint, over both wire formats', async () => {
     const ollama = await server({ models: ['qwen2.5-coder:7b'] });
@@ -97,16 +109,7 @@ describe('model handlers through ygg loop', () => {
     ollama.setDefault(scripted);
     openai.setDefault(scripted);
     const yaml = `
-hosts:
-  surtr:
-    transport: local
-    slots: 2
-    model: { api: ollama, url: "${ollama.url}", model: "qwen2.5-coder:7b" }
-  fenrir:
-    transport: local
-    slots: 2
-    model: { api: openai, url: "${openai.url}/v1", model: "llama-3.1-8b-instruct" }
-types:
+${twoEndpoints(ollama.url, openai.url)}types:
   code-generation: { hosts: [surtr] }
   code-refactor: { hosts: [surtr] }
   code-review: { hosts: [surtr] }
@@ -171,16 +174,7 @@ queue: { poll_interval: 500ms }
     ollama.setDefault(scripted);
     openai.setDefault(scripted);
     const yaml = `
-hosts:
-  surtr:
-    transport: local
-    slots: 2
-    model: { api: ollama, url: "${ollama.url}", model: "qwen2.5-coder:7b" }
-  fenrir:
-    transport: local
-    slots: 2
-    model: { api: openai, url: "${openai.url}/v1", model: "llama-3.1-8b-instruct" }
-types:
+${twoEndpoints(ollama.url, openai.url)}types:
   general: { hosts: [surtr, fenrir] }
 queue: { poll_interval: 500ms }
 `;
