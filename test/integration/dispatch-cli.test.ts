@@ -7,6 +7,7 @@ import { yggOf } from '../../src/store/task.js';
 import { runYgg, yggBin } from '../helpers/cli.js';
 import { readTasks, waitForTasks } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const hostsYaml = (lease = '2s') => `
 hosts:
@@ -320,14 +321,18 @@ queue:
     ).stdout.trim();
     const loop = startLoop(dir, ['--status-port', '0']);
     await waitForTasks(store, (ts) => ts.some((t) => t.id === movable && t.status === 'closed'));
-    let waiting = '';
-    for (let i = 0; i < 100 && !waiting; i++) {
-      const listed = JSON.parse((await runYgg(['list', '--ready', '--json'], { cwd: dir })).stdout) as Array<{
-        id: string;
-        waiting?: string;
-      }>;
-      waiting = listed.find((t) => t.id === stranded)?.waiting ?? '';
-    }
+    const waiting = await waitUntil(
+      async () => {
+        const listed = JSON.parse(
+          (await runYgg(['list', '--ready', '--json'], { cwd: dir })).stdout,
+        ) as Array<{
+          id: string;
+          waiting?: string;
+        }>;
+        return listed.find((t) => t.id === stranded)?.waiting;
+      },
+      { what: 'list --ready to say why the task waits' },
+    );
     expect(waiting).toMatch(/every eligible host is unavailable \(ghost down\)/);
     loop.child.kill('SIGTERM');
     expect((await loop.exited).code).toBe(0);
@@ -359,8 +364,7 @@ queue:
     const id = (await runYgg(['add', 'talks', '--', 'sh', '-c', script], { cwd: dir })).stdout.trim();
     const loop = startLoop(dir, ['--status-port', '0']);
     // Three lines written before anyone follows.
-    for (let i = 0; i < 600 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(existsSync(ready)).toBe(true);
+    await waitUntil(() => existsSync(ready), { what: 'the task to write its first lines' });
     const logs = spawn(process.execPath, [yggBin, 'logs', '-f', id], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
