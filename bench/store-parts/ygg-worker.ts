@@ -3,8 +3,9 @@
  * claim and close 1,000 ready tasks with up to 256 in flight, as a busy loop would.
  * Prints one JSON object: {load_ms, rss_mb, ygg_per_s, updates}.
  */
+
+import { applyChange } from '../../src/dispatch/lifecycle/apply.js';
 import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
-import { claim, closeTask } from '../../src/store/operations.js';
 import { yggOf } from '../../src/store/task.js';
 
 const [path, tasksArg] = process.argv.slice(2) as [string, string?];
@@ -21,12 +22,30 @@ let next = 0;
 let updates = 0;
 async function lane(): Promise<void> {
   while (next < ids.length) {
+    const slot = next;
     const id = ids[next++] as string;
-    const claimed = await store.update(id, claim({ owner: 'bench', leaseMs: 600_000, host: 'bench' }));
+    const now = Date.now();
+    const claimed = await applyChange(store, {
+      op: 'claim',
+      id,
+      owner: 'bench',
+      host: 'bench',
+      slot,
+      type: 'bench',
+      hostSlots: Number.MAX_SAFE_INTEGER,
+      leaseMs: 600_000,
+      now,
+    });
     updates++;
     const token = claimed ? yggOf(claimed).lease?.token : undefined;
     if (token === undefined) continue;
-    await store.update(id, closeTask({ token, reason: 'done', result: 'ok' }));
+    await applyChange(store, {
+      op: 'succeed',
+      id,
+      ending: { token, now: Date.now(), outcome: 'succeeded' },
+      closeReason: 'done',
+      comment: 'ok',
+    });
     updates++;
   }
 }

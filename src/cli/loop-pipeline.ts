@@ -5,7 +5,8 @@
  * keeps running as it was and says that a restart is needed to apply them.
  */
 import type { YggConfig } from '../config/types.js';
-import type { Loop, LoopOptions } from '../dispatch/loop.js';
+import type { DispatchExtensions } from '../dispatch/extensions.js';
+import type { Loop } from '../dispatch/loop.js';
 import { createTransport } from '../hosts/pool.js';
 import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
@@ -14,7 +15,7 @@ import { AgentPipeline } from '../pipeline/pipeline.js';
 import type { PluginSet } from '../plugins/loader.js';
 import type { Runtime } from './runtime.js';
 
-type Hooks = Pick<LoopOptions, 'admit' | 'launched' | 'extendContext'>;
+type Hooks = Pick<DispatchExtensions, 'admit' | 'launched' | 'extendContext'>;
 
 export interface LoopPipeline extends AsyncDisposable {
   pipeline: AgentPipeline | undefined;
@@ -115,17 +116,15 @@ export async function openLoopPipeline(
   const hooks = pipelineHooks({
     pipeline,
     config: () => bound?.config ?? config,
-    hostSlots: (host) => bound?.slots.get(host),
-    slotFreed: () => bound?.kick(),
     kick: () => bound?.kick(),
   });
   return {
     pipeline,
     loopOptions: (plugins, base = {}) => ({
       plugins: hooks.wrapPlugins(plugins),
-      admit: (task, type) => base.admit?.(task, type) ?? hooks.admit(task, type),
-      launched: (task, type) => {
-        base.launched?.(task, type);
+      admit: (task, type, view) => base.admit?.(task, type, view) ?? hooks.admit(task, type),
+      launched: (task, type, view) => {
+        base.launched?.(task, type, view);
         hooks.launched(task, type);
       },
       extendContext: (ctx, info) => {

@@ -14,6 +14,7 @@ import type { ExecOptions, ExecResult, Transport } from '../hosts/transport.js';
 import type { FailureReason } from '../observe/events.js';
 import type { HandlerContext, HandlerLogger, HandlerResult, Plugin } from '../plugins/api.js';
 import { type Task, yggOf } from '../store/task.js';
+import { type Clock, systemClock } from './clock.js';
 
 /** Why the loop stopped an attempt from outside. */
 export type StopReason = 'cancelled' | 'shutdown' | 'lease-lost' | 'host-down';
@@ -32,6 +33,8 @@ export interface AttemptSpec {
   attempt: number;
   gpus: readonly number[];
   artifactsDir: string;
+  /** Timeouts and run times are measured on it (the loop's clock; default the system's). */
+  clock?: Clock;
   timeoutMs?: number;
   hardTimeoutMs?: number;
   log: HandlerLogger;
@@ -84,21 +87,22 @@ export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done
     },
   };
 
-  const started = performance.now();
+  const clock = spec.clock ?? systemClock;
+  const started = clock.now();
   const done = (async (): Promise<AttemptOutcome> => {
     const hardMs =
       spec.hardTimeoutMs ?? (spec.timeoutMs === undefined ? undefined : spec.timeoutMs + defaultHardGraceMs);
-    let hardTimer: NodeJS.Timeout | undefined;
+    let hardTimer: unknown;
     const softTimer =
       spec.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
+        : clock.setTimeout(() => {
             softTimedOut = true;
             soft.abort(new AttemptTimeout('soft', spec.timeoutMs!));
           }, spec.timeoutMs);
     const hardLimit = new Promise<'hard'>((resolve) => {
       if (hardMs === undefined) return;
-      hardTimer = setTimeout(() => {
+      hardTimer = clock.setTimeout(() => {
         hardTimedOut = true;
         kill.abort(new AttemptTimeout('hard', hardMs));
         soft.abort(new AttemptTimeout('hard', hardMs));
@@ -109,7 +113,7 @@ export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done
       kill.signal.addEventListener('abort', () => (stopped ? resolve('stopped') : undefined), { once: true });
     });
     const deadline = (): Deadline | undefined => {
-      const elapsed = performance.now() - started;
+      const elapsed = clock.now() - started;
       if (spec.timeoutMs !== undefined && elapsed < spec.timeoutMs)
         return { leftMs: spec.timeoutMs - elapsed, which: 'soft', limitMs: spec.timeoutMs };
       if (hardMs !== undefined)
@@ -125,7 +129,7 @@ export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done
       // The handler's own promise is awaited, but never past a hard timeout or an outside stop:
       // the kill signal already ended its commands; a handler that ignores it is left behind.
       const first = await Promise.race([run.then((value) => ({ value })), hardLimit, stoppedFromOutside]);
-      const runMs = performance.now() - started;
+      const runMs = clock.now() - started;
       if (stopped) return { kind: 'stopped', ...stopped, runMs };
       if (first === 'hard') {
         return {
@@ -148,7 +152,7 @@ export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done
       }
       return { kind: 'succeeded', result: normalize(first.value), runMs };
     } catch (thrown) {
-      const runMs = performance.now() - started;
+      const runMs = clock.now() - started;
       if (stopped) return { kind: 'stopped', ...stopped, runMs };
       const error = toError(thrown);
       if (hardTimedOut || softTimedOut) {
@@ -168,8 +172,8 @@ export function startAttempt(spec: AttemptSpec): { control: AttemptControl; done
         runMs,
       };
     } finally {
-      if (softTimer) clearTimeout(softTimer);
-      if (hardTimer) clearTimeout(hardTimer);
+      if (softTimer !== undefined) clock.clearTimeout(softTimer);
+      if (hardTimer !== undefined) clock.clearTimeout(hardTimer);
       // Whatever the handler started and did not wait for ends with the attempt.
       kill.abort(new Error('attempt ended'));
     }

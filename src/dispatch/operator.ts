@@ -2,7 +2,7 @@
 import { YggError } from '../errors.js';
 import type { TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
-import { nextTimestamp } from '../store/timestamps.js';
+import { applyChange } from './lifecycle/apply.js';
 
 /**
  * Closes a task with reason `cancelled`. A loop running it sees the change through its store
@@ -12,19 +12,7 @@ export async function cancelTask(store: TaskStore, id: string, by: string, now =
   const task = requireTask(store, id);
   if (statusOf(task) === 'closed')
     throw new YggError(`task ${id} is already closed (${task.close_reason ?? 'no reason'})`);
-  const written = await store.update(id, (current) => {
-    if (statusOf(current) === 'closed') return undefined;
-    const stamp = nextTimestamp(current.updated_at, new Date(now));
-    const meta = yggOf(current);
-    return {
-      ...current,
-      status: 'closed',
-      closed_at: stamp,
-      close_reason: 'cancelled',
-      updated_at: stamp,
-      metadata: { ...asRecord(current.metadata), ygg: { ...meta, cancelled: { at: stamp, by } } },
-    };
-  });
+  const written = await applyChange(store, { op: 'cancel', id, by, now });
   if (!written) throw new YggError(`task ${id} changed while cancelling it; look at it with: ygg show ${id}`);
   return written;
 }
@@ -37,17 +25,7 @@ export async function retryTask(store: TaskStore, id: string, now = Date.now()):
       hint: 'ygg dlq lists the tasks that can be retried',
     });
   }
-  const written = await store.update(id, (current) => {
-    const meta = yggOf(current);
-    if (!meta.dead) return undefined;
-    const stamp = nextTimestamp(current.updated_at, new Date(now));
-    const { dead: _dead, next_try_at: _next, ...rest } = meta;
-    const next: Task = { ...current, status: 'open', updated_at: stamp };
-    delete next.assignee;
-    delete next.closed_at;
-    delete next.close_reason;
-    return { ...next, metadata: { ...asRecord(current.metadata), ygg: { ...rest, retried_at: stamp } } };
-  });
+  const written = await applyChange(store, { op: 'send-back', id, now });
   if (!written) throw new YggError(`task ${id} changed while retrying it; look at it with: ygg show ${id}`);
   return written;
 }
@@ -61,10 +39,4 @@ function requireTask(store: TaskStore, id: string): Task {
   const task = store.get(id);
   if (!task) throw new YggError(`no task ${id} in ${store.path}`, { hint: 'ygg list shows the tasks' });
   return task;
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
 }

@@ -1,7 +1,8 @@
 /**
- * The queue's policy as loop hooks: the order of ready tasks (`queue.strategy`, boosts), and
- * admission by rate limit and queue limits. A held task keeps its attempts: it is simply not
- * started this pass, and the loop looks again when its rate limit lets it.
+ * The queue's policy as dispatch extensions: the order of ready tasks (`queue.strategy`, boosts),
+ * and admission by rate limit and queue limits. A held task keeps its attempts: it is simply not
+ * started this pass, and the loop looks again when its rate limit lets it. The boost label is
+ * used up by the runner once the task's claim lands.
  */
 import type { QueueSettings } from '../config/types.js';
 import { hasQueueLimits, overLimit, queuedStatuses } from '../schedule/backpressure.js';
@@ -9,78 +10,59 @@ import { boostWithinLevels, FairOrder, hasBoost, type OrderSettings } from '../s
 import { orderForMakespan } from '../schedule/order.js';
 import { leastRecentlyStarted } from '../schedule/position.js';
 import { RateLimiter } from '../schedule/rate-limit.js';
-import { withYgg } from '../store/operations.js';
-import { statusOf, submitterOf, type Task, yggOf } from '../store/task.js';
-import type { Loop, LoopOptions } from './loop.js';
+import type { TaskStore } from '../store/store.js';
+import { submitterOf, type Task } from '../store/task.js';
+import type { DispatchExtensions, PassView } from './extensions.js';
 
-export type QueueHooks = Required<Pick<LoopOptions, 'order' | 'admit' | 'launched'>>;
+export type QueueHooks = Required<Pick<DispatchExtensions, 'order' | 'admit' | 'launched'>>;
 
 /** One per loop: it keeps the fair turns and the recent starts of each submitter. */
 export class QueuePolicy {
   readonly rateLimiter = new RateLimiter(undefined);
   #fair: FairOrder | undefined;
-  #loop: Loop | undefined;
   #over = new Map<string, string>();
 
-  /** The fair turns, seeded on the first pass from the store (least recently started first). */
-  get fair(): FairOrder {
-    this.#fair ??= new FairOrder(this.#loop ? leastRecentlyStarted(this.#loop.store.list()) : []);
+  /** The fair turns, seeded from the store on first use (least recently started first). */
+  fairFor(store: Pick<TaskStore, 'list'>): FairOrder {
+    this.#fair ??= new FairOrder(leastRecentlyStarted(store.list()));
     return this.#fair;
   }
 
   /** The hooks to hand the loop (`new Loop({ ...options, ...policy.hooks() })`). */
   hooks(): QueueHooks {
     return {
-      order: (tasks, loop) => this.#order(tasks, loop),
-      admit: (task) => this.#admit(task),
-      launched: (task) => this.#launched(task),
+      order: (tasks, view) => this.#order(tasks, view),
+      admit: (task, _type, view) => this.#admit(task, view),
+      launched: (task, _type, view) => this.#launched(task, view),
     };
   }
 
-  #order(tasks: readonly Task[], loop: Loop): readonly Task[] {
-    this.#loop = loop;
-    const queue = loop.config.queue;
+  #order(tasks: readonly Task[], view: PassView): readonly Task[] {
+    const queue = view.config.queue;
     this.rateLimiter.setLimit(queue.rateLimit);
-    this.#over = hasQueueLimits(queue) ? overLimit(loop.store.list(queuedStatuses), queue) : new Map();
+    this.#over = hasQueueLimits(queue) ? overLimit(view.store.list(queuedStatuses), queue) : new Map();
     const settings = orderSettings(queue);
     if (queue.strategy === 'priority' && queue.order === 'makespan') {
-      const planned = orderForMakespan(tasks, loop.estimator, (t) => loop.typeOf(t));
+      const planned = orderForMakespan(tasks, view.estimator, (t) => view.typeOf(t));
       return boostWithinLevels(planned, settings.boostLabel);
     }
     if (queue.strategy === 'priority' && !tasks.some((t) => hasBoost(t, settings.boostLabel))) return tasks;
-    return this.fair.order(tasks, settings);
+    return this.fairFor(view.store).order(tasks, settings);
   }
 
-  #admit(task: Task): string | undefined {
+  #admit(task: Task, view: PassView): string | undefined {
     const over = this.#over.get(task.id);
     if (over) return over;
-    const loop = this.#loop;
-    if (!loop) return undefined;
-    const at = this.rateLimiter.nextStartAt(submitterOf(task), loop.clock.now());
+    const at = this.rateLimiter.nextStartAt(submitterOf(task), view.now());
     if (at === undefined) return undefined;
-    loop.wakeAt(at);
+    view.wakeAt(at);
     return `waiting for its rate limit until ${new Date(at).toISOString()}`;
   }
 
-  #launched(task: Task): void {
-    const loop = this.#loop;
-    if (!loop) return;
-    const queue = loop.config.queue;
+  #launched(task: Task, view: PassView): void {
     const submitter = submitterOf(task);
-    const now = loop.clock.now();
-    this.fair.started(submitter, queue.weights);
-    this.rateLimiter.record(submitter, now);
-    if (!hasBoost(task, queue.boostLabel)) return;
-    // The boost is used once the task runs: recorded after its claim (queued just before this).
-    const owner = loop.owner;
-    void loop.store
-      .update(task.id, (current) => {
-        const lease = yggOf(current).lease;
-        if (statusOf(current) !== 'in_progress' || lease?.owner !== owner || yggOf(current).boosted)
-          return undefined;
-        return withYgg(current, { boosted: new Date(now).toISOString() });
-      })
-      .catch(() => undefined);
+    this.fairFor(view.store).started(submitter, view.config.queue.weights);
+    this.rateLimiter.record(submitter, view.now());
   }
 }
 

@@ -14,28 +14,18 @@
  *   progress, and rollouts not yet claimed wait behind it.
  */
 import type { YggConfig } from '../config/types.js';
+import type { AttemptInfo } from '../dispatch/extensions.js';
 import type { HandlerContext, HandlerResult, Plugin } from '../plugins/api.js';
 import type { PluginSet } from '../plugins/loader.js';
-import type { Slot } from '../schedule/slots.js';
 import { type Task, yggOf } from '../store/task.js';
 import { runOnnx } from './onnx-session.js';
 import type { AgentPipeline, Rollout } from './pipeline.js';
 import type { AdmissionTicket } from './staleness.js';
 import { createToolFunction, type ToolFunction } from './tool-function.js';
 
-/** What the hooks need of a host's slots (the loop's HostSlots). */
-export interface SlotPool {
-  release(slot: Slot): void;
-  acquire(): Promise<Slot>;
-}
-
 export interface PipelineHooksOptions {
   pipeline: AgentPipeline;
   config: () => YggConfig;
-  /** The loop's slots of a host. */
-  hostSlots: (host: string) => SlotPool | undefined;
-  /** Called when a slot was freed for a tool call, so the loop can start another task in it. */
-  slotFreed?: () => void;
   /** Ask the loop to look at the queue again (rollouts held behind an admitted one may start). */
   kick?: () => void;
   /** Types run as rollouts (default: `rollout`). */
@@ -48,15 +38,13 @@ export interface PipelineHooksOptions {
 export interface PipelineHooks {
   admit(task: Task, type: string): string | undefined;
   launched(task: Task, type: string): void;
-  extendContext(ctx: HandlerContext, info: { task: Task; slot: Slot }): void;
+  extendContext(ctx: HandlerContext, info: AttemptInfo): void;
   wrapPlugins(plugins: PluginSet): PluginSet;
 }
 
 const rolloutKey = Symbol('ygg.rollout');
 /** A rollout claimed without a ticket: begins it once the gate admits it. */
 const pendingKey = Symbol('ygg.rollout.pending');
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 type WithRollout = HandlerContext & {
   [rolloutKey]?: Rollout;
@@ -123,23 +111,17 @@ export function pipelineHooks(options: PipelineHooksOptions): PipelineHooks {
       if (ticket) waiting.set(task.id, { ticket, at: now() });
     },
 
-    extendContext(ctx, { task, slot }) {
+    extendContext(ctx, { task, lending }) {
       const config = options.config();
       if (pipeline.toolQueue) {
-        const pool = options.hostSlots(slot.host);
         ctx.tool = createToolFunction({
           queue: pipeline.toolQueue,
-          releaseSlot: () => {
-            pool?.release(slot);
-            options.slotFreed?.();
-          },
+          // The slot is lent while the tool runs (not counted in any loop), then one taken back:
+          // perhaps another index, whose GPUs the handler sees from then on.
+          releaseSlot: () => lending.lend(),
           reacquireSlot: async () => {
-            if (!pool) return;
-            // The slot taken back may be another index (another task took ours meanwhile). The
-            // loop releases the Slot object it handed out, so that object becomes the new slot.
-            const again = await pool.acquire();
-            Object.assign(slot as Mutable<Slot>, { index: again.index, gpus: again.gpus });
-            if (again.gpus.length > 0) ctx.gpu = [...again.gpus];
+            const gpus = await lending.reclaim();
+            if (gpus.length > 0) ctx.gpu = [...gpus];
           },
           releaseOnTool: config.types[ctx.type]?.releaseSlotOnTool ?? true,
           defaults: { taskId: task.id, signal: ctx.signal },

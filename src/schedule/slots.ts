@@ -10,8 +10,10 @@ export interface Slot {
 }
 
 /**
- * A host's concurrency limit: a semaphore of `slots` permits. The usable count can shrink below
- * the configured one (free GPU memory short, host draining) without touching running work.
+ * A host's concurrency limit in this loop: a semaphore of `slots` permits. The usable count can
+ * shrink below the configured one (free GPU memory short, host draining) without touching
+ * running work. Slots that other loops on the store hold (`held`, by index, from their live
+ * leases) are not handed out; the claim itself checks the same under the store's lock.
  * Waiters (a task taking its slot back after a tool call) are served before new claims.
  */
 export class HostSlots {
@@ -46,6 +48,11 @@ export class HostSlots {
     return Math.max(0, this.#effective - this.#used);
   }
 
+  /** Slots free here while other loops hold `held` of this host's slots. */
+  freeBeside(held: readonly number[] = []): number {
+    return Math.max(0, this.#effective - this.#used - held.length);
+  }
+
   setEffective(count: number): void {
     this.#effective = Math.max(0, Math.min(this.host.slots, Math.floor(count)));
   }
@@ -54,18 +61,19 @@ export class HostSlots {
    * Take a slot now if one is free; never waits, so a full host holds nothing up. With `fits`,
    * only a slot whose GPUs it accepts (their free memory holds the task), lowest index first.
    */
-  tryAcquire(fits?: (gpus: readonly number[]) => boolean): Slot | undefined {
-    if (this.free <= 0 || this.#sema.nrWaiting() > 0) return undefined;
-    const at = fits ? this.#free.findIndex((i) => fits(this.#gpuOfSlot[i] ?? [])) : 0;
+  tryAcquire(fits?: (gpus: readonly number[]) => boolean, held: readonly number[] = []): Slot | undefined {
+    if (this.freeBeside(held) <= 0 || this.#sema.nrWaiting() > 0) return undefined;
+    const at = this.#free.findIndex((i) => !held.includes(i) && (!fits || fits(this.#gpuOfSlot[i] ?? [])));
     if (at < 0) return undefined;
     if (this.#sema.tryAcquire() === undefined) return undefined;
     return this.#take(at);
   }
 
-  /** Wait for a slot (used to take one back after a tool call released it). */
-  async acquire(): Promise<Slot> {
+  /** Wait for a slot (used to take one back after a tool call released it), avoiding `held`. */
+  async acquire(held: readonly number[] = []): Promise<Slot> {
     await this.#sema.acquire();
-    return this.#take();
+    const at = this.#free.findIndex((i) => !held.includes(i));
+    return this.#take(Math.max(0, at));
   }
 
   release(slot: Slot): void {

@@ -71,6 +71,12 @@ export interface Lease {
   /** ISO time after which another loop may claim the task. */
   expires: string;
   host?: string;
+  /** The slot's index on the host (unique among live leases there; it picks the GPUs). */
+  slot?: number;
+  /** The task's type when claimed: caps count it across every loop on the store. */
+  type?: string;
+  /** Set while the attempt waits on a tool and lends its slot to other work. */
+  lent?: boolean;
 }
 
 export interface AttemptRecord {

@@ -6,6 +6,7 @@ import type { Plugin } from '../../src/plugins/api.js';
 import { retryDelay } from '../../src/schedule/backoff.js';
 import { openStore } from '../../src/store/open.js';
 import { type Task, yggOf } from '../../src/store/task.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { deferred, loopHarness, pluginSet } from '../helpers/loop-harness.js';
 
 /** A handler the test drives: it records each start and waits until released (or aborted). */
@@ -128,20 +129,7 @@ types:
   });
 
   it('retries with backoff on the injected clock, preferring another host, then dead-letters', async () => {
-    let now = Date.parse('2026-01-01T00:00:00Z');
-    const timers: Array<{ at: number; fn: () => void }> = [];
-    const clock = {
-      now: () => now,
-      setTimeout: (fn: () => void, ms: number) => {
-        const t = { at: now + ms, fn };
-        timers.push(t);
-        return t;
-      },
-      clearTimeout: (handle: unknown) => {
-        const i = timers.indexOf(handle as (typeof timers)[number]);
-        if (i >= 0) timers.splice(i, 1);
-      },
-    };
+    const clock = new FakeClock();
     const hosts: string[] = [];
     const failing: Plugin = {
       name: 'failing',
@@ -166,16 +154,14 @@ types:
     const retry1 = await h.waitFor('task:retry', (e) => e.taskId === task.id);
     const settings = h.config.types.general!.backoff;
     expect(retry1.delayMs).toBe(retryDelay(1, settings, () => 0.5));
-    expect(Date.parse(yggOf(h.store.get(task.id)!).next_try_at!)).toBe(now + retry1.delayMs);
+    expect(Date.parse(yggOf(h.store.get(task.id)!).next_try_at!)).toBe(clock.now() + retry1.delayMs);
     // Nothing happens before the clock reaches the retry time.
     expect(hosts).toEqual(['surtr']);
-    now += retry1.delayMs;
-    for (const t of timers.splice(0)) t.fn();
+    await clock.advance(retry1.delayMs);
     const retry2 = await h.waitFor('task:retry', (e) => e.taskId === task.id && e.attempt === 2);
     expect(retry2.delayMs).toBe(retryDelay(2, settings, () => 0.5));
     expect(hosts).toEqual(['surtr', 'fenrir']);
-    now += retry2.delayMs;
-    for (const t of timers.splice(0)) t.fn();
+    await clock.advance(retry2.delayMs);
     const dead = await h.waitFor('task:dead', (e) => e.taskId === task.id);
     expect(dead.attempts).toBe(3);
     const stored = h.store.get(task.id)!;

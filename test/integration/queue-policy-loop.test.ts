@@ -5,6 +5,7 @@ import { feedCounters } from '../../src/observe/counter-feed.js';
 import { Counters } from '../../src/observe/counters.js';
 import type { Plugin } from '../../src/plugins/api.js';
 import { type Task, yggOf } from '../../src/store/task.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { deferred, loopHarness, pluginSet } from '../helpers/loop-harness.js';
 
 /** A handler the test drives: it records each start and waits until released (or aborted). */
@@ -105,26 +106,14 @@ queue: { strategy: fair }
   });
 
   it('holds a task for its rate limit without using an attempt, and starts it when the clock allows', async () => {
-    let now = Date.parse('2026-01-01T00:00:00Z');
-    const timers: Array<{ at: number; fn: () => void }> = [];
-    const clock = {
-      now: () => now,
-      setTimeout: (fn: () => void, ms: number) => {
-        const t = { at: now + ms, fn };
-        timers.push(t);
-        return t;
-      },
-      clearTimeout: (handle: unknown) => {
-        const i = timers.indexOf(handle as (typeof timers)[number]);
-        if (i >= 0) timers.splice(i, 1);
-      },
-    };
+    const clock = new FakeClock();
     const g = gate(['general']);
     const yaml = `
 hosts:
   surtr: { transport: local, slots: 4 }
 queue:
   rate_limit: { starts: 1, window: 1m }
+  lease: 1h
 `;
     const h = await loopHarness('rate-limit', yaml, pluginSet(g.plugin), {
       start: false,
@@ -148,9 +137,8 @@ queue:
     expect(yggOf(held).attempt).toBeUndefined();
     expect(g.started.map((s) => s.id)).not.toContain(second.id);
     // A wake-up is set for the time it may start.
-    expect(timers.some((t) => t.at === now + 60_000)).toBe(true);
-    now += 60_000;
-    for (const t of timers.splice(0)) if (t.at <= now) t.fn();
+    expect(clock.pending()).toContain(clock.now() + 60_000);
+    await clock.advance(60_000);
     await h.waitFor('task:started', (e) => e.taskId === second.id);
     expect(yggOf(h.store.get(second.id)!).attempt).toBe(1);
     for (const t of [first, second, other]) g.release(t.id);

@@ -2,17 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
-import {
-  addComment,
-  block,
-  claim,
-  closeTask,
-  maxCommentBytes,
-  renewLease,
-  reopen,
-  setYgg,
-} from '../../src/store/operations.js';
-import { type Task, yggOf } from '../../src/store/task.js';
+import { addComment, maxCommentBytes } from '../../src/store/operations.js';
+import type { Task } from '../../src/store/task.js';
 import { nextTimestamp } from '../../src/store/timestamps.js';
 import { beadsIssue } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
@@ -28,60 +19,7 @@ async function storeWith(lines: object[], name: string): Promise<BeadsJsonlStore
 
 const task = (id: string, extra: Record<string, unknown> = {}) => beadsIssue(id, extra) as Task;
 
-describe('mutation builders on a real store', () => {
-  it('claim is a compare-and-swap: of two claims queued together, one wins', async () => {
-    await using store = await storeWith([task('a')], 'claim-cas');
-    const now = at('2026-01-02T00:00:00.250Z');
-    const [first, second] = await Promise.all([
-      store.update('a', claim({ owner: 'loop-1', leaseMs: 60_000, host: 'h', now })),
-      store.update('a', claim({ owner: 'loop-2', leaseMs: 60_000, host: 'h', now })),
-    ]);
-    expect(first?.assignee).toBe('loop-1');
-    expect(second).toBeUndefined();
-    const claimed = store.get('a');
-    expect(claimed).toMatchObject({
-      status: 'in_progress',
-      started_at: '2026-01-02T00:00:00Z',
-      updated_at: '2026-01-02T00:00:00Z',
-    });
-    expect(yggOf(claimed ?? task('x'))).toMatchObject({
-      attempt: 1,
-      lease: { owner: 'loop-1', token: 1, expires: '2026-01-02T00:01:00.250Z', host: 'h' },
-    });
-  });
-
-  it('an expired lease lets another loop claim; the old token can no longer close (fencing)', async () => {
-    await using store = await storeWith([task('a')], 'claim-expired');
-    await store.update('a', claim({ owner: 'loop-1', leaseMs: 1000, now: at('2026-01-02T00:00:00Z') }));
-    expect(
-      await store.update('a', claim({ owner: 'loop-2', leaseMs: 1000, now: at('2026-01-02T00:00:00.500Z') })),
-    ).toBeUndefined();
-    const retaken = await store.update(
-      'a',
-      claim({ owner: 'loop-2', leaseMs: 1000, now: at('2026-01-02T00:00:02Z') }),
-    );
-    expect(yggOf(retaken ?? task('x')).lease?.token).toBe(2);
-    expect(retaken?.started_at).toBe('2026-01-02T00:00:00Z'); // set once
-    expect(await store.update('a', renewLease(1, 1000, at('2026-01-02T00:00:02.1Z')))).toBeUndefined();
-    expect(await store.update('a', closeTask({ token: 1, reason: 'late' }))).toBeUndefined();
-    const renewed = await store.update('a', renewLease(2, 5000, at('2026-01-02T00:00:02.2Z')));
-    expect(yggOf(renewed ?? task('x')).lease?.expires).toBe('2026-01-02T00:00:07.200Z');
-    const closed = await store.update(
-      'a',
-      closeTask({ token: 2, reason: 'done', result: 'ok', now: at('2026-01-02T00:00:03Z') }),
-    );
-    expect(closed).toMatchObject({
-      status: 'closed',
-      close_reason: 'done',
-      closed_at: '2026-01-02T00:00:03Z',
-    });
-    expect(closed?.comments?.[0]).toMatchObject({ issue_id: 'a', author: 'ygg', text: 'ok' });
-    const reopened = await store.update('a', reopen({ now: at('2026-01-02T00:00:04Z') }));
-    expect(reopened?.status).toBe('open');
-    expect(reopened && 'closed_at' in reopened).toBe(false);
-    expect(reopened && 'close_reason' in reopened).toBe(false);
-  });
-
+describe('Beads-generic helpers on a real store', () => {
   it('moves updated_at strictly forward, with a fraction within the same second', () => {
     const now = at('2026-01-02T00:00:00.700Z');
     expect(nextTimestamp('2026-01-01T23:59:59Z', now)).toBe('2026-01-02T00:00:00Z');
@@ -111,18 +49,6 @@ describe('mutation builders on a real store', () => {
     await using plain = await storeWith([task('c')], 'comment-uuid');
     const c = await plain.update('c', addComment({ author: 'ygg', text: 'hi' }));
     expect(String(c?.comments?.[0]?.id)).toMatch(/^[0-9a-f-]{36}$/);
-  });
-
-  it('setYgg keeps other metadata; block dead-letters with a comment', async () => {
-    await using store = await storeWith(
-      [task('a', { metadata: { team: 'x', ygg: { handler: 'shell' } } })],
-      'set-ygg',
-    );
-    const set = await store.update('a', setYgg({ attempts: 3, handler: undefined }));
-    expect(set?.metadata).toEqual({ team: 'x', ygg: { attempts: 3 } });
-    const blocked = await store.update('a', block({ reason: 'failed 3 times: boom' }));
-    expect(blocked?.status).toBe('blocked');
-    expect(blocked?.comments?.at(-1)?.text).toBe('failed 3 times: boom');
   });
 });
 

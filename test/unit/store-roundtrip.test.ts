@@ -5,8 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
 import { goStringify } from '../../src/store/beads-jsonl/go-json.js';
 import { spliceJson } from '../../src/store/beads-jsonl/splice.js';
-import { setYgg } from '../../src/store/operations.js';
+import type { Mutation } from '../../src/store/store.js';
+import { nextTimestamp } from '../../src/store/timestamps.js';
 import { testDir } from '../helpers/tmp.js';
+
+/** Sets keys of metadata.ygg and moves updated_at forward, as any writer of the file may. */
+function setYgg(patch: Record<string, unknown>, now: Date): Mutation {
+  return (task) => {
+    const metadata = (task.metadata ?? {}) as Record<string, unknown>;
+    const ygg = { ...(metadata.ygg as Record<string, unknown> | undefined), ...patch };
+    return { ...task, metadata: { ...metadata, ygg }, updated_at: nextTimestamp(task.updated_at, now) };
+  };
+}
 
 // The shared fixtures sit beside the repository: ../shared/fixtures from its root.
 const fixtures = fileURLToPath(new URL('../fixtures/beads/', import.meta.url));

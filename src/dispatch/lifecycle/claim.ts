@@ -1,0 +1,62 @@
+/**
+ * claim: open (unassigned, or ygg's) or in_progress under a lapsed lease ─▶ in_progress under a
+ * new lease. Declined under the store's lock when the host's live leases fill its slots or hold
+ * the same slot, or when the type's cap across every loop is reached.
+ */
+import type { Mutation } from '../../store/store.js';
+import { statusOf, type Task, yggOf } from '../../store/task.js';
+import { nextTimestamp } from '../../store/timestamps.js';
+import { ownerIsDeadHere, yggAssignee } from '../owner.js';
+import type { ClaimChange } from './changes.js';
+import { leaseLive, occupancy, slotRefusal } from './leases.js';
+import { historyKept, withYgg } from './ygg-meta.js';
+
+/** True when `owner` may claim the task now: open and ygg's to take, or its lease has lapsed. */
+export function isClaimable(task: Task, owner: string, now: number): boolean {
+  const status = statusOf(task);
+  if (status === 'open') return !task.assignee || task.assignee === yggAssignee;
+  if (status !== 'in_progress') return false;
+  const lease = yggOf(task).lease;
+  if (!lease) return false;
+  return !leaseLive(lease, now) || ownerIsDeadHere(lease.owner, owner);
+}
+
+export function claim(change: ClaimChange): Mutation {
+  return (task, context) => {
+    if (!isClaimable(task, change.owner, change.now)) return undefined;
+    const taken = occupancy(context?.tasks(['in_progress']) ?? [], change.now, task.id);
+    if (slotRefusal(taken.slots.get(change.host), change.slot, change.hostSlots)) return undefined;
+    if (change.typeCap !== undefined && (taken.types.get(change.type) ?? 0) >= change.typeCap)
+      return undefined;
+    const meta = yggOf(task);
+    const stamp = nextTimestamp(task.updated_at, new Date(change.now));
+    const attempt = (meta.attempt ?? 0) + 1;
+    const history = [...(meta.history ?? [])];
+    // Taken from a lapsed lease: the previous attempt's loop died or lost the task; record it.
+    const last = history.at(-1);
+    if (statusOf(task) === 'in_progress' && last && !last.end) {
+      history[history.length - 1] = {
+        ...last,
+        end: stamp,
+        outcome: 'lost',
+        error: 'the loop running it stopped',
+      };
+    }
+    history.push({ attempt, host: change.host, start: stamp });
+    const next: Task = { ...task, status: 'in_progress', assignee: yggAssignee, updated_at: stamp };
+    if (!task.started_at) next.started_at = stamp;
+    return withYgg(next, {
+      attempt,
+      lease: {
+        owner: change.owner,
+        token: (meta.lease?.token ?? 0) + 1,
+        expires: new Date(change.now + change.leaseMs).toISOString(),
+        host: change.host,
+        slot: change.slot,
+        type: change.type,
+      },
+      next_try_at: undefined,
+      history: history.slice(-historyKept),
+    });
+  };
+}

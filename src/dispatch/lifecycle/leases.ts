@@ -1,0 +1,48 @@
+/** Reading leases: which are live, and what the live ones hold on each host. */
+import { type Lease, statusOf, type Task, yggOf } from '../../store/task.js';
+
+/** A lease still in force at `now` (an unreadable expiry counts as lapsed). */
+export function leaseLive(lease: Lease | undefined, now: number): lease is Lease {
+  if (!lease) return false;
+  const expires = Date.parse(lease.expires);
+  return !Number.isNaN(expires) && expires > now;
+}
+
+/** What the live leases of other tasks hold: slots per host (by index) and tasks per type. */
+export interface Occupancy {
+  /** Per host, the slot indices held (a lease from before slots were recorded holds -1). */
+  slots: Map<string, number[]>;
+  types: Map<string, number>;
+}
+
+/**
+ * The occupancy of the store by running tasks other than `except`. A slot lent while its task
+ * waits on a tool is not counted: another task may use it meanwhile.
+ */
+export function occupancy(inProgress: readonly Task[], now: number, except?: string): Occupancy {
+  const slots = new Map<string, number[]>();
+  const types = new Map<string, number>();
+  for (const task of inProgress) {
+    if (task.id === except || statusOf(task) !== 'in_progress') continue;
+    const lease = yggOf(task).lease;
+    if (!leaseLive(lease, now)) continue;
+    if (typeof lease.type === 'string') types.set(lease.type, (types.get(lease.type) ?? 0) + 1);
+    if (lease.lent === true || typeof lease.host !== 'string') continue;
+    const held = slots.get(lease.host) ?? [];
+    held.push(typeof lease.slot === 'number' ? lease.slot : -1);
+    slots.set(lease.host, held);
+  }
+  return { slots, types };
+}
+
+/** Why a host cannot give slot `slot` now, or undefined when it can. */
+export function slotRefusal(
+  held: readonly number[] | undefined,
+  slot: number,
+  hostSlots: number,
+): string | undefined {
+  const taken = held ?? [];
+  if (taken.length >= hostSlots) return 'full';
+  if (taken.includes(slot)) return 'slot taken';
+  return undefined;
+}
