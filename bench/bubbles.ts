@@ -10,7 +10,7 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoopCommand } from '../src/cli/loop.js';
+import { runDispatcher } from '../src/app/dispatcher.js';
 import { EventBus } from '../src/observe/events.js';
 import { openStore } from '../src/store/open.js';
 import { table } from './lib/table.js';
@@ -90,10 +90,14 @@ tool_queue: {cache_ttl: 0s}
     bus.on('task:failed', () => {
       failed += 1;
     });
-    await runLoopCommand(
-      { cwd: dir, config: join(dir, 'hosts.yaml'), untilIdle: true, status: false, logLevel: 'silent' },
+    await runDispatcher({
+      cwd: dir,
+      config: join(dir, 'hosts.yaml'),
+      untilIdle: true,
+      status: false,
+      logLevel: 'silent',
       bus,
-    );
+    });
     const work = globalThis.__yggBubbleWork;
     if (failed > 0 || work.length !== 2 * tasks)
       throw new Error(`bubbles: ${failed} failed, ${work.length / 2} ran`);

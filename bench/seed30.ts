@@ -10,7 +10,7 @@
  * - spill: any host takes any task: total work / total slots = 900 / 7 ≈ 128.6.
  */
 import { fileURLToPath } from 'node:url';
-import { runDemo } from '../src/cli/demo.js';
+import { runDemo } from '../src/app/demo.js';
 import { loadConfig } from '../src/config/load.js';
 import { typeConfigFor } from '../src/config/type-rules.js';
 import { seed30Shape } from '../src/dispatch/workloads.js';

@@ -9,8 +9,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runDispatcher } from '../../src/app/dispatcher.js';
 import { initCommand } from '../../src/cli/init.js';
-import { runLoopCommand } from '../../src/cli/loop.js';
 import { EventBus } from '../../src/observe/events.js';
 import { TrajectoryLog } from '../../src/pipeline/trajectory-log.js';
 import { openStore, runtimeDirFor } from '../../src/store/open.js';
@@ -72,10 +72,14 @@ export async function runThroughDispatcher(options: RunOptions): Promise<RunRepo
   bus.on('tool:called', ({ cached }) => {
     if (!cached) toolCalls += 1;
   });
-  await runLoopCommand(
-    { cwd: options.dir, config: configPath, untilIdle: true, status: false, logLevel: 'silent' },
+  await runDispatcher({
+    cwd: options.dir,
+    config: configPath,
+    untilIdle: true,
+    status: false,
+    logLevel: 'silent',
     bus,
-  );
+  });
   const runtimeDir = runtimeDirFor(join(options.dir, '.beads', 'issues.jsonl'));
   const byVersion = new Map<number, { n: number; reward: number; fixes: number }>();
   for (const t of await TrajectoryLog.inRuntimeDir(runtimeDir).readAll()) {

@@ -1,19 +1,11 @@
-import { watch } from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { formatProblem } from '../config/problems.js';
-import { Loop } from '../dispatch/loop.js';
-import { QueuePolicy } from '../dispatch/queue-policy.js';
+import { Dispatcher, type DispatcherOptions } from '../app/dispatcher.js';
+import type { Loop } from '../dispatch/loop.js';
 import { ExitError } from '../errors.js';
-import { feedCounters } from '../observe/counter-feed.js';
-import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
 import { parseDuration } from './add.js';
-import { LoopHosts } from './loop-hosts.js';
-import { type ObserveFlags, observeLoop, withObserveOptions } from './loop-observers.js';
-import { openLoopPipeline } from './loop-pipeline.js';
-import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
-import { storeProblemReporter } from './store-problems.js';
+import { type ObserveFlags, withObserveOptions } from './observe-options.js';
+import { type CommonOptions, withCommonOptions } from './runtime.js';
 
 export interface LoopCommandOptions extends CommonOptions, ObserveFlags {
   legacy?: boolean;
@@ -30,58 +22,20 @@ export interface LoopRun {
 }
 
 /**
- * Runs the dispatch loop until idle (`untilIdle`) or until SIGINT/SIGTERM: the first signal stops
+ * Runs the dispatcher until idle (`untilIdle`) or until SIGINT/SIGTERM: the first signal stops
  * claiming and waits for running tasks (up to the grace period); a second aborts them, and they
- * are reopened to run again later.
+ * are reopened to run again later. SIGHUP and edits of hosts.yaml reload it.
  */
 export async function runLoopCommand(options: LoopCommandOptions, bus = new EventBus()): Promise<LoopRun> {
-  await using runtime = await openRuntime(options);
-  // --interval stands over hosts.yaml, also after a reload.
-  const withFlags = (loaded: typeof runtime.config) =>
-    options.interval === undefined
-      ? loaded
-      : { ...loaded, queue: { ...loaded.queue, pollIntervalMs: options.interval } };
-  const config = withFlags(runtime.config);
-  // Tool queue, rollouts and the learner, when hosts.yaml has tools or a learner.
-  await using pipeline = await openLoopPipeline(runtime, config, bus);
-  const queuePolicy = new QueuePolicy().hooks();
-  // Health probes, GPU samples and endpoint model lists, over the same transports the tasks use.
-  await using hosts = new LoopHosts(config, bus, (host) => runtime.transport(host));
-  const loop = new Loop({
-    store: runtime.store,
-    config,
+  const { interval, graceMs, ...rest } = options;
+  const dispatcherOptions: DispatcherOptions = {
+    ...rest,
     bus,
-    transport: (host) => runtime.transport(host),
-    hostUp: (host) => hosts.hostUp(host),
-    usableSlots: (host, vramGb, used) => hosts.usableSlots(host, vramGb, used),
-    gpuFits: (host, gpus, vramGb) => hosts.gpuFits(host, gpus, vramGb),
-    refusal: (host, task) => hosts.refusal(host, task),
-    ...(options.legacy ? { legacy: true } : {}),
-    // Queue strategy (fair turns, boost), rate limits and queue limits; then the pipeline's gate.
-    ...queuePolicy,
-    ...pipeline.loopOptions(runtime.plugins, queuePolicy),
-  });
-  pipeline.bind(loop);
-  hosts.onChange = () => loop.kick();
-  // Durable per-submitter and per-type counters (`ygg stats`), fed by the loop's events.
-  const counting = feedCounters({
-    bus,
-    counters: new Counters(runtime.store.runtimeDir),
-    task: (id) => runtime.store.get(id),
-    evalTypes: () => loop.config.queue.evalTypes,
-    onError: (error) =>
-      process.stderr.write(`ygg: counters not written yet (will retry): ${String(error)}\n`),
-  });
-  // Lines ygg keeps but cannot read: told at start, and as new ones appear.
-  const tellStoreProblems = storeProblemReporter(runtime.store, (text) => process.stderr.write(text));
-  tellStoreProblems();
-  const offProblems = runtime.store.watch(() => tellStoreProblems());
-  for (const problem of runtime.plugins.problems) {
-    process.stderr.write(`ygg: plugin ${problem.path} failed to load: ${problem.error}\n`);
-  }
-  // Logs, status server, metrics, notifications, progress: wired before start so no event is missed.
-  await using _observed = await observeLoop(loop, options, { untilIdle: options.untilIdle === true });
-
+    watchConfig: true,
+    ...(interval === undefined ? {} : { intervalMs: interval }),
+  };
+  await using dispatcher = await Dispatcher.open(dispatcherOptions);
+  const loop = dispatcher.loop;
   let ending: LoopRun['ending'] = 'idle';
   let caught: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -96,73 +50,20 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     process.stderr.write(
       `ygg: ${signal}: no new tasks; waiting for running ones (send it again to abort them)\n`,
     );
-    void loop.stop({ ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }) });
+    void loop.stop(graceMs === undefined ? {} : { graceMs });
   };
-  const reload = () => {
-    void loadConfig(runtime.configPath).then((result) => {
-      if (result.config) {
-        hosts.reconfigure(result.config);
-        loop.reconfigure(withFlags(result.config));
-      } else {
-        const errors = result.errors.map((e) => formatProblem(e));
-        bus.emit('config:invalid', { path: runtime.configPath, errors });
-        process.stderr.write(
-          `ygg: ${runtime.configPath} is invalid; keeping the running config:\n${errors.join('\n')}\n`,
-        );
-      }
-    });
-  };
+  const reload = () => void dispatcher.reload();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', reload);
-  const configWatcher = watchFile(runtime.configPath, reload);
   try {
-    await hosts.ready();
-    await loop.start();
-    if (options.untilIdle) {
-      await loop.untilIdle();
-      if (!caught) await loop.stop();
-    }
-    await waitStopped(loop);
+    await dispatcher.run();
     if (loop.forced) ending = 'forced';
     return { ending, ...(caught ? { signal: caught } : {}), loop };
   } finally {
-    await counting.close();
-    offProblems();
-    configWatcher();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', reload);
-  }
-}
-
-function waitStopped(loop: Loop): Promise<void> {
-  if (loop.state === 'stopped') return Promise.resolve();
-  return new Promise((resolve) => {
-    const off = loop.bus.on('loop:state', ({ state }) => {
-      if (state === 'stopped') {
-        off();
-        resolve();
-      }
-    });
-  });
-}
-
-function watchFile(path: string, onChange: () => void): () => void {
-  try {
-    let timer: NodeJS.Timeout | undefined;
-    const watcher = watch(path, () => {
-      // Editors write in several steps; react once they are done.
-      clearTimeout(timer);
-      timer = setTimeout(onChange, 200);
-    });
-    watcher.on('error', () => watcher.close());
-    return () => {
-      clearTimeout(timer);
-      watcher.close();
-    };
-  } catch {
-    return () => {};
   }
 }
 

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { version } from '../app/version.js';
 import { ExitError, YggError } from '../errors.js';
 import { commands } from './registry.js';
-import { version } from './version.js';
 
 /** Builds the `ygg` program: every command registers itself from src/cli/registry.ts. */
 export function buildProgram(): Command {

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { version } from '../app/version.js';
 import type { YggConfig } from '../config/types.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
 import { type MonitorActions, startMonitorApp } from '../observe/monitor/app.js';
@@ -11,7 +12,6 @@ import { snapshotFromStore } from '../observe/store-snapshot.js';
 import { openStore } from '../store/open.js';
 import type { TaskStore } from '../store/store.js';
 import { type CommonOptions, openConfig, withCommonOptions } from './runtime.js';
-import { version } from './version.js';
 
 export interface MonitorOptions extends CommonOptions {
   once?: boolean;

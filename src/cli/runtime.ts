@@ -1,79 +1,12 @@
-/**
- * Puts the parts together for a command: the store, hosts.yaml, the plugins and one transport
- * per host. The only place (with the loop command) that wires layers to each other.
- */
+/** The flags every command that opens the store takes. */
 import type { Command } from 'commander';
-import { loadDiscoveredConfig } from '../config/load.js';
-import type { YggConfig } from '../config/types.js';
-import { YggError } from '../errors.js';
-import { createTransport } from '../hosts/pool.js';
-import type { Transport } from '../hosts/transport.js';
-import { builtinPluginDir, loadPlugins, type PluginSet } from '../plugins/loader.js';
-import { openStore } from '../store/open.js';
-import type { TaskStore } from '../store/store.js';
 
-export interface CommonOptions {
-  store?: string;
-  config?: string;
-  cwd?: string;
-}
+export type { CommonOptions, Runtime } from '../app/runtime.js';
+export { openConfig, openRuntime } from '../app/runtime.js';
 
 /** Adds `--store` and `--config` to a command. */
 export function withCommonOptions(command: Command): Command {
   return command
     .option('--store <path>', 'the Beads file (default: YGG_STORE, else .beads/issues.jsonl found upward)')
     .option('--config <path>', 'hosts.yaml (default: YGG_CONFIG, else beside .beads/, else the shipped one)');
-}
-
-export interface Runtime extends AsyncDisposable {
-  store: TaskStore;
-  config: YggConfig;
-  configPath: string;
-  plugins: PluginSet;
-  transport(host: YggConfig['hosts'][number]): Transport;
-}
-
-export async function openConfig(
-  options: CommonOptions,
-): Promise<{ config: YggConfig; path: string; warnings: string[] }> {
-  const found = await loadDiscoveredConfig({
-    ...(options.config ? { configPath: options.config } : {}),
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-  });
-  return { config: found.config, path: found.path, warnings: found.warnings.map((w) => w.message) };
-}
-
-export async function openRuntime(options: CommonOptions): Promise<Runtime> {
-  const store = await openStore({
-    ...(options.store ? { path: options.store } : {}),
-    cwd: options.cwd ?? process.cwd(),
-  });
-  const { config, path } = await openConfig(options);
-  const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
-  if (plugins.conflicts.length > 0) {
-    await store.close();
-    throw new YggError(`plugin conflict in ${path}:\n${plugins.conflicts.join('\n')}`, {
-      hint: 'give one of the plugins other types, or set the handler per type under types.<name>.handler',
-    });
-  }
-  const transports = new Map<string, Transport>();
-  return {
-    store,
-    config,
-    configPath: path,
-    plugins,
-    transport(host) {
-      let transport = transports.get(host.name);
-      if (!transport) {
-        // SSH hosts get pooled ssh2 connections; both kinds run sandboxed tools under the host's settings.
-        transport = createTransport(host);
-        transports.set(host.name, transport);
-      }
-      return transport;
-    },
-    async [Symbol.asyncDispose]() {
-      for (const transport of transports.values()) await transport.close();
-      await store.close();
-    },
-  };
 }

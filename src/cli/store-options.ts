@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { storeProblemReporter } from '../app/store-problems.js';
 import type { BeadsJsonlStore } from '../store/beads-jsonl/beads-store.js';
 import { openStore } from '../store/open.js';
-import { storeProblemReporter } from './store-problems.js';
 
 /** Options every store command takes. */
 export interface StoreCommandOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loopStatusSource } from '../../src/cli/loop-status.js';
+import { loopStatusSource } from '../../src/app/status-source.js';
 import { EventBus } from '../../src/observe/events.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { startStatusServer } from '../../src/observe/server.js';

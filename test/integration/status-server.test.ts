@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePort } from '../../src/cli/loop-observers.js';
+import { parsePort } from '../../src/cli/observe-options.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { statusClient } from '../../src/observe/monitor/client.js';
 import { readStatusFile } from '../../src/observe/server/status-file.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openLoopPipeline, pipelineRestartSections } from '../../src/cli/loop-pipeline.js';
+import { openLoopPipeline, pipelineRestartSections } from '../../src/app/pipeline.js';
 import type { Runtime } from '../../src/cli/runtime.js';
 import { configOrThrow, parseConfig } from '../../src/config/load.js';
 import type { YggConfig } from '../../src/config/types.js';

@@ -1,15 +1,14 @@
 /**
- * What `ygg loop` adds around the loop to be seen: structured logs, the status server (with
+ * What the dispatcher adds around the loop to be seen: structured logs, the status server (with
  * metrics, the event stream and the web view), notifications, and with --until-idle a progress
  * bar. Call before `loop.start()` so no event is missed; dispose after the loop stopped.
  */
-import { type Command, InvalidArgumentError } from 'commander';
 import type { Loop } from '../dispatch/loop.js';
 import { YggError } from '../errors.js';
 import { createLogger, type Logger, parseLogLevel } from '../observe/logger.js';
 import { ProgressWriter } from '../observe/progress-bar.js';
 import { type Observers, startObservers } from '../observe/start.js';
-import { loopStatusSource } from './loop-status.js';
+import { loopStatusSource } from './status-source.js';
 import { version } from './version.js';
 
 export interface ObserveFlags {
@@ -18,30 +17,6 @@ export interface ObserveFlags {
   /** `--no-status` sets false. */
   status?: boolean;
   logLevel?: string;
-}
-
-/** Adds the observing flags to `ygg loop`. */
-export function withObserveOptions(command: Command): Command {
-  return command
-    .option(
-      '--status-host <address>',
-      'status server address; other than 127.0.0.1 requires the token for every request',
-    )
-    .option(
-      '--status-port <port>',
-      'status server port (default: status.port in hosts.yaml, 7467); 0 picks a free one',
-      parsePort,
-    )
-    .option('--no-status', 'do not start the status server')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info');
-}
-
-/** A TCP port for --status-port: an integer from 0 (any free one) to 65535. */
-export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || port > 65_535)
-    throw new InvalidArgumentError(`${value} is not a port: give a number from 0 (any free one) to 65535`);
-  return port;
 }
 
 export interface LoopObservers extends AsyncDisposable {

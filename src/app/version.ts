@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-/** ygg's version, read from package.json (two folders up from both src/cli and dist/src/cli). */
+/** ygg's version, read from package.json (two folders up from both src/app and dist/src/app). */
 function readVersion(): string {
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {

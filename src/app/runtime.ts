@@ -1,0 +1,72 @@
+/**
+ * Puts the parts together for a command: the store, hosts.yaml, the plugins and one transport
+ * per host.
+ */
+import { loadDiscoveredConfig } from '../config/load.js';
+import type { YggConfig } from '../config/types.js';
+import { YggError } from '../errors.js';
+import { createTransport } from '../hosts/pool.js';
+import type { Transport } from '../hosts/transport.js';
+import { builtinPluginDir, loadPlugins, type PluginSet } from '../plugins/loader.js';
+import { openStore } from '../store/open.js';
+import type { TaskStore } from '../store/store.js';
+
+/** Where the store and hosts.yaml are (flags; the environment and discovery otherwise). */
+export interface CommonOptions {
+  store?: string;
+  config?: string;
+  cwd?: string;
+}
+
+export interface Runtime extends AsyncDisposable {
+  store: TaskStore;
+  config: YggConfig;
+  configPath: string;
+  plugins: PluginSet;
+  transport(host: YggConfig['hosts'][number]): Transport;
+}
+
+export async function openConfig(
+  options: CommonOptions,
+): Promise<{ config: YggConfig; path: string; warnings: string[] }> {
+  const found = await loadDiscoveredConfig({
+    ...(options.config ? { configPath: options.config } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
+  return { config: found.config, path: found.path, warnings: found.warnings.map((w) => w.message) };
+}
+
+export async function openRuntime(options: CommonOptions): Promise<Runtime> {
+  const store = await openStore({
+    ...(options.store ? { path: options.store } : {}),
+    cwd: options.cwd ?? process.cwd(),
+  });
+  const { config, path } = await openConfig(options);
+  const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
+  if (plugins.conflicts.length > 0) {
+    await store.close();
+    throw new YggError(`plugin conflict in ${path}:\n${plugins.conflicts.join('\n')}`, {
+      hint: 'give one of the plugins other types, or set the handler per type under types.<name>.handler',
+    });
+  }
+  const transports = new Map<string, Transport>();
+  return {
+    store,
+    config,
+    configPath: path,
+    plugins,
+    transport(host) {
+      let transport = transports.get(host.name);
+      if (!transport) {
+        // SSH hosts get pooled ssh2 connections; both kinds run sandboxed tools under the host's settings.
+        transport = createTransport(host);
+        transports.set(host.name, transport);
+      }
+      return transport;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const transport of transports.values()) await transport.close();
+      await store.close();
+    },
+  };
+}
