@@ -89,3 +89,18 @@ export class HostSlots {
     return { host: this.host.name, index, gpus: this.#gpuOfSlot[index] ?? [] };
   }
 }
+
+/**
+ * Applies a new list of hosts to a loop's slots: new hosts get slots, a changed count applies
+ * once the host's running work ended (attempts release into the semaphore they came from).
+ */
+export function resizeSlots(slots: Map<string, HostSlots>, hosts: readonly HostConfig[]): void {
+  for (const host of hosts) {
+    const existing = slots.get(host.name);
+    if (!existing || (existing.total !== host.slots && existing.used === 0))
+      slots.set(host.name, new HostSlots(host));
+  }
+  for (const name of [...slots.keys()]) {
+    if (!hosts.some((h) => h.name === name) && slots.get(name)?.used === 0) slots.delete(name);
+  }
+}

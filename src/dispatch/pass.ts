@@ -1,0 +1,128 @@
+/**
+ * One pass over the queue: bd's ready set plus tasks whose lease lapsed, ordered, each decided
+ * (launch, hold, later) and the decision applied. A task whose data breaks a rule of ours is
+ * held with the reason; it never stops the pass.
+ */
+
+import type { Placement } from '../schedule/makespan.js';
+import { orderForMakespan } from '../schedule/order.js';
+import type { HostSlots } from '../schedule/slots.js';
+import type { Task } from '../store/task.js';
+import { type AdmissionInput, type Decision, decide } from './admission.js';
+import { scanInProgress } from './candidates.js';
+import type { DispatchExtensions, PassView } from './extensions.js';
+import { admissionInput, type PassParts, planFor, totalFree } from './pass-input.js';
+import { usableSlots } from './routing.js';
+import type { Runner } from './runner.js';
+import type { WaitingTasks } from './waiting.js';
+
+export interface PassContext extends Omit<PassParts, 'now' | 'heldElsewhere' | 'typesElsewhere'> {
+  view: PassView;
+  runner: Runner;
+  waiting: WaitingTasks;
+  slots: ReadonlyMap<string, HostSlots>;
+  extensions: Pick<DispatchExtensions, 'order' | 'launched'>;
+  /** The previous pass's makespan plan (kept stable across passes). */
+  plan: Map<string, Placement> | undefined;
+}
+
+export interface PassResult {
+  launched: number;
+  /** Something could run later without any outside change (a slot frees, a retry comes due). */
+  later: boolean;
+  /** When to look again at the latest (a retry, a lease that lapses). */
+  nextWake: number;
+  /** What other loops' live leases hold per host (for a slot taken back after a tool call). */
+  heldElsewhere: Map<string, number[]>;
+  plan: Map<string, Placement> | undefined;
+}
+
+export function runPass(ctx: PassContext, now: number): PassResult {
+  const { runner, view } = ctx;
+  const scan = scanInProgress(ctx.store, view.owner, now, (id) => runner.isInFlight(id));
+  const parts: PassParts = {
+    ...ctx,
+    now,
+    heldElsewhere: scan.elsewhere.slots,
+    typesElsewhere: scan.elsewhere.types,
+  };
+  const input = admissionInput(parts);
+  const ordered = order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]);
+  const makespan = ctx.config.queue.order === 'makespan';
+  const plan = makespan
+    ? planFor({ ...parts, estimator: view.estimator }, input.hosts, ordered, ctx.plan)
+    : undefined;
+  if (plan) input.plan = plan;
+  const result: PassResult = {
+    launched: 0,
+    later: false,
+    nextWake: scan.nextExpiry,
+    heldElsewhere: scan.elsewhere.slots,
+    plan,
+  };
+  for (const task of ordered) {
+    if (totalFree(input.hosts) === 0) {
+      result.later = true;
+      break;
+    }
+    if (runner.isInFlight(task.id)) continue;
+    const decision = decideSafely(task, input);
+    const applied = apply(ctx, decision, input, now);
+    if (applied === 'launched') result.launched += 1;
+    else if (applied === 'later') result.later = true;
+    if (decision.kind === 'hold' && decision.at !== undefined)
+      result.nextWake = Math.min(result.nextWake, decision.at);
+  }
+  return result;
+}
+
+function order(ctx: PassContext, candidates: readonly Task[]): readonly Task[] {
+  if (ctx.extensions.order) return ctx.extensions.order(candidates, ctx.view);
+  if (ctx.config.queue.order === 'makespan')
+    return orderForMakespan(candidates, ctx.view.estimator, (t) => ctx.view.typeOf(t));
+  return candidates;
+}
+
+/** One task's decision; one whose data breaks a rule of ours is held with why, never the loop. */
+export function decideSafely(task: Task, input: AdmissionInput): Decision {
+  try {
+    return decide(task, input);
+  } catch (error) {
+    const reason = `ygg cannot read this task: ${error instanceof Error ? error.message : String(error)}`;
+    return {
+      kind: 'hold',
+      task,
+      holdup: { kind: 'bad-task', type: 'unknown', reason },
+      report: true,
+      later: false,
+    };
+  }
+}
+
+function apply(
+  ctx: PassContext,
+  decision: Decision,
+  input: AdmissionInput,
+  now: number,
+): 'launched' | 'later' | 'held' {
+  const { task } = decision;
+  if (decision.kind === 'hold') {
+    ctx.waiting.hold(task, decision.holdup, decision.report, now);
+    return decision.later ? 'later' : 'held';
+  }
+  if (decision.kind === 'later') {
+    ctx.waiting.waitsForSlot(task, now);
+    return 'later';
+  }
+  const types = input.typesRunning as Map<string, number>;
+  types.set(decision.type, (types.get(decision.type) ?? 0) + 1);
+  const vramGb = ctx.typeConfig(decision.type).vramGb;
+  ctx.runner.launch({
+    ...decision,
+    hostSlots: ctx.slots.get(decision.slot.host)!,
+    usable: usableSlots(input.hosts, decision.slot.host, vramGb),
+    readyAt: ctx.waiting.started(task, now),
+  });
+  ctx.extensions.launched?.(task, decision.type, ctx.view);
+  return 'launched';
+}
