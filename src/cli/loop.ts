@@ -98,19 +98,23 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     );
     void loop.stop({ ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }) });
   };
+  // A reload never stops the loop: whatever goes wrong keeps the running config and says why.
+  const keepRunningConfig = (errors: string[], what = 'is invalid') => {
+    bus.emit('config:invalid', { path: runtime.configPath, errors });
+    process.stderr.write(
+      `ygg: ${runtime.configPath} ${what}; keeping the running config:\n${errors.join('\n')}\n`,
+    );
+  };
   const reload = () => {
-    void loadConfig(runtime.configPath).then((result) => {
-      if (result.config) {
+    loadConfig(runtime.configPath)
+      .then((result) => {
+        if (!result.config) return keepRunningConfig(result.errors.map((e) => formatProblem(e)));
         hosts.reconfigure(result.config);
         loop.reconfigure(withFlags(result.config));
-      } else {
-        const errors = result.errors.map((e) => formatProblem(e));
-        bus.emit('config:invalid', { path: runtime.configPath, errors });
-        process.stderr.write(
-          `ygg: ${runtime.configPath} is invalid; keeping the running config:\n${errors.join('\n')}\n`,
-        );
-      }
-    });
+      })
+      .catch((error: unknown) => {
+        keepRunningConfig([String(error)], 'could not be applied');
+      });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
