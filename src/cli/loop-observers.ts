@@ -116,7 +116,7 @@ export async function observeLoop(
 }
 
 /** Store locks this process holds too long or leaves behind, logged at error with their holder. */
-function logStoreLocks(logger: Logger): () => void {
+export function logStoreLocks(logger: Logger): () => void {
   const listener = (message: unknown) => {
     const notice = message as StoreLockNotice;
     const seconds = (notice.heldMs / 1000).toFixed(1);

@@ -7,7 +7,10 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { logStoreLocks } from '../../src/cli/loop-observers.js';
+import { createLogger } from '../../src/observe/logger.js';
 import { StoreLock, type StoreLockNotice } from '../../src/store/beads-jsonl/store-lock.js';
 import { readTasks } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
@@ -80,5 +83,31 @@ describe('the store lock under faults', () => {
     const quick = await lock.acquire();
     await quick();
     expect(notices).toHaveLength(2);
+  });
+
+  it('is logged by the loop at error, naming the holder, when its own process holds it too long', async () => {
+    const dir = await testDir('lock-logged');
+    const file = join(dir, 'issues.jsonl');
+    await writeFile(file, '');
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const stop = logStoreLocks(createLogger({ destination, pretty: false }));
+    onTestFinished(stop);
+    const lock = new StoreLock(file, join(dir, 'issues.jsonl.lock'), { heldTooLongMs: 100 });
+    const release = await lock.acquire();
+    const logged = await waitUntil(() => lines.find((l) => l.level === 50), { what: 'an error line' });
+    expect(logged.msg).toMatch(
+      new RegExp(
+        `store lock .*issues\\.jsonl\\.lock held [0-9.]+ s by this process \\(pid ${process.pid}\\) for a write of issues\\.jsonl`,
+      ),
+    );
+    expect(logged).toMatchObject({ holder_pid: process.pid, holder: 'a write of issues.jsonl' });
+    await release();
+    expect(lines.at(-1)).toMatchObject({ level: 40, msg: expect.stringMatching(/released after/) });
   });
 });
