@@ -96,7 +96,8 @@ export class Dispatcher implements AsyncDisposable {
       warn(`ygg: ${this.#configPath} is invalid; keeping the running config:\n${errors.join('\n')}\n`);
     } catch (error) {
       // A reload never takes the loop down, whatever the file holds.
-      warn(`ygg: ${this.#configPath} could not be reloaded; keeping the running config: ${String(error)}\n`);
+      this.#loop?.bus.emit('config:invalid', { path: this.#configPath, errors: [String(error)] });
+      warn(`ygg: ${this.#configPath} could not be applied; keeping the running config:\n${String(error)}\n`);
     }
   }
 

@@ -8,6 +8,7 @@ import { YggError } from '../errors.js';
 import { createLogger, type Logger, parseLogLevel } from '../observe/logger.js';
 import { ProgressWriter } from '../observe/progress-bar.js';
 import { type Observers, startObservers } from '../observe/start.js';
+import { type StoreLockNotice, storeLockChannel } from '../store/beads-jsonl/store-lock.js';
 import { loopStatusSource } from './status-source.js';
 import { version } from './version.js';
 
@@ -71,12 +72,14 @@ export async function observeLoop(
     logger.warn({ port: observers.server?.port }, `${error.message}; using port ${observers.server?.port}`);
   }
   if (observers.server) stderr.write(`ygg: status and web view at ${observers.server.browserUrl}\n`);
+  const offLocks = logStoreLocks(logger);
   return {
     logger,
     observers,
     async [Symbol.asyncDispose]() {
       progress?.update();
       progress?.[Symbol.dispose]();
+      offLocks();
       try {
         await observers.close();
       } finally {
@@ -85,4 +88,32 @@ export async function observeLoop(
       }
     },
   };
+}
+
+/** Store locks this process holds too long or leaves behind, logged at error with their holder. */
+export function logStoreLocks(logger: Logger): () => void {
+  const listener = (message: unknown) => {
+    const notice = message as StoreLockNotice;
+    const seconds = (notice.heldMs / 1000).toFixed(1);
+    const fields = {
+      lock: notice.lockPath,
+      holder_pid: notice.holder.pid,
+      holder: notice.holder.purpose,
+      held_ms: notice.heldMs,
+      ...(notice.error ? { error: notice.error } : {}),
+    };
+    if (notice.kind === 'held-too-long')
+      logger.error(
+        fields,
+        `store lock ${notice.lockPath} held ${seconds} s by this process (pid ${notice.holder.pid}) for ${notice.holder.purpose}; other writers wait`,
+      );
+    else if (notice.kind === 'not-removed')
+      logger.error(
+        fields,
+        `store lock ${notice.lockPath} could not be removed (${notice.error}); it goes stale and is broken in seconds`,
+      );
+    else logger.warn(fields, `store lock ${notice.lockPath} released after ${seconds} s`);
+  };
+  storeLockChannel.subscribe(listener);
+  return () => storeLockChannel.unsubscribe(listener);
 }

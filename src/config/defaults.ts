@@ -65,7 +65,7 @@ export const configDefaults = {
     modelLabelPrefix: 'model:',
     boostLabel: 'boost',
   },
-  status: { host: '127.0.0.1', port: 7467 },
+  status: { host: '127.0.0.1', port: 7467, names: [] },
   toolQueue: {
     /** `cache_ttl`: an identical call within this time returns the cached result. */
     cacheTtlMs: 600_000,

@@ -14,6 +14,7 @@ import { checkRules } from './rules.js';
 import { hostsFileSchema } from './schema.js';
 import { locate } from './source-map.js';
 import type { YggConfig } from './types.js';
+import { aliasProblem, maxAliasExpansions } from './yaml-aliases.js';
 import { problemsFromIssues } from './zod-issues.js';
 
 export { type FindConfigOptions, type FoundConfig, findConfigPath, shippedConfigPath } from './discover.js';
@@ -25,8 +26,24 @@ export interface ConfigResult {
   errors: ConfigProblem[];
 }
 
-/** Parses and checks hosts.yaml text; `path` names the file in problems and anchors relative paths. */
+/**
+ * Parses and checks hosts.yaml text; `path` names the file in problems and anchors relative paths.
+ * Never throws: whatever the text holds comes back as problems (a reload must not stop a loop).
+ */
 export function parseConfig(text: string, path: string): ConfigResult {
+  try {
+    return parseConfigText(text, path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      config: undefined,
+      warnings: [],
+      errors: [{ severity: 'error', path: [], file: path, message: `cannot read this file: ${reason}` }],
+    };
+  }
+}
+
+function parseConfigText(text: string, path: string): ConfigResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   const at = (problem: ConfigProblem): ConfigProblem => ({ ...problem, file: path, ...located(problem) });
@@ -50,7 +67,21 @@ export function parseConfig(text: string, path: string): ConfigResult {
   if (doc.errors.length > 0)
     return { config: undefined, warnings: yamlWarnings, errors: doc.errors.map(yamlProblem('error')) };
 
-  const data = emptyEntriesAsMaps(doc.toJS() ?? {});
+  // Aliases are checked before they are expanded, so a file of nested ones costs no memory.
+  const aliases = aliasProblem(doc);
+  if (aliases) {
+    const { line, col } = lineCounter.linePos(aliases.offset);
+    const error: ConfigProblem = {
+      severity: 'error',
+      path: [],
+      message: aliases.message,
+      file: path,
+      line,
+      column: col,
+    };
+    return { config: undefined, warnings: yamlWarnings, errors: [error] };
+  }
+  const data = emptyEntriesAsMaps(doc.toJS({ maxAliasCount: maxAliasExpansions }) ?? {});
   const parsed = hostsFileSchema.safeParse(data);
   if (!parsed.success) {
     const errors = problemsFromIssues(hostsFileSchema, parsed.error.issues, data).map(at);

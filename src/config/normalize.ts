@@ -299,7 +299,11 @@ export function normalize(file: HostsFile, baseDir: string, sourcePath?: string)
     issueTypeMap: { ...file.issue_types },
     queue: queue(file.queue),
     pluginDirs: (file.plugins?.dirs ?? []).map((dir) => resolveLocalPath(dir, baseDir)),
-    status: { host: file.status?.host ?? d.status.host, port: file.status?.port ?? d.status.port },
+    status: {
+      host: file.status?.host ?? d.status.host,
+      port: file.status?.port ?? d.status.port,
+      names: file.status?.names ?? d.status.names,
+    },
     defaults,
     ...pipeline(file, baseDir),
   };

@@ -333,6 +333,9 @@ export const hostsFileSchema = z
       .object({
         host: name.describe('Status server address. Default: 127.0.0.1.'),
         port: z.number().int().min(0, 'expected a port 0-65535').max(65535, 'expected a port 0-65535'),
+        names: names.describe(
+          'Other names the server is reached by (a DNS name, a proxy), accepted as the Host of a request.',
+        ),
       })
       .partial()
       .strict()

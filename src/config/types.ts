@@ -226,6 +226,8 @@ export interface NotifySettings {
 export interface StatusSettings {
   host: string;
   port: number;
+  /** Host names requests may name besides loopback and, on a LAN bind, this machine's addresses. */
+  names: string[];
 }
 
 export interface YggConfig {

@@ -1,16 +1,26 @@
 /**
  * The status server: JSON status, Prometheus metrics, an event stream, the web view, and
  * cancel/retry. Binds 127.0.0.1 by default; state changes always need the token, and on any
- * other bind address every request does.
+ * other bind address every request does. Only requests naming this server in their Host are
+ * answered. It sheds its own load (connections, late requests, event streams that stop reading:
+ * server/limits.ts) so that a flood of clients cannot take the loop's memory or descriptors.
  *
  * States: created → listening (start) → closed (close, idempotent; ends streams and sockets).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { YggError } from '../errors.js';
 import type { Metrics } from './metrics.js';
-import { hostHeaderAllowed, isLoopback, newToken, tokenMatches, tokenOf } from './server/auth.js';
+import {
+  allowedHostNames,
+  hostHeaderAllowed,
+  isLoopback,
+  newToken,
+  tokenMatches,
+  tokenOf,
+} from './server/auth.js';
+import { defaultLimits, type ServerLimits, throttledWarnings } from './server/limits.js';
 import { SseHub } from './server/sse.js';
 import { removeStatusFile, writeStatusFile } from './server/status-file.js';
 import { webPage } from './server/web-page.js';
@@ -32,8 +42,14 @@ export interface StatusServerOptions {
   /** Where `status.json` is written (the store's runtime folder); omitted: not written. */
   runtimeDir?: string;
   version?: string;
+  /** Names requests may give as their Host besides loopback and this machine's (`status.names`). */
+  names?: readonly string[];
+  /** What it may take (defaults: `defaultLimits()`, sized to the descriptor limit). */
+  limits?: Partial<ServerLimits>;
+  /** Where it says it shed load (clients dropped, connections refused); pino's `warn` fits. */
+  warn?: (fields: Record<string, unknown>, message: string) => void;
   /** SSE tuning (tests). */
-  sse?: { settleMs?: number; refreshMs?: number };
+  sse?: { settleMs?: number; refreshMs?: number; heartbeatMs?: number };
 }
 
 export interface StatusServer extends AsyncDisposable {
@@ -44,6 +60,8 @@ export interface StatusServer extends AsyncDisposable {
   readonly url: string;
   /** The URL to open in a browser, carrying the token. */
   readonly browserUrl: string;
+  /** Event streams open now (a client that stops reading is dropped from them). */
+  readonly eventStreams: number;
   close(): Promise<void>;
 }
 
@@ -55,13 +73,37 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   const loopback = isLoopback(host);
   const token = options.token ?? newToken();
   const { source, metrics } = options;
-  const hub = new SseHub({ bus: source.bus, snapshot: () => source.snapshot(), ...options.sse });
+  const limits = { ...defaultLimits(), ...options.limits };
+  const warn = throttledWarnings(options.warn);
+  const hub = new SseHub({
+    bus: source.bus,
+    snapshot: () => source.snapshot(),
+    maxBacklogBytes: limits.maxStreamBacklogBytes,
+    onDrop: (backlog) =>
+      warn('stream-dropped', 'status server: dropped an event stream whose client stopped reading', {
+        backlog_bytes: backlog,
+      }),
+    ...options.sse,
+  });
+  const hostNames = () =>
+    allowedHostNames({ bindHost: host, names: options.names ?? [], machine: machineNames });
+  let allowedHosts = hostNames();
+  let allowedAt = Date.now();
+  const hostAllowed = (request: IncomingMessage): boolean => {
+    if (hostHeaderAllowed(request.headers.host, allowedHosts)) return true;
+    // Off loopback this machine's addresses can change (DHCP): look again, at most every 5 s.
+    if (loopback || Date.now() - allowedAt < 5_000) return false;
+    allowedHosts = hostNames();
+    allowedAt = Date.now();
+    return hostHeaderAllowed(request.headers.host, allowedHosts);
+  };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!hostAllowed(request)) return send(response, 403, { error: 'host not allowed' });
+    const url = parseUrl(request.url);
+    if (!url) return send(response, 400, { error: 'malformed URL' });
     const method = request.method ?? 'GET';
     const authorized = tokenMatches(token, tokenOf(request, url));
-    if (loopback && !hostHeaderAllowed(request)) return send(response, 403, { error: 'host not allowed' });
     const action = actionPath.exec(url.pathname);
     if (!loopback && !authorized) return send(response, 401, { error: 'token required' }, authenticate);
     if (action) {
@@ -69,7 +111,8 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       if (tokenOf(request, url) === undefined)
         return send(response, 401, { error: 'token required' }, authenticate);
       if (!authorized) return send(response, 403, { error: 'wrong token' });
-      const id = decodeURIComponent(action[1]!);
+      const id = decoded(action[1]!);
+      if (id === undefined) return send(response, 400, { error: 'malformed %-escape in the task id' });
       try {
         await (action[2] === 'cancel' ? source.cancel(id) : source.retry(id));
         return send(response, 200, { ok: true, id, action: action[2] });
@@ -82,7 +125,9 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       return send(response, 405, { error: 'use GET' }, { allow: 'GET' });
     const output = outputPath.exec(url.pathname);
     if (output) {
-      const found = source.output?.(decodeURIComponent(output[1]!));
+      const id = decoded(output[1]!);
+      if (id === undefined) return send(response, 400, { error: 'malformed %-escape in the task id' });
+      const found = source.output?.(id);
       return found ? send(response, 200, found) : send(response, 404, { error: 'not running here' });
     }
     switch (url.pathname) {
@@ -96,6 +141,10 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         return;
       }
       case '/events':
+        if (hub.size >= limits.maxEventStreams) {
+          warn('streams-full', `status server: ${hub.size} event streams open, refusing more`);
+          return send(response, 503, { error: 'too many event streams open' }, { 'retry-after': '10' });
+        }
         hub.add(response);
         return;
       case '/':
@@ -114,14 +163,26 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     }
   };
 
-  const server: Server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent)
-        send(response, 500, { error: error instanceof Error ? error.message : 'error' });
-      else response.end();
-    });
-  });
-  server.keepAliveTimeout = 5_000;
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often timed-out requests are looked for (Node's default, 30 s, would let them linger).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    (request, response) => {
+      handle(request, response).catch((error: unknown) => {
+        if (!response.headersSent)
+          send(response, 500, { error: error instanceof Error ? error.message : 'error' });
+        else response.end();
+      });
+    },
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () =>
+    warn('connections-full', `status server: ${limits.maxConnections} connections open, refusing more`),
+  );
 
   await new Promise<void>((resolve, reject) => {
     const where = `${host}:${options.port ?? defaultStatusPort}`;
@@ -156,6 +217,12 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     server.once('error', onError);
     server.listen(options.port ?? defaultStatusPort, host, () => {
       server.off('error', onError);
+      // Once listening, a failed accept (EMFILE: out of descriptors) costs that one client only.
+      server.on('error', (error: NodeJS.ErrnoException) =>
+        warn(`accept-${error.code}`, `status server: cannot accept a connection (${error.message})`, {
+          code: error.code,
+        }),
+      );
       resolve();
     });
   });
@@ -193,7 +260,44 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     return closing;
   };
 
-  return { host, port, token, url, browserUrl, close, [Symbol.asyncDispose]: close };
+  return {
+    host,
+    port,
+    token,
+    url,
+    browserUrl,
+    get eventStreams() {
+      return hub.size;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The request's URL, or undefined when it is not one. */
+function parseUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A path segment with its %-escapes decoded, or undefined when one is malformed. */
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** This machine's name and its addresses, as a request to it from the LAN may name it. */
+function machineNames(): string[] {
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .flatMap((a) => (a ? [a.address] : []));
+  return [hostname(), `${hostname()}.local`, ...addresses];
 }
 
 /** This machine's first address on a network (not loopback), IPv4 first. */

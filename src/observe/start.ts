@@ -57,6 +57,8 @@ export async function startObservers(options: ObserversOptions): Promise<Observe
         port: options.statusPort ?? config?.status?.port ?? defaultStatusPort,
         runtimeDir: options.store?.runtimeDir,
         version: options.version,
+        names: config?.status?.names ?? [],
+        ...(logger ? { warn: (fields, message) => logger.warn(fields, message) } : {}),
       });
     } catch (error) {
       await runAll(cleanups);

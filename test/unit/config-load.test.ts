@@ -96,7 +96,7 @@ describe('defaults', () => {
       weights: {},
       boostLabel: 'boost',
     });
-    expect(config.status).toEqual({ host: '127.0.0.1', port: 7467 });
+    expect(config.status).toEqual({ host: '127.0.0.1', port: 7467, names: [] });
     expect(config.defaults).toEqual({
       attempts: 3,
       backoff: configDefaults.backoff,

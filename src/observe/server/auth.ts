@@ -24,13 +24,37 @@ export function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
 }
 
+/** An address or name as it appears in a Host header: IPv6 in brackets, lower case, no zone. */
+export function hostName(address: string): string {
+  const bare = address
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/%.*$/, '');
+  return bare.includes(':') ? `[${bare}]` : bare;
+}
+
 /**
- * On a loopback bind, only requests addressed to a loopback name are answered: a page on another
- * site that rebinds its DNS name to 127.0.0.1 sends its own name as Host and is refused.
+ * The names a request may give as its Host: the loopback names, the bound address, the names
+ * hosts.yaml lists and, on a LAN bind, this machine's name and addresses. Nothing else: a page
+ * on another site that rebinds its DNS name to this machine sends its own name and is refused.
  */
-export function hostHeaderAllowed(request: IncomingMessage): boolean {
-  const host = request.headers.host;
-  if (!host) return true;
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':')[0]!;
-  return isLoopback(name);
+export function allowedHostNames(options: {
+  bindHost: string;
+  names?: readonly string[];
+  /** This machine's name and addresses (asked only on a LAN bind). */
+  machine?: () => string[];
+}): Set<string> {
+  const allowed = new Set(['127.0.0.1', '[::1]', 'localhost', ...(options.names ?? [])].map(hostName));
+  const wildcard = options.bindHost === '0.0.0.0' || options.bindHost === '::';
+  if (!wildcard) allowed.add(hostName(options.bindHost));
+  if (!isLoopback(options.bindHost))
+    for (const name of options.machine?.() ?? []) allowed.add(hostName(name));
+  return allowed;
+}
+
+/** Whether a Host header names exactly one of `allowed`, with an optional port and nothing more. */
+export function hostHeaderAllowed(host: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (host === undefined) return true; // HTTP/1.0; a browser always sends one
+  const match = /^(\[[0-9a-f:.]+\]|[^:[\]/@\s]+)(?::\d{1,5})?$/i.exec(host);
+  return match !== null && allowed.has(match[1]!.toLowerCase());
 }

@@ -1,7 +1,8 @@
 /**
  * Server-sent events: every bus event as `event: NAME`, plus `event: snapshot` with the full
  * status shortly after changes and once a second (so elapsed times move), and a comment line
- * every 15 s to keep proxies from closing an idle stream.
+ * every 15 s to keep proxies from closing an idle stream. A client that stops reading is dropped
+ * once what waits to be sent to it passes a bound, so it cannot make the loop's memory grow.
  */
 import type { ServerResponse } from 'node:http';
 import type { EventBus } from '../events.js';
@@ -15,6 +16,10 @@ export interface SseHubOptions {
   /** Snapshot refresh while clients are connected. Default 1000 ms. */
   refreshMs?: number;
   heartbeatMs?: number;
+  /** A stream with more than this waiting to be sent is dropped. Default 1 MiB. */
+  maxBacklogBytes?: number;
+  /** Told of each stream dropped, with what was waiting. */
+  onDrop?: (backlogBytes: number) => void;
 }
 
 /** Events too frequent to be worth a snapshot of their own (the periodic one covers them). */
@@ -29,7 +34,14 @@ export class SseHub {
   #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: SseHubOptions) {
-    this.#options = { settleMs: 100, refreshMs: 1000, heartbeatMs: 15_000, ...options };
+    this.#options = {
+      settleMs: 100,
+      refreshMs: 1000,
+      heartbeatMs: 15_000,
+      maxBacklogBytes: 1024 * 1024,
+      onDrop: () => {},
+      ...options,
+    };
     this.#offBus = options.bus.onAny((event, payload) => {
       if (this.#clients.size === 0) return;
       this.#broadcast(event, payload);
@@ -48,8 +60,8 @@ export class SseHub {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    response.write('retry: 2000\n\n');
     this.#clients.add(response);
+    this.#write(response, 'retry: 2000\n\n');
     response.on('close', () => {
       this.#clients.delete(response);
       if (this.#clients.size === 0) this.#stopTimers();
@@ -68,12 +80,26 @@ export class SseHub {
   }
 
   #broadcast(event: string, data: unknown): void {
-    for (const client of this.#clients) this.#send(client, event, data);
+    const text = message(event, data);
+    for (const client of this.#clients) this.#write(client, text);
   }
 
   #send(client: ServerResponse, event: string, data: unknown): void {
+    this.#write(client, message(event, data));
+  }
+
+  /** Writes unless the client fell behind; one that did is dropped (its backlog freed with it). */
+  #write(client: ServerResponse, text: string): void {
     if (client.writableEnded || client.destroyed) return;
-    client.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // Counts what the response and its socket hold, not what the kernel holds for the peer.
+    const backlog = client.writableLength;
+    if (backlog > this.#options.maxBacklogBytes) {
+      this.#clients.delete(client);
+      client.destroy();
+      this.#options.onDrop(backlog);
+      return;
+    }
+    client.write(text);
   }
 
   #scheduleSnapshot(): void {
@@ -98,7 +124,7 @@ export class SseHub {
   #startTimers(): void {
     this.#refresh ??= setInterval(() => this.#broadcastSnapshot(), this.#options.refreshMs);
     this.#heartbeat ??= setInterval(() => {
-      for (const client of this.#clients) if (!client.writableEnded) client.write(': keepalive\n\n');
+      for (const client of this.#clients) this.#write(client, ': keepalive\n\n');
     }, this.#options.heartbeatMs);
     this.#refresh.unref();
     this.#heartbeat.unref();
@@ -110,4 +136,8 @@ export class SseHub {
     clearInterval(this.#heartbeat);
     this.#settle = this.#refresh = this.#heartbeat = undefined;
   }
+}
+
+function message(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
