@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { logStoreLocks } from '../../src/cli/loop-observers.js';
+import { logStoreLocks } from '../../src/app/observers.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { StoreLock, type StoreLockNotice } from '../../src/store/beads-jsonl/store-lock.js';
 import { readTasks } from '../helpers/store-file.js';
