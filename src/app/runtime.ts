@@ -36,12 +36,18 @@ export async function openConfig(
   return { config: found.config, path: found.path, warnings: found.warnings.map((w) => w.message) };
 }
 
+/** The store lock's wait, well below the lease: a write stuck on the lock fails before a lease could lapse. */
+export function lockTimeoutFor(config: YggConfig): number {
+  return Math.max(1000, Math.min(20_000, Math.floor(config.queue.leaseMs / 3)));
+}
+
 export async function openRuntime(options: CommonOptions): Promise<Runtime> {
+  const { config, path } = await openConfig(options);
   const store = await openStore({
     ...(options.store ? { path: options.store } : {}),
     cwd: options.cwd ?? process.cwd(),
+    lockTimeoutMs: lockTimeoutFor(config),
   });
-  const { config, path } = await openConfig(options);
   const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
   if (plugins.conflicts.length > 0) {
     await store.close();
