@@ -19,31 +19,20 @@ import type { TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import { type AttemptControl, type AttemptOutcome, startAttempt } from './attempt.js';
 import { attemptSettings } from './attempt-settings.js';
-import { type Clock, sleep } from './clock.js';
-import type { AttemptInfo, SlotLending } from './extensions.js';
+import type { Clock } from './clock.js';
+import type { AttemptInfo } from './extensions.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { applyChange } from './lifecycle/apply.js';
 import type { TaskChange } from './lifecycle/changes.js';
 import { isRevertOf } from './lifecycle/reassert.js';
 import { holds } from './lifecycle/ygg-meta.js';
 import { OurVersions } from './our-versions.js';
+import type { RunningAttempt } from './running-attempt.js';
 import { settle } from './settle.js';
 import { type LoopTotals, SettleWriter } from './settle-writer.js';
+import { slotLending } from './slot-lending.js';
 
-export interface RunningAttempt {
-  task: Task;
-  type: string;
-  host: string;
-  /** The slot it holds now (another index after it lent its slot and took one back). */
-  slot: Slot;
-  token: number;
-  attempt: number;
-  plugin: Plugin;
-  control: AttemptControl;
-  startedAt: number;
-  progress?: string;
-  fraction?: number;
-}
+export type { RunningAttempt } from './running-attempt.js';
 
 /** A launch the loop decided: the task, its type and handler, and the slot it took. */
 export interface Launch {
@@ -204,12 +193,21 @@ export class Runner {
     const settings = attemptSettings(claimed, typeConfig, launch.plugin, config.defaults);
     let run: RunningAttempt | undefined;
     let slotHeld = true;
-    const lending = this.#lending(
-      () => run,
+    const lending = slotLending({
+      run: () => run,
       hostSlots,
-      () => slotHeld,
-      (held) => (slotHeld = held),
-    );
+      held: () => slotHeld,
+      setHeld: (held) => {
+        slotHeld = held;
+      },
+      clock,
+      write: (change) => this.write(change),
+      heldElsewhere: this.#options.heldElsewhere,
+      changed: () => {
+        this.#slotsChanged(hostSlots);
+        this.#options.kick();
+      },
+    });
     const { control, done } = startAttempt({
       task: claimed,
       type,
@@ -351,59 +349,6 @@ export class Runner {
         error: 'ygg stopped before it ran',
       },
     }).catch(() => undefined);
-  }
-
-  #lending(
-    run: () => RunningAttempt | undefined,
-    hostSlots: HostSlots,
-    held: () => boolean,
-    setHeld: (held: boolean) => void,
-  ): SlotLending {
-    return {
-      lend: () => {
-        const current = run();
-        if (!current || !held()) return;
-        setHeld(false);
-        hostSlots.release(current.slot);
-        const now = this.#options.clock.now();
-        void this.write({
-          op: 'lend-slot',
-          id: current.task.id,
-          token: current.token,
-          lent: true,
-          now,
-        }).catch(() => undefined);
-        this.#slotsChanged(hostSlots);
-        this.#options.kick();
-      },
-      reclaim: async () => {
-        const current = run();
-        if (!current || held()) return current?.slot.gpus ?? [];
-        for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
-          const slot = await hostSlots.acquire(this.#options.heldElsewhere(current.host));
-          const now = this.#options.clock.now();
-          const taken = await this.write({
-            op: 'lend-slot',
-            id: current.task.id,
-            token: current.token,
-            lent: false,
-            slot: slot.index,
-            hostSlots: hostSlots.effective,
-            now,
-          }).catch(() => undefined);
-          if (taken) {
-            current.slot = slot;
-            setHeld(true);
-            this.#slotsChanged(hostSlots);
-            return slot.gpus;
-          }
-          hostSlots.release(slot);
-          // Another loop filled the host meanwhile, or the attempt ended: wait and look again.
-          if (current.control.signal.aborted) return [];
-          await sleep(this.#options.clock, wait, current.control.signal);
-        }
-      },
-    };
   }
 
   #slotsChanged(slots: HostSlots): void {
