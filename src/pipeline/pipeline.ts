@@ -14,25 +14,13 @@ import { PolicyStore } from './policy.js';
 import { ReplayBuffer } from './replay.js';
 import { type RewardPlugin, scoreTrajectory, type WeightedReward } from './rewards/api.js';
 import { rewardsFromSettings } from './rewards/from-config.js';
+import type { OnnxFunction, PolicyHandle } from './rollout-types.js';
 import { type AdmissionTicket, StaleCounter, StalenessGate } from './staleness.js';
 import { ToolQueue } from './tool-queue.js';
 import { summarizeTrajectory, type Trajectory, TrajectoryRecorder } from './trajectory.js';
 import { TrajectoryLog } from './trajectory-log.js';
 
-export type OnnxInputs = Record<string, { data: readonly number[]; dims: readonly number[] }>;
-export type OnnxOutputs = Record<string, { data: number[]; dims: readonly number[] }>;
-
-/** `ctx.onnx(modelPath, inputs)`: run an ONNX model (sessions are cached per file). */
-export type OnnxFunction = (modelPath: string, inputs: OnnxInputs) => Promise<OnnxOutputs>;
-
-/** `ctx.policy` for rollouts: the version the rollout was admitted under. */
-export interface PolicyHandle {
-  version: number;
-  /** The version's checkpoint file (absent before any policy exists). */
-  checkpoint: string | undefined;
-  /** Run the checkpoint on inputs. */
-  run(inputs: OnnxInputs): Promise<OnnxOutputs>;
-}
+export type { OnnxFunction, OnnxInputs, OnnxOutputs, PolicyHandle } from './rollout-types.js';
 
 /** What a rollout handler's ctx gains (spread into the HandlerContext). */
 export interface RolloutExtensions {

@@ -4,7 +4,11 @@
  */
 import type { HostConfig } from '../config/types.js';
 import type { ExecOptions, ExecResult } from '../hosts/transport.js';
+import type { OnnxFunction, PolicyHandle } from '../pipeline/rollout-types.js';
+import type { ToolFunction } from '../pipeline/tool-function.js';
+import type { TrajectoryRecorder } from '../pipeline/trajectory.js';
 import type { Task } from '../store/task.js';
+import type { Llm } from './llm.js';
 
 export interface HandlerLogger {
   debug(obj: object | string, msg?: string): void;
@@ -13,7 +17,21 @@ export interface HandlerLogger {
   error(obj: object | string, msg?: string): void;
 }
 
-export interface HandlerContext {
+/** What later parts add to a handler's context; each is there only where it applies. */
+export interface HandlerExtensions {
+  /** The host's model endpoint (the model handlers; set when the host serves one). */
+  llm?: Llm;
+  /** Run a tool on a `tools` host, the task's GPU slot lent meanwhile (hosts.yaml `tools:`). */
+  tool?: ToolFunction;
+  /** Run an ONNX model with onnxruntime-node (CPU). */
+  onnx?: OnnxFunction;
+  /** A rollout's policy version and checkpoint. */
+  policy?: PolicyHandle;
+  /** A rollout's trajectory: record steps, or mark it failed. */
+  trajectory?: TrajectoryRecorder;
+}
+
+export interface HandlerContext extends HandlerExtensions {
   /** Aborts on soft timeout, cancellation, shutdown or a lost lease. Honour it. */
   signal: AbortSignal;
   log: HandlerLogger;
@@ -33,8 +51,6 @@ export interface HandlerContext {
   progress(text: string, fraction?: number): void;
   /** Tell ygg the handler is alive (renews the lease early). */
   heartbeat(): void;
-  /** Extensions added by later parts (model endpoint, tool queue, ONNX, policy). */
-  [extension: string]: unknown;
 }
 
 export interface HandlerResult {

@@ -6,35 +6,14 @@ import type { HostConfig, ModelEndpoint } from '../config/types.js';
 import { NonRetryableError } from '../errors.js';
 import { createModelClient } from '../hosts/model/client.js';
 import { modelRequest } from '../hosts/model/model-request.js';
-import type { ChatMessage, ChatResult, ModelClient } from '../hosts/model/types.js';
+import type { ModelClient } from '../hosts/model/types.js';
 import type { Task } from '../store/task.js';
 import type { HandlerContext } from './api.js';
+import type { Llm } from './llm.js';
 
 export type { ChatMessage, ChatResult } from '../hosts/model/types.js';
 
-export interface LlmChatOptions {
-  /** Aborts this call only; the task's signal aborts it anyway. */
-  signal?: AbortSignal;
-  /** Sees every token; `progress` gets them too, batched. */
-  onToken?: (token: string) => void;
-  /** Model to use instead of the one configured (or asked for by the task). */
-  model?: string;
-}
-
-export interface LlmReply extends ChatResult {
-  host: string;
-  api: ModelEndpoint['api'];
-}
-
-/** What a handler finds as `ctx.llm`. */
-export interface Llm {
-  readonly host: string;
-  readonly api: ModelEndpoint['api'];
-  /** The model calls use unless told otherwise. */
-  readonly model: string;
-  chat(messages: readonly ChatMessage[], options?: LlmChatOptions): Promise<LlmReply>;
-  listModels(options?: { signal?: AbortSignal }): Promise<string[]>;
-}
+export type { Llm, LlmChatOptions, LlmReply } from './llm.js';
 
 /** A handler context that carries `llm`. */
 export interface LlmHandlerContext extends HandlerContext {
