@@ -1,10 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { loadDiscoveredConfig } from '../config/load.js';
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import { ExitError, YggError } from '../errors.js';
-import { builtinPluginDir, loadPlugins } from '../plugins/loader.js';
 import {
   hasQueueLimits,
   QueueFullError,
@@ -15,7 +16,6 @@ import {
 import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
 import type { Task } from '../store/task.js';
-import { openConfig } from './runtime.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
 export interface AddOptions extends StoreCommandOptions {
@@ -109,6 +109,8 @@ async function checkHandler(options: AddOptions, config: YggConfig | undefined):
     });
   }
   if (!options.handler) return;
+  // Plugins are imported only when a handler is named: most adds name none.
+  const { builtinPluginDir, loadPlugins } = await import('../plugins/loader.js');
   const plugins = await loadPlugins([builtinPluginDir(), ...(config?.pluginDirs ?? [])]);
   if (plugins.byName.has(options.handler)) return;
   throw new YggError(`no handler plugin named ${options.handler}`, {
@@ -131,12 +133,7 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
     const warnings: string[] = [];
     let config: YggConfig | undefined;
     try {
-      config = (
-        await openConfig({
-          ...(options.config ? { config: options.config } : {}),
-          cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
-        })
-      ).config;
+      config = await queueConfig(options, store.path);
     } catch (error) {
       warnings.push(
         `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
@@ -160,6 +157,15 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
     const place = queuePlace(task.id, store, queue, config.types, (t) => classifyType(t, config));
     return { task, place, warnings };
   });
+}
+
+/** hosts.yaml for the queue limits: `--config`, else the one found beside the store's `.beads/`. */
+export async function queueConfig(options: AddOptions, storePath: string): Promise<YggConfig> {
+  const found = await loadDiscoveredConfig({
+    ...(options.config ? { configPath: options.config } : {}),
+    cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(storePath),
+  });
+  return found.config;
 }
 
 export function parsePriority(value: string): number {
@@ -190,9 +196,10 @@ export function register(program: Command): void {
   withStoreOption(
     program
       .command('add')
-      .description('add a task; prints its id')
-      .argument('<title>', 'the task title')
+      .description('add a task; prints its id (--from FILE: one task per line, all in one write)')
+      .argument('[title]', 'the task title')
       .argument('[argv...]', 'after --: the command the shell handler runs (an argv, never a shell string)')
+      .option('--from <file>', 'add a task per line of FILE (- for stdin): JSON objects, or titles')
       .option('--type <type>', 'the task type (stored as a label)')
       .option('--priority <n>', 'priority 0 (critical) .. 4 (backlog)', parsePriority)
       .option('--label <label>', 'a label (repeatable)', collect)
@@ -214,42 +221,100 @@ export function register(program: Command): void {
       .option('--as <name>', 'who submits it (created_by); default the login name')
       .option('--config <path>', 'hosts.yaml with the queue limits (default: found as for `ygg loop`)')
       .option('--json', 'print {id, position, of, ...} as one JSON object instead of the id'),
-  ).action(async (title: string, argv: string[], flags: Record<string, unknown>, command: Command) => {
-    // Commander fills <title> from the words after -- when none came before: say so rather
-    // than run the command without its first word.
-    const raw = (command.parent as { rawArgs?: string[] } | null)?.rawArgs ?? [];
-    const dashes = raw.indexOf('--');
-    if (dashes >= 0 && argv.length < raw.length - dashes - 1) {
-      throw new YggError('the title goes before --: everything after -- is the command', {
-        hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
-      });
-    }
-    const added = await addOrExit({
-      title,
-      argv,
-      ...(flags.store ? { store: flags.store as string } : {}),
-      ...(flags.type ? { type: flags.type as string } : {}),
-      ...(flags.priority !== undefined ? { priority: flags.priority as number } : {}),
-      ...(flags.label ? { labels: flags.label as string[] } : {}),
-      ...(flags.description ? { description: flags.description as string } : {}),
-      ...(flags.blockedBy ? { blockedBy: flags.blockedBy as string[] } : {}),
-      ...(flags.handler ? { handler: flags.handler as string } : {}),
-      ...(flags.simulateMs !== undefined ? { simulateMs: flags.simulateMs as number } : {}),
-      ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout as number } : {}),
-      ...(flags.hardTimeout !== undefined ? { hardTimeoutMs: flags.hardTimeout as number } : {}),
-      ...(flags.attempts !== undefined ? { attempts: flags.attempts as number } : {}),
-      ...(flags.as ? { as: flags.as as string } : {}),
-      ...(flags.config ? { config: flags.config as string } : {}),
+  ).action(
+    async (title: string | undefined, argv: string[], flags: Record<string, unknown>, command: Command) => {
+      // Commander fills [title] from the words after -- when none came before.
+      const raw = (command.parent as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+      const dashes = raw.indexOf('--');
+      const titleFromCommand = dashes >= 0 && argv.length < raw.length - dashes - 1;
+      // With --from there is no title: a word commander took for one belongs to the command.
+      const options = optionsFrom(flags, titleFromCommand && title !== undefined ? [title, ...argv] : argv);
+      if (flags.from !== undefined) {
+        if (title !== undefined && !titleFromCommand)
+          throw new YggError('give a title or --from, not both', {
+            hint: 'With --from, every line of the file is a task.',
+          });
+        await addFromOrExit(flags.from as string, options, Boolean(flags.json));
+        return;
+      }
+      if (titleFromCommand) {
+        throw new YggError('the title goes before --: everything after -- is the command', {
+          hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
+        });
+      }
+      if (title === undefined)
+        throw new YggError('ygg add needs a title, or --from FILE', {
+          hint: 'For example: ygg add "summarize the meeting notes" --priority 1',
+        });
+      const added = await addOrExit({ ...options, title });
+      for (const warning of added.warnings) process.stderr.write(`ygg: ${warning}\n`);
+      const { task, place } = added;
+      if (flags.json) {
+        process.stdout.write(
+          `${JSON.stringify({ id: task.id, position: place?.position ?? null, of: place?.of ?? null, state: place?.state ?? null, ...(place?.overLimit ? { over_limit: place.overLimit } : {}) })}\n`,
+        );
+      } else process.stdout.write(`${task.id}\n`);
+      if (place) process.stderr.write(`${describePlace(place)}\n`);
+    },
+  );
+}
+
+/** The options of one add from commander's flags (every one but the title). */
+function optionsFrom(flags: Record<string, unknown>, argv: string[]): Omit<AddOptions, 'title'> {
+  return {
+    argv,
+    ...(flags.store ? { store: flags.store as string } : {}),
+    ...(flags.type ? { type: flags.type as string } : {}),
+    ...(flags.priority !== undefined ? { priority: flags.priority as number } : {}),
+    ...(flags.label ? { labels: flags.label as string[] } : {}),
+    ...(flags.description ? { description: flags.description as string } : {}),
+    ...(flags.blockedBy ? { blockedBy: flags.blockedBy as string[] } : {}),
+    ...(flags.handler ? { handler: flags.handler as string } : {}),
+    ...(flags.simulateMs !== undefined ? { simulateMs: flags.simulateMs as number } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout as number } : {}),
+    ...(flags.hardTimeout !== undefined ? { hardTimeoutMs: flags.hardTimeout as number } : {}),
+    ...(flags.attempts !== undefined ? { attempts: flags.attempts as number } : {}),
+    ...(flags.as ? { as: flags.as as string } : {}),
+    ...(flags.config ? { config: flags.config as string } : {}),
+  };
+}
+
+/** `--from`: prints the ids in input order (with --json, one array of {line, id}). */
+async function addFromOrExit(
+  source: string,
+  options: Omit<AddOptions, 'title'>,
+  json: boolean,
+): Promise<void> {
+  const { addFromLines, BulkQueueFullError } = await import('./add-bulk.js');
+  const bytes = await readInput(source);
+  try {
+    const { added, warnings } = await addFromLines(options, source, bytes);
+    for (const warning of warnings) process.stderr.write(`ygg: ${warning}\n`);
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(added.map(({ line, task }) => ({ line, id: task.id })))}\n`
+        : added.map(({ task }) => `${task.id}\n`).join(''),
+    );
+    process.stderr.write(`added ${added.length} task${added.length === 1 ? '' : 's'}\n`);
+  } catch (error) {
+    if (!(error instanceof BulkQueueFullError)) throw error;
+    process.stderr.write(`ygg: ${error.message}; nothing was added\n  ${error.hint}\n`);
+    throw new ExitError(queueFullExitCode, error.message);
+  }
+}
+
+/** The bytes of FILE, or of stdin for `-`. */
+async function readInput(source: string): Promise<Uint8Array> {
+  try {
+    if (source !== '-') return await readFile(source);
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  } catch (error) {
+    throw new YggError(`cannot read ${source === '-' ? 'stdin' : source}: ${(error as Error).message}`, {
+      hint: 'Give a readable file, or - to read the tasks from stdin.',
     });
-    for (const warning of added.warnings) process.stderr.write(`ygg: ${warning}\n`);
-    const { task, place } = added;
-    if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify({ id: task.id, position: place?.position ?? null, of: place?.of ?? null, state: place?.state ?? null, ...(place?.overLimit ? { over_limit: place.overLimit } : {}) })}\n`,
-      );
-    } else process.stdout.write(`${task.id}\n`);
-    if (place) process.stderr.write(`${describePlace(place)}\n`);
-  });
+  }
 }
 
 /** A full queue ends `ygg add` with its own exit status (75, EX_TEMPFAIL: try again later). */

@@ -1,23 +1,26 @@
 import { Command, CommanderError } from 'commander';
 import { ExitError, YggError } from '../errors.js';
-import { commands } from './registry.js';
+import { registerCommands } from './registry.js';
 import { version } from './version.js';
 
-/** Builds the `ygg` program: every command registers itself from src/cli/registry.ts. */
-export function buildProgram(): Command {
+/**
+ * Builds the `ygg` program with the commands `argv` needs: each registers itself from a module
+ * listed in src/cli/registry.ts, imported only when that command runs.
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('ygg')
     .description('Dispatch Beads tasks to a homelab of GPU hosts.')
     .version(version)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of commands) register(program);
+  await registerCommands(program, argv);
   return program;
 }
 
 /** Runs the CLI and returns the exit code. The only place that decides how ygg exits. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
