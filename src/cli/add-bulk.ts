@@ -66,7 +66,7 @@ export async function addFromLines(
     const warnings: string[] = [];
     let config: YggConfig | undefined;
     try {
-      config = await queueConfig({ ...options, title: '' }, store.path);
+      config = await queueConfig({ ...options, title: '' }, store);
     } catch (error) {
       warnings.push(
         `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadDiscoveredConfig } from '../config/load.js';
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import { ExitError, YggError } from '../errors.js';
@@ -16,6 +15,7 @@ import {
 import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
 import type { Task } from '../store/task.js';
+import { cachedConfig } from './add-config.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
 export interface AddOptions extends StoreCommandOptions {
@@ -133,7 +133,7 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
     const warnings: string[] = [];
     let config: YggConfig | undefined;
     try {
-      config = await queueConfig(options, store.path);
+      config = await queueConfig(options, store);
     } catch (error) {
       warnings.push(
         `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
@@ -160,12 +160,15 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
 }
 
 /** hosts.yaml for the queue limits: `--config`, else the one found beside the store's `.beads/`. */
-export async function queueConfig(options: AddOptions, storePath: string): Promise<YggConfig> {
-  const found = await loadDiscoveredConfig({
+export async function queueConfig(
+  options: AddOptions,
+  store: { path: string; runtimeDir: string },
+): Promise<YggConfig> {
+  return cachedConfig({
     ...(options.config ? { configPath: options.config } : {}),
-    cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(storePath),
+    cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
+    runtimeDir: store.runtimeDir,
   });
-  return found.config;
 }
 
 export function parsePriority(value: string): number {

@@ -35,13 +35,15 @@ function packagesIn(urls: readonly string[]): string[] {
 }
 
 describe('CLI start-up loads what the command needs', () => {
-  it('ygg --version loads commander and nothing heavy', async () => {
+  it('ygg --version loads no package at all (not even commander) and prints the version', async () => {
     const dir = await testDir('startup-version');
     const { code, urls } = await modulesLoadedBy(['--version'], dir);
     expect(code).toBe(0);
     // The trace works: it saw the CLI's own entry.
     expect(urls.some((url) => url.endsWith('/dist/src/cli/main.js'))).toBe(true);
-    expect(packagesIn(urls)).toEqual(['commander']);
+    expect(packagesIn(urls)).toEqual([]);
+    const printed = await runYgg(['--version'], { cwd: dir });
+    expect(printed.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
   it('ygg add loads the store and hosts.yaml parsing, but not SSH, logging, metrics or models', async () => {
@@ -59,8 +61,41 @@ describe('CLI start-up loads what the command needs', () => {
       .filter((url) => /\/dist\/src\/cli\/[^/]+\.js$/.test(url))
       .map((u) => u.split('/').pop());
     expect(new Set(cliModules)).toEqual(
-      new Set(['main.js', 'registry.js', 'version.js', 'add.js', 'store-options.js', 'store-problems.js']),
+      new Set([
+        'main.js',
+        'registry.js',
+        'version.js',
+        'add.js',
+        'add-config.js',
+        'store-options.js',
+        'store-problems.js',
+      ]),
     );
+  });
+
+  it('ygg add checks hosts.yaml once and remembers it until the file changes', async () => {
+    const dir = await testDir('startup-add-config');
+    await mkdir(join(dir, '.beads'));
+    await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
+    const hostsYaml = join(dir, 'hosts.yaml');
+    await writeFile(hostsYaml, 'hosts:\n  surtr: { transport: local }\nqueue:\n  max_size: 10\n');
+    const first = await modulesLoadedBy(['add', 'first'], dir);
+    expect(first.code).toBe(0);
+    expect(packagesIn(first.urls)).toEqual(expect.arrayContaining(['yaml', 'zod']));
+    const second = await modulesLoadedBy(['add', 'second'], dir);
+    expect(second.code).toBe(0);
+    expect(packagesIn(second.urls)).not.toContain('yaml');
+    expect(packagesIn(second.urls)).not.toContain('zod');
+    // A changed file is read again: its new limit holds at once.
+    await writeFile(hostsYaml, 'hosts:\n  surtr: { transport: local }\nqueue:\n  max_size: 2\n');
+    const refused = await runYgg(['add', 'third'], { cwd: dir });
+    expect(refused.code).toBe(75);
+    expect(refused.stderr).toMatch(/queue.max_size is 2/);
+    // A broken one is reported, never replaced by the copy remembered from before.
+    await writeFile(hostsYaml, 'hosts:\n  surtr: { transport: local }\nqueue:\n  max_size: -1\n');
+    const broken = await runYgg(['add', 'fourth'], { cwd: dir });
+    expect(broken.code).toBe(0);
+    expect(broken.stderr).toMatch(/hosts.yaml could not be read, so queue limits were not checked/);
   });
 
   it('ygg --help still lists every command, and ygg hosts --help its drain subcommand', async () => {
