@@ -41,7 +41,7 @@ export async function addFromLines(
   source: string,
   bytes: Uint8Array,
 ): Promise<BulkAdded> {
-  const parsed = parseTaskLines(bytes);
+  const parsed = await parseTaskLines(bytes);
   // The login name is looked up once, not once a line.
   const base: BulkAddOptions = { ...options, as: options.as || safeUserName() };
   const problems = [...parsed.problems];

@@ -86,11 +86,16 @@ describe('CLI start-up loads what the command needs', () => {
     expect(second.code).toBe(0);
     expect(packagesIn(second.urls)).not.toContain('yaml');
     expect(packagesIn(second.urls)).not.toContain('zod');
+    // A file of titles needs no schema either: zod stays out of a bulk add of titles.
+    await writeFile(join(dir, 'titles.txt'), 'one\ntwo\n');
+    const titles = await modulesLoadedBy(['add', '--from', 'titles.txt'], dir);
+    expect(titles.code).toBe(0);
+    expect(packagesIn(titles.urls)).not.toContain('zod');
     // A changed file is read again: its new limit holds at once.
-    await writeFile(hostsYaml, 'hosts:\n  surtr: { transport: local }\nqueue:\n  max_size: 2\n');
+    await writeFile(hostsYaml, 'hosts:\n  surtr: { transport: local }\nqueue:\n  max_size: 4\n');
     const refused = await runYgg(['add', 'third'], { cwd: dir });
     expect(refused.code).toBe(75);
-    expect(refused.stderr).toMatch(/queue.max_size is 2/);
+    expect(refused.stderr).toMatch(/queue.max_size is 4/);
     // A broken one is reported, never replaced by the copy remembered from before.
     await writeFile(hostsYaml, 'hosts:\n  surtr: { transport: local }\nqueue:\n  max_size: -1\n');
     const broken = await runYgg(['add', 'fourth'], { cwd: dir });
