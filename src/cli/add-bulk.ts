@@ -66,7 +66,7 @@ export async function addFromLines(
     const warnings: string[] = [];
     let config: YggConfig | undefined;
     try {
-      config = await queueConfig({ ...options, title: '' }, store);
+      config = await queueConfig(options, store);
     } catch (error) {
       warnings.push(
         `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
@@ -93,9 +93,7 @@ export async function addFromLines(
     // Not a limit (those refuse the whole batch): a line the store would not write.
     throw new YggError(
       `added ${added.length} of ${inputs.length} tasks: ${(refused.reason as Error).message}`,
-      {
-        hint: `added: ${added.map((a) => a.task.id).join(' ')}`,
-      },
+      { hint: `added: ${added.map((a) => `line ${a.line} ${a.task.id}`).join(', ')}` },
     );
   });
 }

@@ -161,7 +161,7 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
 
 /** hosts.yaml for the queue limits: `--config`, else the one found beside the store's `.beads/`. */
 export async function queueConfig(
-  options: AddOptions,
+  options: Pick<AddOptions, 'config' | 'cwd'>,
   store: { path: string; runtimeDir: string },
 ): Promise<YggConfig> {
   return cachedConfig({
@@ -223,7 +223,10 @@ export function register(program: Command): void {
       .option('--attempts <n>', "attempts before the dead-letter list, over its type's", parseAttempts)
       .option('--as <name>', 'who submits it (created_by); default the login name')
       .option('--config <path>', 'hosts.yaml with the queue limits (default: found as for `ygg loop`)')
-      .option('--json', 'print {id, position, of, ...} as one JSON object instead of the id'),
+      .option(
+        '--json',
+        'print {id, position, of, ...} as one JSON object instead of the id (--from: [{line, id}, ...])',
+      ),
   ).action(
     async (title: string | undefined, argv: string[], flags: Record<string, unknown>, command: Command) => {
       // Commander fills [title] from the words after -- when none came before.
