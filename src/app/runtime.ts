@@ -2,7 +2,10 @@
  * Puts the parts together for a command: the store, hosts.yaml, the plugins and one transport
  * per host.
  */
-import { loadDiscoveredConfig } from '../config/load.js';
+import { type CommonOptions, openConfig } from './config.js';
+
+export type { CommonOptions } from './config.js';
+
 import type { YggConfig } from '../config/types.js';
 import { YggError } from '../errors.js';
 import { createTransport } from '../hosts/pool.js';
@@ -11,29 +14,12 @@ import { builtinPluginDir, loadPlugins, type PluginSet } from '../plugins/loader
 import { openStore } from '../store/open.js';
 import type { TaskStore } from '../store/store.js';
 
-/** Where the store and hosts.yaml are (flags; the environment and discovery otherwise). */
-export interface CommonOptions {
-  store?: string;
-  config?: string;
-  cwd?: string;
-}
-
 export interface Runtime extends AsyncDisposable {
   store: TaskStore;
   config: YggConfig;
   configPath: string;
   plugins: PluginSet;
   transport(host: YggConfig['hosts'][number]): Transport;
-}
-
-export async function openConfig(
-  options: CommonOptions,
-): Promise<{ config: YggConfig; path: string; warnings: string[] }> {
-  const found = await loadDiscoveredConfig({
-    ...(options.config ? { configPath: options.config } : {}),
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-  });
-  return { config: found.config, path: found.path, warnings: found.warnings.map((w) => w.message) };
 }
 
 /** The store lock's wait, well below the lease: a write stuck on the lock fails before a lease could lapse. */

@@ -1,188 +1,17 @@
-import { userInfo } from 'node:os';
-import { dirname } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
-import { classifyType } from '../config/type-rules.js';
-import type { YggConfig } from '../config/types.js';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { ExitError, YggError } from '../errors.js';
-import { builtinPluginDir, loadPlugins } from '../plugins/loader.js';
+import { QueueFullError, queueFullExitCode } from '../schedule/backpressure.js';
+import { describePlace } from '../schedule/position.js';
 import {
-  hasQueueLimits,
-  QueueFullError,
-  queuedStatuses,
-  queueFullExitCode,
-  refusal,
-} from '../schedule/backpressure.js';
-import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
-import type { NewTask } from '../store/store.js';
-import type { Task } from '../store/task.js';
-import { openConfig } from './runtime.js';
-import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
-
-export interface AddOptions extends StoreCommandOptions {
-  title: string;
-  type?: string;
-  priority?: number;
-  labels?: string[];
-  description?: string;
-  blockedBy?: string[];
-  handler?: string;
-  /** Command for the shell handler (what follows `--`). */
-  argv?: string[];
-  /** How long the simulate handler pretends to work (`metadata.ygg.simulate_ms`). */
-  simulateMs?: number;
-  /** Soft and hard timeouts and attempt limit for this task, over its type's. */
-  timeoutMs?: number;
-  hardTimeoutMs?: number;
-  attempts?: number;
-  /** Submitter name (`created_by`); default the login name. */
-  as?: string;
-  /** hosts.yaml with the queue limits (default: found as every command finds it). */
-  config?: string;
-}
-
-/** A task `ygg add` queued, and its place in the queue. */
-export interface AddedTask {
-  task: Task;
-  place?: QueuePlace;
-  /** Problems that did not stop the add (an unreadable hosts.yaml: limits not checked). */
-  warnings: string[];
-}
-
-/** The NewTask `ygg add` writes: `--type` as a label, handler and argv under `metadata.ygg`. */
-export function newTaskFrom(options: AddOptions): NewTask {
-  checkTimeouts(options);
-  const labels = [...(options.labels ?? []), ...(options.type ? [options.type] : [])];
-  const ygg: Record<string, unknown> = {};
-  if (options.handler) ygg.handler = options.handler;
-  if (options.argv && options.argv.length > 0) {
-    // A command means the shell handler, unless another one was asked for.
-    ygg.handler ??= 'shell';
-    ygg.argv = options.argv;
-  }
-  if (options.simulateMs !== undefined) {
-    // A simulated time means the simulate handler, unless another one was asked for.
-    ygg.handler ??= 'simulate';
-    ygg.simulate_ms = options.simulateMs;
-  }
-  if (options.timeoutMs !== undefined) ygg.timeout_ms = options.timeoutMs;
-  if (options.hardTimeoutMs !== undefined) ygg.hard_timeout_ms = options.hardTimeoutMs;
-  if (options.attempts !== undefined) ygg.attempts = options.attempts;
-  const task: NewTask = {
-    title: options.title,
-    priority: options.priority ?? 2,
-    created_by: options.as || safeUserName(),
-  };
-  if (labels.length > 0) task.labels = labels;
-  if (options.description) task.description = options.description;
-  if (options.blockedBy?.length)
-    task.dependencies = options.blockedBy.map((id) => ({ depends_on_id: id, type: 'blocks' }));
-  if (Object.keys(ygg).length > 0) task.metadata = { ygg };
-  return task;
-}
-
-export function safeUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'ygg';
-  }
-}
-
-/** Timeouts hosts.yaml would refuse are refused here too: zero, or a hard one before the soft one. */
-function checkTimeouts({ timeoutMs, hardTimeoutMs }: AddOptions): void {
-  if (timeoutMs === 0)
-    throw new YggError('--timeout 0 would end every attempt at once; give a duration such as 5m');
-  if (hardTimeoutMs === 0)
-    throw new YggError('--hard-timeout 0 would kill every attempt at once; give a duration');
-  if (timeoutMs !== undefined && hardTimeoutMs !== undefined && hardTimeoutMs < timeoutMs)
-    throw new YggError('--hard-timeout must not be shorter than --timeout', {
-      hint: 'The soft timeout asks the handler to stop; the hard one kills the work after it.',
-    });
-}
-
-/** A handler asked for by name must exist (built in, or in hosts.yaml's plugin folders) and get what it needs. */
-async function checkHandler(options: AddOptions, config: YggConfig | undefined): Promise<void> {
-  const handler = options.handler ?? (options.argv?.length ? 'shell' : undefined);
-  if (handler === 'shell' && !options.argv?.length) {
-    throw new YggError('the shell handler needs the command to run after --', {
-      hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
-    });
-  }
-  if (!options.handler) return;
-  const plugins = await loadPlugins([builtinPluginDir(), ...(config?.pluginDirs ?? [])]);
-  if (plugins.byName.has(options.handler)) return;
-  throw new YggError(`no handler plugin named ${options.handler}`, {
-    hint: `Known: ${[...plugins.byName.keys()].sort().join(', ')}. Custom ones go in a folder listed under plugins: in hosts.yaml.`,
-  });
-}
-
-/** Adds one task and returns it (its id is bd's hash form with the file's prefix). */
-export async function addCommand(options: AddOptions): Promise<Task> {
-  return (await addToQueue(options)).task;
-}
-
-/**
- * Adds one task unless the queue is full (`queue.max_size`, `queue.max_per_submitter`, checked
- * under the store's write lock: refused, nothing is written and a QueueFullError is thrown),
- * then tells its place in the queue.
- */
-export async function addToQueue(options: AddOptions): Promise<AddedTask> {
-  return usingStore(options, async (store) => {
-    const warnings: string[] = [];
-    let config: YggConfig | undefined;
-    try {
-      config = (
-        await openConfig({
-          ...(options.config ? { config: options.config } : {}),
-          cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
-        })
-      ).config;
-    } catch (error) {
-      warnings.push(
-        `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
-      );
-    }
-    const input = newTaskFrom(options);
-    await checkHandler(options, config);
-    const submitter = input.created_by ?? 'anonymous';
-    if (config && hasQueueLimits(config.queue))
-      input.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, config.queue);
-    for (const id of options.blockedBy ?? []) {
-      if (!store.get(id)) {
-        throw new YggError(`--blocked-by ${id}: no such task in ${store.path}`, {
-          hint: 'Check the id with `ygg list`.',
-        });
-      }
-    }
-    const task = await store.add(input);
-    if (!config) return { task, warnings };
-    const queue = config.queue;
-    const place = queuePlace(task.id, store, queue, config.types, (t) => classifyType(t, config));
-    return { task, place, warnings };
-  });
-}
-
-export function parsePriority(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 0 || n > 4) {
-    throw new InvalidArgumentError('use 0 (critical), 1, 2 (medium), 3 or 4 (backlog).');
-  }
-  return n;
-}
-
-/** A whole number of milliseconds, or with a unit: `250ms`, `30s`, `5m`, `1h`. */
-export function parseDuration(value: string): number {
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('use milliseconds or a unit: 250ms, 30s, 5m, 1h.');
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  return Number(match[1]) * (units[match[2] ?? 'ms'] ?? 1);
-}
-
-function parseAttempts(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('use a whole number, 1 or more.');
-  return n;
-}
+  type AddedTask,
+  type AddOptions,
+  addToQueue,
+  parseAttempts,
+  parseDuration,
+  parsePriority,
+} from './add-task.js';
+import { withStoreOption } from './store-options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -190,9 +19,10 @@ export function register(program: Command): void {
   withStoreOption(
     program
       .command('add')
-      .description('add a task; prints its id')
-      .argument('<title>', 'the task title')
+      .description('add a task; prints its id (--from FILE: one task per line, all in one write)')
+      .argument('[title]', 'the task title')
       .argument('[argv...]', 'after --: the command the shell handler runs (an argv, never a shell string)')
+      .option('--from <file>', 'add a task per line of FILE (- for stdin): JSON objects, or titles')
       .option('--type <type>', 'the task type (stored as a label)')
       .option('--priority <n>', 'priority 0 (critical) .. 4 (backlog)', parsePriority)
       .option('--label <label>', 'a label (repeatable)', collect)
@@ -213,43 +43,104 @@ export function register(program: Command): void {
       .option('--attempts <n>', "attempts before the dead-letter list, over its type's", parseAttempts)
       .option('--as <name>', 'who submits it (created_by); default the login name')
       .option('--config <path>', 'hosts.yaml with the queue limits (default: found as for `ygg loop`)')
-      .option('--json', 'print {id, position, of, ...} as one JSON object instead of the id'),
-  ).action(async (title: string, argv: string[], flags: Record<string, unknown>, command: Command) => {
-    // Commander fills <title> from the words after -- when none came before: say so rather
-    // than run the command without its first word.
-    const raw = (command.parent as { rawArgs?: string[] } | null)?.rawArgs ?? [];
-    const dashes = raw.indexOf('--');
-    if (dashes >= 0 && argv.length < raw.length - dashes - 1) {
-      throw new YggError('the title goes before --: everything after -- is the command', {
-        hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
-      });
-    }
-    const added = await addOrExit({
-      title,
-      argv,
-      ...(flags.store ? { store: flags.store as string } : {}),
-      ...(flags.type ? { type: flags.type as string } : {}),
-      ...(flags.priority !== undefined ? { priority: flags.priority as number } : {}),
-      ...(flags.label ? { labels: flags.label as string[] } : {}),
-      ...(flags.description ? { description: flags.description as string } : {}),
-      ...(flags.blockedBy ? { blockedBy: flags.blockedBy as string[] } : {}),
-      ...(flags.handler ? { handler: flags.handler as string } : {}),
-      ...(flags.simulateMs !== undefined ? { simulateMs: flags.simulateMs as number } : {}),
-      ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout as number } : {}),
-      ...(flags.hardTimeout !== undefined ? { hardTimeoutMs: flags.hardTimeout as number } : {}),
-      ...(flags.attempts !== undefined ? { attempts: flags.attempts as number } : {}),
-      ...(flags.as ? { as: flags.as as string } : {}),
-      ...(flags.config ? { config: flags.config as string } : {}),
+      .option(
+        '--json',
+        'print {id, position, of, ...} as one JSON object instead of the id (--from: [{line, id}, ...])',
+      ),
+  ).action(
+    async (title: string | undefined, argv: string[], flags: Record<string, unknown>, command: Command) => {
+      // Commander fills [title] from the words after -- when none came before.
+      const raw = (command.parent as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+      const dashes = raw.indexOf('--');
+      const titleFromCommand = dashes >= 0 && argv.length < raw.length - dashes - 1;
+      // With --from there is no title: a word commander took for one belongs to the command.
+      const options = optionsFrom(flags, titleFromCommand && title !== undefined ? [title, ...argv] : argv);
+      if (flags.from !== undefined) {
+        if (title !== undefined && !titleFromCommand)
+          throw new YggError('give a title or --from, not both', {
+            hint: 'With --from, every line of the file is a task.',
+          });
+        await addFromOrExit(flags.from as string, options, Boolean(flags.json));
+        return;
+      }
+      if (titleFromCommand) {
+        throw new YggError('the title goes before --: everything after -- is the command', {
+          hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
+        });
+      }
+      if (title === undefined)
+        throw new YggError('ygg add needs a title, or --from FILE', {
+          hint: 'For example: ygg add "summarize the meeting notes" --priority 1',
+        });
+      const added = await addOrExit({ ...options, title });
+      for (const warning of added.warnings) process.stderr.write(`ygg: ${warning}\n`);
+      const { task, place } = added;
+      if (flags.json) {
+        process.stdout.write(
+          `${JSON.stringify({ id: task.id, position: place?.position ?? null, of: place?.of ?? null, state: place?.state ?? null, ...(place?.overLimit ? { over_limit: place.overLimit } : {}) })}\n`,
+        );
+      } else process.stdout.write(`${task.id}\n`);
+      if (place) process.stderr.write(`${describePlace(place)}\n`);
+    },
+  );
+}
+
+/** The options of one add from commander's flags (every one but the title). */
+function optionsFrom(flags: Record<string, unknown>, argv: string[]): Omit<AddOptions, 'title'> {
+  return {
+    argv,
+    ...(flags.store ? { store: flags.store as string } : {}),
+    ...(flags.type ? { type: flags.type as string } : {}),
+    ...(flags.priority !== undefined ? { priority: flags.priority as number } : {}),
+    ...(flags.label ? { labels: flags.label as string[] } : {}),
+    ...(flags.description ? { description: flags.description as string } : {}),
+    ...(flags.blockedBy ? { blockedBy: flags.blockedBy as string[] } : {}),
+    ...(flags.handler ? { handler: flags.handler as string } : {}),
+    ...(flags.simulateMs !== undefined ? { simulateMs: flags.simulateMs as number } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout as number } : {}),
+    ...(flags.hardTimeout !== undefined ? { hardTimeoutMs: flags.hardTimeout as number } : {}),
+    ...(flags.attempts !== undefined ? { attempts: flags.attempts as number } : {}),
+    ...(flags.as ? { as: flags.as as string } : {}),
+    ...(flags.config ? { config: flags.config as string } : {}),
+  };
+}
+
+/** `--from`: prints the ids in input order (with --json, one array of {line, id}). */
+async function addFromOrExit(
+  source: string,
+  options: Omit<AddOptions, 'title'>,
+  json: boolean,
+): Promise<void> {
+  const { addFromLines, BulkQueueFullError } = await import('./add-bulk.js');
+  const bytes = await readInput(source);
+  try {
+    const { added, warnings } = await addFromLines(options, source, bytes);
+    for (const warning of warnings) process.stderr.write(`ygg: ${warning}\n`);
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(added.map(({ line, task }) => ({ line, id: task.id })))}\n`
+        : added.map(({ task }) => `${task.id}\n`).join(''),
+    );
+    process.stderr.write(`added ${added.length} task${added.length === 1 ? '' : 's'}\n`);
+  } catch (error) {
+    if (!(error instanceof BulkQueueFullError)) throw error;
+    process.stderr.write(`ygg: ${error.message}; nothing was added\n  ${error.hint}\n`);
+    throw new ExitError(queueFullExitCode, error.message);
+  }
+}
+
+/** The bytes of FILE, or of stdin for `-`. */
+async function readInput(source: string): Promise<Uint8Array> {
+  try {
+    if (source !== '-') return await readFile(source);
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  } catch (error) {
+    throw new YggError(`cannot read ${source === '-' ? 'stdin' : source}: ${(error as Error).message}`, {
+      hint: 'Give a readable file, or - to read the tasks from stdin.',
     });
-    for (const warning of added.warnings) process.stderr.write(`ygg: ${warning}\n`);
-    const { task, place } = added;
-    if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify({ id: task.id, position: place?.position ?? null, of: place?.of ?? null, state: place?.state ?? null, ...(place?.overLimit ? { over_limit: place.overLimit } : {}) })}\n`,
-      );
-    } else process.stdout.write(`${task.id}\n`);
-    if (place) process.stderr.write(`${describePlace(place)}\n`);
-  });
+  }
 }
 
 /** A full queue ends `ygg add` with its own exit status (75, EX_TEMPFAIL: try again later). */

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { openConfig } from '../app/config.js';
 import { ExitError } from '../errors.js';
 import {
   hasQueueLimits,
@@ -9,8 +10,7 @@ import {
   refusal,
 } from '../schedule/backpressure.js';
 import type { NewTask } from '../store/store.js';
-import { safeUserName } from './add.js';
-import { openConfig } from './runtime.js';
+import { safeUserName } from './add-task.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
 export interface CreateOptions extends StoreCommandOptions {

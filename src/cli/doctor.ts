@@ -7,6 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { createConnection } from 'node:net';
 import { posix } from 'node:path';
 import type { Command } from 'commander';
+import { openConfig } from '../app/config.js';
 import type { HostConfig, ModelEndpoint } from '../config/types.js';
 import { ExitError, YggError } from '../errors.js';
 import { sandboxCapabilitiesOf } from '../hosts/capabilities.js';
@@ -18,7 +19,6 @@ import { planSandbox, type SandboxCapabilities } from '../hosts/sandbox.js';
 import { fetchHostKey } from '../hosts/ssh/fetch-host-key.js';
 import { hostKeyCheck, knownHostsPath } from '../hosts/ssh/host-key.js';
 import { readKnownHosts } from '../hosts/ssh/known-hosts.js';
-import { openConfig } from './runtime.js';
 
 export type StepStatus = 'ok' | 'warn' | 'fail' | 'skip';
 

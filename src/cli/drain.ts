@@ -3,11 +3,12 @@
  * Every loop on the store follows the switch within a moment (it watches `.ygg/control.json`).
  */
 import type { Command } from 'commander';
+import { openConfig } from '../app/config.js';
 import { updateControl } from '../dispatch/control.js';
 import { YggError } from '../errors.js';
 import { openStore } from '../store/open.js';
 import { hostsCommandOf } from './hosts.js';
-import { type CommonOptions, openConfig } from './runtime.js';
+import type { CommonOptions } from './runtime.js';
 
 export interface DrainOptions extends CommonOptions {
   host: string;

@@ -4,6 +4,7 @@
  */
 import { posix } from 'node:path';
 import type { Command } from 'commander';
+import { openConfig } from '../app/config.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
 import { readControl } from '../dispatch/control.js';
 import { ExitError, YggError } from '../errors.js';
@@ -30,7 +31,6 @@ import {
 } from '../hosts/ssh/known-hosts.js';
 import { connectStatus } from '../observe/monitor/client.js';
 import { locateStore } from '../store/beads-jsonl/locate.js';
-import { openConfig } from './runtime.js';
 
 export interface HostsOptions {
   cwd: string;

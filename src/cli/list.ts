@@ -1,10 +1,10 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { openConfig } from '../app/config.js';
 import { classifyType } from '../config/type-rules.js';
 import { priorityOf, statusOf, type Task } from '../store/task.js';
 import { parseMicros } from '../store/timestamps.js';
 import { waitReasons } from './list-reasons.js';
-import { openConfig } from './runtime.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 import { type TaskView, taskRow, viewOf } from './task-view.js';
 

@@ -3,7 +3,7 @@ import { Dispatcher, type DispatcherOptions } from '../app/dispatcher.js';
 import type { Loop } from '../dispatch/loop.js';
 import { ExitError } from '../errors.js';
 import { EventBus } from '../observe/events.js';
-import { parseDuration } from './add.js';
+import { parseDuration } from './add-task.js';
 import { type ObserveFlags, withObserveOptions } from './observe-options.js';
 import { type CommonOptions, withCommonOptions } from './runtime.js';
 

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { openConfig } from '../app/config.js';
 import { version } from '../app/version.js';
 import type { YggConfig } from '../config/types.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
@@ -11,7 +12,7 @@ import type { StatusSnapshot } from '../observe/snapshot.js';
 import { snapshotFromStore } from '../observe/store-snapshot.js';
 import { openStore } from '../store/open.js';
 import type { TaskStore } from '../store/store.js';
-import { type CommonOptions, openConfig, withCommonOptions } from './runtime.js';
+import { type CommonOptions, withCommonOptions } from './runtime.js';
 
 export interface MonitorOptions extends CommonOptions {
   once?: boolean;

@@ -1,9 +1,10 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { openConfig } from '../app/config.js';
 import { classifyType } from '../config/type-rules.js';
 import { YggError } from '../errors.js';
 import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
-import { type CommonOptions, openConfig, withCommonOptions } from './runtime.js';
+import { type CommonOptions, withCommonOptions } from './runtime.js';
 import { usingStore } from './store-options.js';
 
 export interface PositionOptions extends CommonOptions {

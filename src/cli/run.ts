@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { openRuntime } from '../app/runtime.js';
 import { classifyType, typeConfigFor } from '../config/type-rules.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
 import { type AttemptOutcome, startAttempt } from '../dispatch/attempt.js';
@@ -14,7 +15,7 @@ import { modelRequest } from '../hosts/model/model-request.js';
 import type { HandlerLogger, Plugin } from '../plugins/api.js';
 import { attachLlm } from '../plugins/llm-context.js';
 import { type Task, yggOf } from '../store/task.js';
-import { type CommonOptions, openRuntime, withCommonOptions } from './runtime.js';
+import { type CommonOptions, withCommonOptions } from './runtime.js';
 
 export interface RunOptions extends CommonOptions {
   id: string;

@@ -1,8 +1,7 @@
 /** The flags every command that opens the store takes. */
 import type { Command } from 'commander';
 
-export type { CommonOptions, Runtime } from '../app/runtime.js';
-export { openConfig, openRuntime } from '../app/runtime.js';
+export type { CommonOptions } from '../app/config.js';
 
 /** Adds `--store` and `--config` to a command. */
 export function withCommonOptions(command: Command): Command {

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { openConfig } from '../app/config.js';
 import { YggError } from '../errors.js';
-import { openConfig } from './runtime.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 import { type TaskView, taskText, viewOf } from './task-view.js';
 

@@ -8,7 +8,9 @@ export type Orderable = Pick<Task, 'id' | 'priority' | 'created_at'>;
 const priority = (task: Orderable): number => (typeof task.priority === 'number' ? task.priority : 0);
 
 const createdCache = new WeakMap<object, number>();
-const ids = new Intl.Collator('en', { numeric: true });
+// Made on first use: building a collator loads ICU data (tens of ms at start-up), and most
+// comparisons are settled by priority or time before ids are compared.
+let ids: Intl.Collator | undefined;
 
 /** Milliseconds of `created_at`; a missing or unreadable time sorts after every real one. */
 function createdMs(task: Orderable): number {
@@ -28,6 +30,7 @@ export function compareFifo(a: Orderable, b: Orderable): number {
   const ca = createdMs(a);
   const cb = createdMs(b);
   if (ca !== cb) return ca < cb ? -1 : 1;
+  ids ??= new Intl.Collator('en', { numeric: true });
   return ids.compare(a.id, b.id);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newTaskFrom, parseDuration } from '../../src/cli/add.js';
+import { newTaskFrom, parseDuration } from '../../src/cli/add-task.js';
 
 describe('ygg add options', () => {
   it('reads durations in milliseconds or with a unit', () => {

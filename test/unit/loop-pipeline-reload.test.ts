@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openLoopPipeline, pipelineRestartSections } from '../../src/app/pipeline.js';
-import type { Runtime } from '../../src/cli/runtime.js';
+import type { Runtime } from '../../src/app/runtime.js';
 import { configOrThrow, parseConfig } from '../../src/config/load.js';
 import type { YggConfig } from '../../src/config/types.js';
 import type { Loop } from '../../src/dispatch/loop.js';

@@ -1,0 +1,205 @@
+/**
+ * `ygg add --from FILE|-`: many tasks in one store commit. Every line is checked first (as one
+ * `ygg add` checks its task) and the queue limits are checked for the whole batch under the
+ * store's write lock: either every task is added or none is, so a refused file can be sent again
+ * as it is, without duplicates.
+ */
+import type { YggConfig } from '../config/types.js';
+import { YggError } from '../errors.js';
+import { hasQueueLimits, type QueueLimits, queuedStatuses } from '../schedule/backpressure.js';
+import type { NewTask } from '../store/store.js';
+import { submitterOf, type Task } from '../store/task.js';
+import { type LineFields, type LineProblem, parseTaskLines } from './add-lines.js';
+import { type AddOptions, newTaskFrom, queueConfig, safeUserName } from './add-task.js';
+import { usingStore } from './store-options.js';
+
+/** `ygg add`'s options without the title: they apply to every line, which may override them. */
+export type BulkAddOptions = Omit<AddOptions, 'title'>;
+
+export interface BulkAdded {
+  /** The tasks added, in input order, with the line each came from. */
+  added: Array<{ line: number; task: Task }>;
+  warnings: string[];
+}
+
+/** The batch does not fit under `queue.max_size` or `queue.max_per_submitter`; nothing was added. */
+export class BulkQueueFullError extends YggError {
+  override readonly name: string = 'BulkQueueFullError';
+  constructor(message: string, limit: string) {
+    super(message, {
+      hint: `Send fewer tasks, try again once some finish, or raise queue.${limit} in hosts.yaml (\`ygg config check\` validates it).`,
+    });
+  }
+}
+
+/** How many problems an error lists before it counts the rest. */
+const problemsShown = 20;
+
+/** Adds every task of `bytes` (read from `source`: a path, or `-` for stdin) or none. */
+export async function addFromLines(
+  options: BulkAddOptions,
+  source: string,
+  bytes: Uint8Array,
+): Promise<BulkAdded> {
+  const parsed = await parseTaskLines(bytes);
+  // The login name is looked up once, not once a line.
+  const base: BulkAddOptions = { ...options, as: options.as || safeUserName() };
+  const problems = [...parsed.problems];
+  const inputs: Array<{ line: number; input: NewTask; options: AddOptions }> = [];
+  for (const { line, fields } of parsed.tasks) {
+    const merged = mergedOptions(base, fields);
+    const handler = merged.handler ?? (merged.argv?.length ? 'shell' : undefined);
+    if (handler === 'shell' && !merged.argv?.length)
+      problems.push({ line, message: 'the shell handler needs the command to run (argv)' });
+    try {
+      inputs.push({ line, input: newTaskFrom(merged), options: merged });
+    } catch (error) {
+      problems.push({ line, message: (error as Error).message });
+    }
+  }
+  if (inputs.length === 0 && problems.length === 0)
+    throw new YggError(`no tasks in ${sourceName(source)}`, {
+      hint: 'Give one title per line, or one JSON object per line such as {"title": "..."}.',
+    });
+
+  return usingStore(options, async (store) => {
+    const warnings: string[] = [];
+    let config: YggConfig | undefined;
+    try {
+      config = await queueConfig(options, store);
+    } catch (error) {
+      warnings.push(
+        `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
+      );
+    }
+    // Checked even when some lines are already bad, so that one error lists every bad line.
+    for (const { line, options: one } of inputs) {
+      for (const id of one.blockedBy ?? [])
+        if (!store.get(id))
+          problems.push({ line, message: `blocked by ${id}: no such task in ${store.path}` });
+    }
+    problems.push(...(await unknownHandlers(inputs, config)));
+    throwProblems(source, problems);
+
+    const limits = config?.queue;
+    if (limits && hasQueueLimits(limits)) guardBatch(inputs, limits);
+    const settled = await Promise.allSettled(inputs.map(({ input }) => store.add(input)));
+    const added = settled.flatMap((s, i) =>
+      s.status === 'fulfilled' ? [{ line: inputs[i]?.line ?? 0, task: s.value }] : [],
+    );
+    const refused = settled.find((s) => s.status === 'rejected');
+    if (!refused) return { added, warnings };
+    if (added.length === 0) throw refused.reason;
+    // Not a limit (those refuse the whole batch): a line the store would not write.
+    throw new YggError(
+      `added ${added.length} of ${inputs.length} tasks: ${(refused.reason as Error).message}`,
+      { hint: `added: ${added.map((a) => `line ${a.line} ${a.task.id}`).join(', ')}` },
+    );
+  });
+}
+
+/** The command-line options, with what a line sets in place of them (labels and blockers add up). */
+function mergedOptions(options: BulkAddOptions, fields: LineFields): AddOptions {
+  const merged: AddOptions = { ...options, title: fields.title };
+  if (fields.type !== undefined) merged.type = fields.type;
+  if (fields.priority !== undefined) merged.priority = fields.priority;
+  if (fields.labels) merged.labels = [...(options.labels ?? []), ...fields.labels];
+  if (fields.description !== undefined) merged.description = fields.description;
+  if (fields.blocked_by) merged.blockedBy = [...(options.blockedBy ?? []), ...fields.blocked_by];
+  if (fields.handler !== undefined) merged.handler = fields.handler;
+  if (fields.argv) merged.argv = fields.argv;
+  if (fields.simulate_ms !== undefined) merged.simulateMs = fields.simulate_ms;
+  if (fields.timeout !== undefined) merged.timeoutMs = fields.timeout;
+  if (fields.hard_timeout !== undefined) merged.hardTimeoutMs = fields.hard_timeout;
+  if (fields.attempts !== undefined) merged.attempts = fields.attempts;
+  if (fields.as !== undefined) merged.as = fields.as;
+  return merged;
+}
+
+/** Handlers named by some line that neither ygg nor hosts.yaml's plugin folders provide. */
+async function unknownHandlers(
+  inputs: ReadonlyArray<{ line: number; options: AddOptions }>,
+  config: YggConfig | undefined,
+): Promise<LineProblem[]> {
+  const named = inputs.filter(({ options }) => options.handler !== undefined);
+  if (named.length === 0) return [];
+  const { builtinPluginDir, loadPlugins } = await import('../plugins/loader.js');
+  const plugins = await loadPlugins([builtinPluginDir(), ...(config?.pluginDirs ?? [])]);
+  const known = [...plugins.byName.keys()].sort().join(', ');
+  return named
+    .filter(({ options }) => !plugins.byName.has(options.handler as string))
+    .map(({ line, options }) => ({
+      line,
+      message: `no handler plugin named ${options.handler} (known: ${known})`,
+    }));
+}
+
+/**
+ * Makes the batch's first add check, at commit time and under the write lock, that the whole
+ * batch fits; every other add of the batch follows its verdict. A commit that is planned again
+ * (another writer came first) asks the first add again, so the verdict is always fresh.
+ */
+function guardBatch(inputs: ReadonlyArray<{ input: NewTask }>, limits: QueueLimits): void {
+  const wanted = new Map<string, number>();
+  for (const { input } of inputs) {
+    const submitter = input.created_by ?? 'anonymous';
+    wanted.set(submitter, (wanted.get(submitter) ?? 0) + 1);
+  }
+  let verdict: Error | undefined | null = null;
+  inputs.forEach(({ input }, i) => {
+    input.precondition = (current) => {
+      if (i === 0 || verdict === null)
+        verdict = batchRefusal(current.tasks(queuedStatuses), wanted, inputs.length, limits);
+      return verdict;
+    };
+  });
+}
+
+/** Why `total` new tasks (`wanted` per submitter) may not join the queued ones, if they may not. */
+export function batchRefusal(
+  queued: readonly Task[],
+  wanted: ReadonlyMap<string, number>,
+  total: number,
+  limits: QueueLimits,
+): BulkQueueFullError | undefined {
+  const perSubmitter = new Map<string, number>();
+  for (const task of queued) {
+    const submitter = submitterOf(task);
+    perSubmitter.set(submitter, (perSubmitter.get(submitter) ?? 0) + 1);
+  }
+  if (limits.maxSize !== undefined && queued.length + total > limits.maxSize) {
+    const room = Math.max(0, limits.maxSize - queued.length);
+    return new BulkQueueFullError(
+      `the queue has room for ${room} of these ${total} tasks: ${queued.length} open tasks, queue.max_size is ${limits.maxSize}`,
+      'max_size',
+    );
+  }
+  if (limits.maxPerSubmitter !== undefined) {
+    for (const [submitter, count] of wanted) {
+      const mine = perSubmitter.get(submitter) ?? 0;
+      if (mine + count > limits.maxPerSubmitter)
+        return new BulkQueueFullError(
+          `${submitter} has ${mine} open tasks and would add ${count}, queue.max_per_submitter is ${limits.maxPerSubmitter}`,
+          'max_per_submitter',
+        );
+    }
+  }
+  return undefined;
+}
+
+function sourceName(source: string): string {
+  return source === '-' ? 'stdin' : source;
+}
+
+/** Refuses the whole input when any line is bad, naming each line (up to `problemsShown`). */
+function throwProblems(source: string, problems: readonly LineProblem[]): void {
+  if (problems.length === 0) return;
+  const sorted = [...problems].sort((a, b) => a.line - b.line);
+  const where = (p: LineProblem) => (p.line > 0 ? `${sourceName(source)}:${p.line}` : sourceName(source));
+  const lines = sorted.slice(0, problemsShown).map((p) => `${where(p)}: ${p.message}`);
+  if (sorted.length > problemsShown) lines.push(`... and ${sorted.length - problemsShown} more`);
+  const count = sorted.length === 1 ? 'a line' : `${sorted.length} problems`;
+  throw new YggError(`${count} in ${sourceName(source)}; nothing was added:\n${lines.join('\n')}`, {
+    hint: 'Fix those lines and send the whole input again.',
+  });
+}

@@ -1,0 +1,187 @@
+import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import { classifyType } from '../config/type-rules.js';
+import type { YggConfig } from '../config/types.js';
+import { YggError } from '../errors.js';
+import { hasQueueLimits, queuedStatuses, refusal } from '../schedule/backpressure.js';
+import { type QueuePlace, queuePlace } from '../schedule/position.js';
+import type { NewTask } from '../store/store.js';
+import type { Task } from '../store/task.js';
+import { cachedConfig } from './add-config.js';
+import { type StoreCommandOptions, usingStore } from './store-options.js';
+
+export interface AddOptions extends StoreCommandOptions {
+  title: string;
+  type?: string;
+  priority?: number;
+  labels?: string[];
+  description?: string;
+  blockedBy?: string[];
+  handler?: string;
+  /** Command for the shell handler (what follows `--`). */
+  argv?: string[];
+  /** How long the simulate handler pretends to work (`metadata.ygg.simulate_ms`). */
+  simulateMs?: number;
+  /** Soft and hard timeouts and attempt limit for this task, over its type's. */
+  timeoutMs?: number;
+  hardTimeoutMs?: number;
+  attempts?: number;
+  /** Submitter name (`created_by`); default the login name. */
+  as?: string;
+  /** hosts.yaml with the queue limits (default: found as every command finds it). */
+  config?: string;
+}
+
+/** A task `ygg add` queued, and its place in the queue. */
+export interface AddedTask {
+  task: Task;
+  place?: QueuePlace;
+  /** Problems that did not stop the add (an unreadable hosts.yaml: limits not checked). */
+  warnings: string[];
+}
+
+/** The NewTask `ygg add` writes: `--type` as a label, handler and argv under `metadata.ygg`. */
+export function newTaskFrom(options: AddOptions): NewTask {
+  checkTimeouts(options);
+  const labels = [...(options.labels ?? []), ...(options.type ? [options.type] : [])];
+  const ygg: Record<string, unknown> = {};
+  if (options.handler) ygg.handler = options.handler;
+  if (options.argv && options.argv.length > 0) {
+    // A command means the shell handler, unless another one was asked for.
+    ygg.handler ??= 'shell';
+    ygg.argv = options.argv;
+  }
+  if (options.simulateMs !== undefined) {
+    // A simulated time means the simulate handler, unless another one was asked for.
+    ygg.handler ??= 'simulate';
+    ygg.simulate_ms = options.simulateMs;
+  }
+  if (options.timeoutMs !== undefined) ygg.timeout_ms = options.timeoutMs;
+  if (options.hardTimeoutMs !== undefined) ygg.hard_timeout_ms = options.hardTimeoutMs;
+  if (options.attempts !== undefined) ygg.attempts = options.attempts;
+  const task: NewTask = {
+    title: options.title,
+    priority: options.priority ?? 2,
+    created_by: options.as || safeUserName(),
+  };
+  if (labels.length > 0) task.labels = labels;
+  if (options.description) task.description = options.description;
+  if (options.blockedBy?.length)
+    task.dependencies = options.blockedBy.map((id) => ({ depends_on_id: id, type: 'blocks' }));
+  if (Object.keys(ygg).length > 0) task.metadata = { ygg };
+  return task;
+}
+
+export function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'ygg';
+  }
+}
+
+/** Timeouts hosts.yaml would refuse are refused here too: zero, or a hard one before the soft one. */
+function checkTimeouts({ timeoutMs, hardTimeoutMs }: AddOptions): void {
+  if (timeoutMs === 0)
+    throw new YggError('--timeout 0 would end every attempt at once; give a duration such as 5m');
+  if (hardTimeoutMs === 0)
+    throw new YggError('--hard-timeout 0 would kill every attempt at once; give a duration');
+  if (timeoutMs !== undefined && hardTimeoutMs !== undefined && hardTimeoutMs < timeoutMs)
+    throw new YggError('--hard-timeout must not be shorter than --timeout', {
+      hint: 'The soft timeout asks the handler to stop; the hard one kills the work after it.',
+    });
+}
+
+/** A handler asked for by name must exist (built in, or in hosts.yaml's plugin folders) and get what it needs. */
+async function checkHandler(options: AddOptions, config: YggConfig | undefined): Promise<void> {
+  const handler = options.handler ?? (options.argv?.length ? 'shell' : undefined);
+  if (handler === 'shell' && !options.argv?.length) {
+    throw new YggError('the shell handler needs the command to run after --', {
+      hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
+    });
+  }
+  if (!options.handler) return;
+  // Plugins are imported only when a handler is named: most adds name none.
+  const { builtinPluginDir, loadPlugins } = await import('../plugins/loader.js');
+  const plugins = await loadPlugins([builtinPluginDir(), ...(config?.pluginDirs ?? [])]);
+  if (plugins.byName.has(options.handler)) return;
+  throw new YggError(`no handler plugin named ${options.handler}`, {
+    hint: `Known: ${[...plugins.byName.keys()].sort().join(', ')}. Custom ones go in a folder listed under plugins: in hosts.yaml.`,
+  });
+}
+
+/** Adds one task and returns it (its id is bd's hash form with the file's prefix). */
+export async function addCommand(options: AddOptions): Promise<Task> {
+  return (await addToQueue(options)).task;
+}
+
+/**
+ * Adds one task unless the queue is full (`queue.max_size`, `queue.max_per_submitter`, checked
+ * under the store's write lock: refused, nothing is written and a QueueFullError is thrown),
+ * then tells its place in the queue.
+ */
+export async function addToQueue(options: AddOptions): Promise<AddedTask> {
+  return usingStore(options, async (store) => {
+    const warnings: string[] = [];
+    let config: YggConfig | undefined;
+    try {
+      config = await queueConfig(options, store);
+    } catch (error) {
+      warnings.push(
+        `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
+      );
+    }
+    const input = newTaskFrom(options);
+    await checkHandler(options, config);
+    const submitter = input.created_by ?? 'anonymous';
+    if (config && hasQueueLimits(config.queue))
+      input.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, config.queue);
+    for (const id of options.blockedBy ?? []) {
+      if (!store.get(id)) {
+        throw new YggError(`--blocked-by ${id}: no such task in ${store.path}`, {
+          hint: 'Check the id with `ygg list`.',
+        });
+      }
+    }
+    const task = await store.add(input);
+    if (!config) return { task, warnings };
+    const queue = config.queue;
+    const place = queuePlace(task.id, store, queue, config.types, (t) => classifyType(t, config));
+    return { task, place, warnings };
+  });
+}
+
+/** hosts.yaml for the queue limits: `--config`, else the one found beside the store's `.beads/`. */
+export async function queueConfig(
+  options: Pick<AddOptions, 'config' | 'cwd'>,
+  store: { path: string; runtimeDir: string },
+): Promise<YggConfig> {
+  return cachedConfig({
+    ...(options.config ? { configPath: options.config } : {}),
+    cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
+    runtimeDir: store.runtimeDir,
+  });
+}
+
+export function parsePriority(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 0 || n > 4) {
+    throw new InvalidArgumentError('use 0 (critical), 1, 2 (medium), 3 or 4 (backlog).');
+  }
+  return n;
+}
+
+/** A whole number of milliseconds, or with a unit: `250ms`, `30s`, `5m`, `1h`. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('use milliseconds or a unit: 250ms, 30s, 5m, 1h.');
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  return Number(match[1]) * (units[match[2] ?? 'ms'] ?? 1);
+}
+
+export function parseAttempts(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('use a whole number, 1 or more.');
+  return n;
+}
