@@ -64,11 +64,10 @@ describe('CLI start-up loads what the command needs', () => {
       new Set([
         'main.js',
         'registry.js',
-        'version.js',
         'add.js',
+        'add-task.js',
         'add-config.js',
         'store-options.js',
-        'store-problems.js',
       ]),
     );
   });
