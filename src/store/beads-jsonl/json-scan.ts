@@ -81,3 +81,24 @@ export function scanContainer(text: string): RawMember[] | undefined {
   }
   return members;
 }
+
+/**
+ * Whether the JSON text in `bytes` nests objects and arrays deeper than `limit`, in one pass
+ * over the bytes (brackets inside strings do not count). Cheap enough to run before JSON.parse,
+ * so a line nested 100,000 deep is turned away before anything recursive walks it.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c) i++;
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return false;
+}
