@@ -100,7 +100,7 @@ describe('the shape of a task', () => {
         if (ygg !== (task.metadata as { ygg?: unknown } | undefined)?.ygg && Object.keys(ygg).length > 0)
           expect(taskShapeProblem(task)).toBeDefined();
       }),
-      { numRuns: 2000 },
+      { numRuns: 500 },
     );
     expect(statusOf({ ...base, status: 7 } as unknown as Task)).toBe(invalidStatus);
   });
