@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
+import { nestsDeeperThan } from '../../src/store/beads-jsonl/json-scan.js';
 import {
   dependenciesOf,
   invalidStatus,
@@ -107,6 +108,27 @@ describe('the shape of a task', () => {
 });
 
 describe('wrong shapes and limits in the Beads file', () => {
+  it('measures nesting like JSON.parse does, brackets and escaped quotes inside strings included', () => {
+    const depthOf = (v: unknown): number =>
+      v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0;
+    const tricky = fc.oneof(fc.string(), fc.constantFrom('\\', '"', '\\"', '[{', '\\\\"]}'));
+    const { json } = fc.letrec<{ json: unknown }>((tie) => ({
+      json: fc.oneof(
+        { maxDepth: 8 },
+        tricky,
+        fc.integer(),
+        fc.array(tie('json'), { maxLength: 3 }),
+        fc.dictionary(tricky, tie('json'), { maxKeys: 3 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(json, fc.integer({ min: 0, max: 6 }), (v, limit) => {
+        expect(nestsDeeperThan(Buffer.from(JSON.stringify(v)), limit)).toBe(depthOf(v) > limit);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('reports a wrong-shaped task once with file, line and key, never readies or changes it', async () => {
     const dir = await testDir('shape-lines');
     const file = join(dir, 'issues.jsonl');
@@ -155,7 +177,7 @@ describe('wrong shapes and limits in the Beads file', () => {
     const deepIssue = `{"id":"deep-1","title":"d","metadata":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
     const deepArray = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const deepObject = `{"id":"deep-2","title":"d","x":${'{"a":'.repeat(600)}1${'}'.repeat(600)}}`;
-    const bracketsInText = line({ id: 'text-1', description: '['.repeat(5000) });
+    const bracketsInText = line({ id: 'text-1', description: `\\"${'['.repeat(3000)}\\\\"{{{` });
     const huge = line({ id: 'huge-1', description: 'x'.repeat(17 * 1024 * 1024) });
     const lines = [line({ id: 'ok-1' }), deepIssue, deepArray, deepObject, bracketsInText, huge];
     writeFileSync(file, `${lines.join('\n')}\n`);
