@@ -1,6 +1,6 @@
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
-import { priorityOf, statusOf, type Task } from '../store/task.js';
+import { dependenciesOf, labelsOf, priorityOf, statusOf, type Task } from '../store/task.js';
 
 /**
  * A task as `--json` prints it: every key of the line, plus its ygg `type` and, in
@@ -25,13 +25,13 @@ export function taskText(task: TaskView): string {
     `status: ${statusOf(task)}   priority: P${priorityOf(task)}   type: ${task.type}   issue_type: ${task.issue_type ?? 'task'}`,
   ];
   if (task.assignee) lines.push(`assignee: ${task.assignee}`);
-  if (task.labels?.length) lines.push(`labels: ${task.labels.join(', ')}`);
+  if (labelsOf(task).length) lines.push(`labels: ${labelsOf(task).join(', ')}`);
   if (task.created_at)
     lines.push(`created: ${task.created_at}${task.created_by ? ` by ${task.created_by}` : ''}`);
   if (task.updated_at) lines.push(`updated: ${task.updated_at}`);
   if (task.closed_at)
     lines.push(`closed: ${task.closed_at}${task.close_reason ? ` (${task.close_reason})` : ''}`);
-  for (const dep of task.dependencies ?? []) lines.push(`depends on ${dep.depends_on_id} (${dep.type})`);
+  for (const dep of dependenciesOf(task)) lines.push(`depends on ${dep.depends_on_id} (${dep.type})`);
   if (task.metadata !== undefined) lines.push(`metadata: ${JSON.stringify(task.metadata)}`);
   if (task.description) lines.push('', task.description);
   for (const c of task.comments ?? []) lines.push('', `— ${c.author} at ${c.created_at}:`, c.text);

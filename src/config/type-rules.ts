@@ -1,4 +1,4 @@
-import type { Task } from '../store/task.js';
+import { labelsOf, type Task } from '../store/task.js';
 import type { TypeConfig, TypeRule, YggConfig } from './types.js';
 
 const rule = (type: string, parts: Partial<Omit<TypeRule, 'type'>>): TypeRule => ({
@@ -35,7 +35,7 @@ export function classifyType(
     issueTypeMap: {},
   },
 ): string {
-  const labels = task.labels ?? [];
+  const labels = labelsOf(task);
   const title = (task.title ?? '').toLowerCase();
   const issueType = task.issue_type;
   const matchers: Array<(r: TypeRule) => boolean> = [

@@ -1,6 +1,6 @@
 import type { TaskStore } from '../store/store.js';
 import type { Task } from '../store/task.js';
-import { statusOf, yggOf } from '../store/task.js';
+import { dependenciesOf, statusOf, yggOf } from '../store/task.js';
 
 const blockingTypes = new Set(['blocks', 'conditional-blocks']);
 
@@ -9,7 +9,7 @@ const blockingTypes = new Set(['blocks', 'conditional-blocks']);
  * cancelled or dead, since the work it waited for never happened. Returns why, or undefined.
  */
 export function heldByDependency(task: Task, store: Pick<TaskStore, 'get'>): string | undefined {
-  for (const dep of task.dependencies ?? []) {
+  for (const dep of dependenciesOf(task)) {
     if (!blockingTypes.has(dep.type)) continue;
     const target = store.get(dep.depends_on_id);
     if (!target) continue;

@@ -17,7 +17,7 @@ import type { YggConfig } from '../config/types.js';
 import type { AttemptInfo } from '../dispatch/extensions.js';
 import type { HandlerContext, HandlerResult, Plugin } from '../plugins/api.js';
 import type { PluginSet } from '../plugins/loader.js';
-import { type Task, yggOf } from '../store/task.js';
+import { labelsOf, type Task, yggOf } from '../store/task.js';
 import { runOnnx } from './onnx-session.js';
 import type { AgentPipeline, Rollout } from './pipeline.js';
 import type { AdmissionTicket } from './staleness.js';
@@ -188,7 +188,7 @@ export const groupLabelPrefix = 'group:';
 export function rolloutGroup(task: Task): string | undefined {
   const group = yggOf(task).group;
   if (typeof group === 'string' && group !== '') return group;
-  const label = task.labels?.find(
+  const label = labelsOf(task).find(
     (l) => l.startsWith(groupLabelPrefix) && l.length > groupLabelPrefix.length,
   );
   return label?.slice(groupLabelPrefix.length);

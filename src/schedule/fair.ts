@@ -3,7 +3,7 @@
  * (oldest first, priority ignored) and `fair` (within each priority, submitters take turns in
  * proportion to their weights). A task with the boost label goes first within its level, once.
  */
-import { submitterOf, type Task, yggOf } from '../store/task.js';
+import { labelsOf, submitterOf, type Task, yggOf } from '../store/task.js';
 import { compareFifo } from './order.js';
 
 export type QueueStrategy = 'fifo' | 'priority' | 'fair';
@@ -18,7 +18,7 @@ export interface OrderSettings {
 
 /** A boost not yet used: the task carries the label and has not started since it got it. */
 export function hasBoost(task: Task, label: string): boolean {
-  return (task.labels?.includes(label) ?? false) && !yggOf(task).boosted;
+  return labelsOf(task).includes(label) && !yggOf(task).boosted;
 }
 
 const priorityOf = (task: Task): number => (typeof task.priority === 'number' ? task.priority : 0);

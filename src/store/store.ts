@@ -16,7 +16,16 @@ export interface StoreProblem {
     | 'missing-title'
     | 'duplicate-id'
     | 'bad-priority'
-    | 'too-large';
+    /** A key ygg reads has the wrong type (`key` names it): the task is kept but never run. */
+    | 'bad-shape'
+    /** Over 1 MiB: read, but worth moving the text into a file. */
+    | 'too-large'
+    /** Over the size limit (16 MiB): not read at all. */
+    | 'over-size-limit'
+    /** Nested deeper than the limit (512): not read at all. */
+    | 'too-deep';
+  /** For `bad-shape`: the key, as a dotted path (`metadata.ygg.history`). */
+  key?: string;
   message: string;
   /** A plain next step for the user. */
   hint: string;

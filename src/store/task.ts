@@ -1,3 +1,5 @@
+import { isPlainObject, yggFieldChecks } from './task-shape.js';
+
 /**
  * A task is one Beads issue: one line of `.beads/issues.jsonl` (see BEADS-FORMAT.md).
  * The object keeps every key of the line, in order, including keys ygg does not know.
@@ -120,27 +122,71 @@ export interface Task {
   [key: string]: unknown;
 }
 
-/** The task's status, with bd's default for a missing value. */
+/** What `statusOf` answers for a status that is not a string (a store problem; never ready). */
+export const invalidStatus = '(not a string)';
+
+/**
+ * The task's status, with bd's default for a missing (or null, or empty) value. Never throws: a
+ * status that is not a string reads as `invalidStatus`, which no rule treats as open.
+ */
 export function statusOf(task: Task): IssueStatus {
-  return task.status ?? 'open';
+  const status: unknown = task.status;
+  if (status === undefined || status === null || status === '') return 'open';
+  return typeof status === 'string' ? status : invalidStatus;
 }
 
 /** The task's priority, with bd's importer default (0) for a missing value. */
 export function priorityOf(task: Task): number {
-  return typeof task.priority === 'number' ? task.priority : 0;
+  return typeof task.priority === 'number' && Number.isFinite(task.priority) ? task.priority : 0;
 }
 
-/** ygg's bookkeeping on a task (an empty object when there is none). */
+const yggViews = new WeakMap<object, YggMeta>();
+
+/**
+ * ygg's bookkeeping on a task (an empty object when there is none). Never throws and hands out
+ * only well-shaped values: a key of the wrong shape (`history` that is not an array, a `lease`
+ * without a string owner...) reads as absent. Such a task is a store problem (`taskShapeProblem`)
+ * that is never run nor changed, so the view only keeps readers (lists, counts, views) safe.
+ */
 export function yggOf(task: Task): YggMeta {
-  const meta = task.metadata;
-  if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
-    const ygg = (meta as Record<string, unknown>).ygg;
-    if (ygg && typeof ygg === 'object' && !Array.isArray(ygg)) return ygg as YggMeta;
+  const meta: unknown = task?.metadata;
+  if (!isPlainObject(meta)) return {};
+  const ygg = meta.ygg;
+  if (!isPlainObject(ygg)) return {};
+  const known = yggViews.get(ygg);
+  if (known) return known;
+  let view: Record<string, unknown> = ygg;
+  for (const [name, check] of Object.entries(yggFieldChecks)) {
+    const value = ygg[name];
+    if (value === undefined || !check(value, name)) continue;
+    if (view === ygg) view = { ...ygg };
+    delete view[name];
   }
-  return {};
+  yggViews.set(ygg, view as YggMeta);
+  return view as YggMeta;
 }
+
+/** The task's well-formed dependencies (objects with string `depends_on_id` and `type`); never throws. */
+export function dependenciesOf(task: Task): Dependency[] {
+  const deps: unknown = task.dependencies;
+  if (!Array.isArray(deps)) return [];
+  return deps.filter(
+    (d): d is Dependency =>
+      isPlainObject(d) && typeof d.depends_on_id === 'string' && typeof d.type === 'string',
+  );
+}
+
+/** The task's labels that are strings (none when `labels` is not an array); never throws. */
+export function labelsOf(task: Pick<Task, 'labels'>): string[] {
+  const labels: unknown = task.labels;
+  if (!Array.isArray(labels)) return [];
+  return labels.every((l) => typeof l === 'string') ? labels : labels.filter((l) => typeof l === 'string');
+}
+
+const nonEmptyString = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
 
 /** Who submitted a task: `created_by`, else `owner`, else `anonymous`. */
 export function submitterOf(task: Task): string {
-  return task.created_by || task.owner || 'anonymous';
+  return nonEmptyString(task.created_by) ?? nonEmptyString(task.owner) ?? 'anonymous';
 }

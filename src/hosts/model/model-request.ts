@@ -1,4 +1,4 @@
-import type { Task } from '../../store/task.js';
+import { labelsOf, type Task } from '../../store/task.js';
 
 /** The label prefix that asks for a model, unless hosts.yaml sets `queue.model_label_prefix`. */
 export const defaultModelLabelPrefix = 'model:';
@@ -8,7 +8,7 @@ export function modelRequest(
   task: Pick<Task, 'labels'>,
   prefix: string = defaultModelLabelPrefix,
 ): string | undefined {
-  for (const label of task.labels ?? []) {
+  for (const label of labelsOf(task)) {
     if (!label.startsWith(prefix)) continue;
     const name = label.slice(prefix.length).trim();
     if (name) return name;

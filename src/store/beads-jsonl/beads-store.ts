@@ -1,31 +1,16 @@
-import { renameSync, statSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { YggError } from '../../errors.js';
 import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { diffIndexes, isEmptyChange } from './change-diff.js';
-import { type Plan, type PlanEnv, planCommit, type Settle, type StoreOp } from './commit-plan.js';
-import {
-  appendIfUnchanged,
-  type FileId,
-  fileIdOf,
-  fsyncDir,
-  readAppended,
-  readSnapshot,
-  StoreFileError,
-  sameFile,
-  statPath,
-  writeTemp,
-} from './file-io.js';
-import { IssueIndex } from './issue-index.js';
+import type { PlanEnv, Settle, StoreOp } from './commit-plan.js';
+import { Committer } from './committer.js';
+import { sameFile, statPath } from './file-io.js';
+import { FileState } from './file-state.js';
 import { WriteJournal } from './journal.js';
 import { placeLikeBd } from './key-order.js';
 import type { LineRecord } from './line-record.js';
-import { recordsFor, splitLines } from './line-reuse.js';
 import { runtimeDirFor } from './locate.js';
-import { parseLine } from './parse-line.js';
 import { computeReadyBase, type ReadyBase, readyAt } from './ready.js';
 import { spliceJson } from './splice.js';
 import { StoreLock } from './store-lock.js';
@@ -67,32 +52,22 @@ export interface StoreStats {
   repairs: number;
 }
 
-interface Retired {
-  handle: FileHandle;
-  size: number;
-  until: number;
-}
-
-const newline = Buffer.from('\n');
-/** Adds up to this size are appended in place; larger batches are written whole and renamed. */
-const maxAppendBytes = 64 * 1024;
 const noop: Settle = { resolve: () => undefined, reject: () => undefined };
 const pause = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /**
  * The default TaskStore: a Beads JSONL file.
  *
- * Reads keep each line's bytes and a slim index; whole task objects are built when asked for.
- * Writes are queued and committed in groups: lock, re-read if someone else wrote, apply the
- * queued mutations to the freshest lines, write a temp file, check the target did not change,
- * rename, then pick up any line appended to the replaced file meanwhile.
+ * Reads keep each line's bytes and a slim index (`FileState`); whole task objects are built when
+ * asked for. Writes are queued and committed in groups, one at a time, by the `Committer`.
  */
 export class BeadsJsonlStore implements TaskStore {
   readonly path: string;
   readonly runtimeDir: string;
   readonly #options: BeadsStoreOptions;
-  readonly #lock: StoreLock;
+  readonly #file: FileState;
   readonly #journal: WriteJournal;
+  readonly #committer: Committer;
   readonly #clock: () => Date;
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #cache = new WeakMap<LineRecord, Task>();
@@ -104,20 +79,10 @@ export class BeadsJsonlStore implements TaskStore {
     carriedLines: 0,
     repairs: 0,
   };
-  #index: IssueIndex;
-  #fileId: FileId | undefined;
-  #handle: FileHandle | undefined;
-  #retired: Retired[] = [];
-  #pending: StoreOp[] = [];
-  #carried: Buffer[] = [];
-  #forceWrite = false;
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
-  #version = 0;
-  #fileProblems: StoreProblem[] = [];
   #watcher: FileWatcher | undefined;
   #lastCreated = 0;
-  #lastCommitAt = 0;
   #closed = false;
   #ready:
     | { version: number; base: ReadyBase; at?: { from: number; until: number; tasks: Task[] } }
@@ -127,13 +92,29 @@ export class BeadsJsonlStore implements TaskStore {
     this.#options = options;
     this.path = options.path;
     this.runtimeDir = options.runtimeDir ?? runtimeDirFor(options.path);
-    this.#lock = new StoreLock(this.path, join(this.runtimeDir, `${basename(this.path)}.lock`), {
+    const lock = new StoreLock(this.path, join(this.runtimeDir, `${basename(this.path)}.lock`), {
       ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
       ...(options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {}),
     });
     this.#journal = new WriteJournal(options.clobberWindowMs ?? 60_000);
     this.#clock = options.clock ?? (() => new Date());
-    this.#index = new IssueIndex(this.path, [], true);
+    this.#file = new FileState(this.path);
+    this.#committer = new Committer({
+      file: this.#file,
+      lock,
+      journal: this.#journal,
+      reload: async () => {
+        const change = await this.#reload(false);
+        if (change) this.#emit(change);
+      },
+      planEnv: () => this.#planEnv(),
+      emit: (change) => this.#emit(change),
+      remember: (record, task) => this.#cache.set(record, task),
+      counted: (what, n = 1) => {
+        if (what === 'commit') this.#stats.commits += n;
+        else this.#stats.carriedLines += n;
+      },
+    });
   }
 
   /** Opens and reads a store (throws a YggError when the file cannot be read). */
@@ -156,8 +137,9 @@ export class BeadsJsonlStore implements TaskStore {
 
   list(statuses?: readonly string[]): readonly Task[] {
     const out: Task[] = [];
-    for (const at of this.#index.positions.values()) {
-      const record = this.#index.records[at] as LineRecord;
+    const index = this.#file.index;
+    for (const at of index.positions.values()) {
+      const record = index.records[at] as LineRecord;
       if (statuses && !statuses.includes(record.issue?.status as string)) continue;
       out.push(this.#taskOf(record, false));
     }
@@ -165,28 +147,26 @@ export class BeadsJsonlStore implements TaskStore {
   }
 
   get(id: string): Task | undefined {
-    const record = this.#index.record(id);
+    const record = this.#file.index.record(id);
     return record ? this.#taskOf(record, true) : undefined;
   }
 
   ready(now: Date = this.#clock()): readonly Task[] {
-    if (!this.#ready || this.#ready.version !== this.#version) {
-      this.#ready = {
-        version: this.#version,
-        base: computeReadyBase(this.#index.slims.values(), this.#index.slims),
-      };
+    const { index, version } = this.#file;
+    if (!this.#ready || this.#ready.version !== version) {
+      this.#ready = { version, base: computeReadyBase(index.slims.values(), index.slims) };
     }
     const nowMs = now.getTime();
     const at = this.#ready.at;
     if (at && at.from <= nowMs && nowMs < at.until) return at.tasks;
     const { ready, validUntil } = readyAt(this.#ready.base, nowMs);
-    const tasks = ready.map((slim) => this.#taskOf(this.#index.record(slim.id) as LineRecord, true));
+    const tasks = ready.map((slim) => this.#taskOf(index.record(slim.id) as LineRecord, true));
     this.#ready.at = { from: nowMs, until: validUntil, tasks };
     return tasks;
   }
 
   problems(): readonly StoreProblem[] {
-    return [...this.#fileProblems, ...this.#index.problems];
+    return [...this.#file.fileProblems, ...this.#file.index.problems];
   }
 
   update(id: string, mutation: Mutation): Promise<Task | undefined> {
@@ -194,34 +174,20 @@ export class BeadsJsonlStore implements TaskStore {
   }
 
   add(task: NewTask): Promise<Task> {
-    if (typeof task.title !== 'string' || task.title.trim() === '') {
-      return Promise.reject(new YggError('a task needs a title', { hint: 'Pass a non-empty title.' }));
-    }
-    if (Buffer.byteLength(task.title) > 500) {
-      return Promise.reject(
-        new YggError('the title is longer than 500 bytes', { hint: 'Put the detail in --description.' }),
-      );
-    }
-    const p = task.priority;
-    if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 4)) {
-      return Promise.reject(
-        new YggError(`priority ${p} is outside 0..4`, {
-          hint: 'Use 0 (critical), 1, 2 (default), 3 or 4 (backlog).',
-        }),
-      );
-    }
+    const refused = newTaskProblem(task);
+    if (refused) return Promise.reject(refused);
     return this.#enqueue<Task>((settle) => ({ kind: 'add', input: task, settle }));
   }
 
   /** Writes the whole file again even when nothing changed (it comes out byte for byte the same). */
   async rewrite(): Promise<void> {
-    this.#forceWrite = true;
+    this.#committer.forceWrite = true;
     this.#schedule();
     await this.flush();
   }
 
   async flush(): Promise<void> {
-    for (let round = 0; round < 1000 && this.#hasWork(); round++) {
+    for (let round = 0; round < 1000 && this.#committer.hasWork(); round++) {
       await this.#exclusive(() => this.#commit());
     }
     await this.#exclusive(async () => undefined);
@@ -254,23 +220,19 @@ export class BeadsJsonlStore implements TaskStore {
     this.#watcher?.stop();
     this.#watcher = undefined;
     await this.flush();
-    if (this.#lastCommitAt > 0) {
+    const lastCommitAt = this.#committer.lastCommitAt;
+    if (lastCommitAt > 0) {
       // A writer without the lock that read before our last rename may still rename its copy.
-      const wait = this.#lastCommitAt + (this.#options.settleMs ?? 250) - Date.now();
+      const wait = lastCommitAt + (this.#options.settleMs ?? 250) - Date.now();
       if (wait > 0) await pause(wait);
       for (let round = 0; round < 5; round++) {
         await this.#exclusive(() => this.#refresh());
-        if (!this.#hasWork()) break;
+        if (!this.#committer.hasWork()) break;
         await this.flush();
       }
     }
     this.#closed = true;
-    await this.#exclusive(async () => {
-      await this.#handle?.close().catch(() => undefined);
-      for (const r of this.#retired) await r.handle.close().catch(() => undefined);
-      this.#handle = undefined;
-      this.#retired = [];
-    });
+    await this.#exclusive(() => this.#file.closeHandles());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -278,10 +240,6 @@ export class BeadsJsonlStore implements TaskStore {
   }
 
   // ---- internals ----
-
-  #hasWork(): boolean {
-    return this.#pending.length > 0 || this.#carried.length > 0 || this.#forceWrite;
-  }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(fn);
@@ -292,7 +250,7 @@ export class BeadsJsonlStore implements TaskStore {
   #enqueue<T>(make: (settle: Settle) => StoreOp): Promise<T> {
     if (this.#closed) return Promise.reject(new YggError(`the store ${this.path} is closed`));
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push(make({ resolve: resolve as (t: Task | undefined) => void, reject }));
+      this.#committer.queue(make({ resolve: resolve as (t: Task | undefined) => void, reject }));
       this.#schedule();
     });
   }
@@ -307,6 +265,14 @@ export class BeadsJsonlStore implements TaskStore {
     const window = this.#options.batchWindowMs ?? 0;
     if (window > 0) setTimeout(go, window);
     else setImmediate(go);
+  }
+
+  async #commit(): Promise<void> {
+    try {
+      await this.#committer.commit();
+    } finally {
+      if (this.#committer.hasWork()) this.#schedule();
+    }
   }
 
   #emit(change: StoreChange): void {
@@ -331,25 +297,10 @@ export class BeadsJsonlStore implements TaskStore {
 
   /** Re-reads the file, reusing unchanged lines; queues repairs of our writes a stale writer undid. */
   async #reload(initial: boolean): Promise<StoreChange | undefined> {
-    let snapshot: Awaited<ReturnType<typeof readSnapshot>>;
-    try {
-      snapshot = await readSnapshot(this.path);
-    } catch (error) {
-      if (error instanceof StoreFileError) this.#fileProblems = [error.problem];
-      throw error;
-    }
-    this.#fileProblems = [];
-    const { lines, finalNewline } = splitLines(snapshot.bytes);
-    const { records, parsed } = recordsFor(lines, this.#index.records);
-    const before = this.#index;
-    const after = new IssueIndex(this.path, records, finalNewline);
-    await this.#handle?.close().catch(() => undefined);
-    this.#index = after;
-    this.#fileId = snapshot.id;
-    this.#handle = snapshot.handle;
-    this.#version++;
+    const { before, parsed } = await this.#file.reload();
     this.#stats.linesParsed += parsed;
     this.#stats.reloads++;
+    const after = this.#file.index;
     if (initial && before.records.length === 0) return diffIndexes(before, after, false);
     this.#queueRepairs();
     return diffIndexes(before, after, true);
@@ -360,7 +311,7 @@ export class BeadsJsonlStore implements TaskStore {
     this.#journal.expire(Date.now());
     if (this.#journal.size === 0) return;
     const repairs = this.#journal.repairs((id) => {
-      const record = this.#index.record(id);
+      const record = this.#file.index.record(id);
       return record ? { raw: record.raw, task: () => this.#taskOf(record, false) } : undefined;
     }, now);
     const ops: StoreOp[] = [];
@@ -374,7 +325,7 @@ export class BeadsJsonlStore implements TaskStore {
       }
     }
     if (ops.length > 0) {
-      this.#pending = [...ops, ...this.#pending];
+      this.#committer.queueFirst(ops);
       this.#schedule();
     }
   }
@@ -383,26 +334,12 @@ export class BeadsJsonlStore implements TaskStore {
   async #refresh(): Promise<void> {
     if (this.#closed) return;
     const current = await statPath(this.path);
-    if (current && !sameFile(current, this.#fileId)) {
+    if (current && !sameFile(current, this.#file.fileId)) {
       const change = await this.#reload(false);
       if (change) this.#emit(change);
     }
-    await this.#checkRetired();
-    if (this.#carried.length > 0) this.#schedule();
-  }
-
-  async #checkRetired(): Promise<void> {
-    const now = Date.now();
-    const kept: Retired[] = [];
-    for (const r of this.#retired) {
-      const { lines, end } = await readAppended(r.handle, r.size).catch(() => ({ lines: [], end: r.size }));
-      r.size = end;
-      this.#carried.push(...lines);
-      this.#stats.carriedLines += lines.length;
-      if (now > r.until) await r.handle.close().catch(() => undefined);
-      else kept.push(r);
-    }
-    this.#retired = kept;
+    this.#stats.carriedLines += await this.#file.checkRetired();
+    if (this.#file.carried.length > 0) this.#schedule();
   }
 
   #planEnv(): PlanEnv {
@@ -412,150 +349,26 @@ export class BeadsJsonlStore implements TaskStore {
         this.#lastCreated = Math.max(this.#clock().getTime() * 1000, this.#lastCreated + 1);
         return this.#lastCreated;
       },
-      carried: this.#carried,
+      carried: this.#file.carried,
     };
   }
+}
 
-  async #commit(): Promise<void> {
-    if (!this.#hasWork()) return;
-    let taken: StoreOp[] = [];
-    let release: (() => Promise<void>) | undefined;
-    try {
-      release = await this.#lock.acquire();
-      for (let round = 0; round < 50; round++) {
-        const current = await statPath(this.path);
-        if (!sameFile(current, this.#fileId)) {
-          const change = await this.#reload(false);
-          if (change) this.#emit(change);
-        }
-        await this.#checkRetired();
-        taken = [...taken, ...this.#pending];
-        this.#pending = [];
-        if (taken.length === 0 && this.#carried.length === 0 && !this.#forceWrite) return;
-        const plan = planCommit(this.#index, taken, this.#planEnv());
-        const carried = this.#carried;
-        if (plan.writes.length === 0 && carried.length === 0 && !this.#forceWrite) {
-          this.#settle(taken, plan.results);
-          return;
-        }
-        const appended = this.#onlyAppends(plan, carried) ? await this.#appendLines(plan) : 'rewrite';
-        if (appended === undefined) continue; // someone wrote since we read: merge and try again
-        if (appended !== 'rewrite') {
-          this.#index = IssueIndex.afterCommit(this.#index, plan.records, true, plan.touched);
-          this.#fileId = appended;
-        } else {
-          const mode = this.#handle ? (await this.#handle.stat()).mode & 0o777 : 0o644;
-          const tmp = await writeTemp(this.path, plan.records, plan.finalNewline, mode);
-          // Check and rename back to back, synchronously: the window in which a writer without
-          // the lock could rename its file over the target unnoticed is two system calls wide.
-          const target = statSync(this.path, { bigint: true, throwIfNoEntry: false });
-          if (!target || !sameFile(fileIdOf(target), this.#fileId) || this.#lock.compromised) {
-            // Someone wrote since we read: merge with their version and write again.
-            await tmp.handle.close();
-            await unlink(tmp.tmpPath).catch(() => undefined);
-            continue;
-          }
-          renameSync(tmp.tmpPath, this.path);
-          await fsyncDir(dirname(this.path));
-          const oldHandle = this.#handle;
-          const oldSize = Number(this.#fileId?.size ?? 0n);
-          this.#index = IssueIndex.afterCommit(this.#index, plan.records, plan.finalNewline, plan.touched);
-          // The size is what we wrote, not what a stat finds now: a line appended since the
-          // rename must show as a change, or the next commit would write over it unseen.
-          this.#fileId = { ...fileIdOf(await tmp.handle.stat({ bigint: true })), size: BigInt(tmp.size) };
-          this.#handle = tmp.handle;
-          if (oldHandle) this.#retired.push({ handle: oldHandle, size: oldSize, until: Date.now() + 10_000 });
-        }
-        this.#carried = [];
-        this.#forceWrite = false;
-        this.#version++;
-        this.#stats.commits++;
-        this.#lastCommitAt = Date.now();
-        const change: StoreChange = { added: [], changed: [], removed: [], external: false };
-        for (const w of plan.writes) {
-          this.#journal.record(w.id, w.before, w.after, w.task, Date.now());
-          this.#cache.set(w.record, w.task);
-          (w.before ? change.changed : change.added).push(w.id);
-        }
-        // Carried lines are journaled like our own adds: a writer without the lock that read
-        // before this commit and renames its copy over it would drop them otherwise.
-        for (const line of carried) this.#journalCarried(line);
-        this.#settle(taken, plan.results);
-        taken = [];
-        this.#emit(change);
-        if (carried.length > 0) this.#emitCarried(carried);
-        // Lines appended to the file we just replaced go into a follow-up commit.
-        await this.#checkRetired();
-        if (this.#carried.length === 0) return;
-      }
-      throw new YggError(`the store ${this.path} kept changing under us; gave up after 50 tries`, {
-        hint: 'Another program is rewriting it continuously; stop it or retry.',
-      });
-    } catch (error) {
-      const failure =
-        error instanceof YggError
-          ? error
-          : new YggError(`cannot write ${this.path}: ${(error as Error).message}`, {
-              cause: error,
-              hint: 'Check free space and permissions of the folder.',
-            });
-      const failed = [...taken, ...this.#pending];
-      this.#pending = [];
-      this.#forceWrite = false;
-      for (const op of failed) op.settle.reject(failure);
-    } finally {
-      await release?.();
-      if (this.#hasWork()) this.#schedule();
-    }
+/** Why a new task is refused before it is queued (a YggError with a hint), or undefined. */
+function newTaskProblem(task: NewTask): YggError | undefined {
+  if (typeof task.title !== 'string' || task.title.trim() === '') {
+    return new YggError('a task needs a title', { hint: 'Pass a non-empty title.' });
   }
-
-  /**
-   * A commit that only adds lines is appended in place instead of rewriting the file: no rename
-   * can then replace a copy another writer just renamed there, and an add to a large file costs
-   * its own bytes, not the file's. Large batches still go through a rename, so that a crash
-   * mid-write cannot leave part of them (an append is one write, interrupted only between pages).
-   */
-  #onlyAppends(plan: Plan, carried: readonly Buffer[]): boolean {
-    if (carried.length > 0 || this.#forceWrite || !this.#fileId || this.#lock.compromised) return false;
-    return plan.writes.length > 0 && plan.writes.every((w) => !w.before);
+  if (Buffer.byteLength(task.title) > 500) {
+    return new YggError('the title is longer than 500 bytes', { hint: 'Put the detail in --description.' });
   }
-
-  async #appendLines(plan: Plan): Promise<FileId | 'rewrite' | undefined> {
-    const known = this.#index.records.length;
-    const lines = plan.records.slice(known).map((r) => r.raw);
-    const lead = known > 0 && !this.#index.finalNewline ? [newline] : [];
-    const bytes = Buffer.concat([...lead, ...lines.flatMap((line) => [line, newline])]);
-    if (bytes.length > maxAppendBytes) return 'rewrite';
-    return appendIfUnchanged(this.path, this.#fileId as FileId, bytes);
-  }
-
-  #journalCarried(line: Buffer): void {
-    const { task } = parseLine(line);
-    if (!task?.id) return;
-    const record = this.#index.record(task.id);
-    if (record?.raw.equals(line)) this.#journal.record(task.id, undefined, line, task, Date.now());
-  }
-
-  #emitCarried(lines: readonly Buffer[]): void {
-    const ids: string[] = [];
-    for (const line of lines) {
-      try {
-        const id = (JSON.parse(line.toString('utf8')) as Task).id;
-        if (typeof id === 'string') ids.push(id);
-      } catch {
-        // a malformed line is kept as it is; it is not a task
-      }
-    }
-    this.#emit({ added: ids, changed: [], removed: [], external: true });
-  }
-
-  #settle(ops: readonly StoreOp[], results: ReadonlyArray<Task | undefined | Error>): void {
-    ops.forEach((op, i) => {
-      const result = results[i];
-      if (result instanceof Error) op.settle.reject(result);
-      else op.settle.resolve(result);
+  const p = task.priority;
+  if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 4)) {
+    return new YggError(`priority ${p} is outside 0..4`, {
+      hint: 'Use 0 (critical), 1, 2 (default), 3 or 4 (backlog).',
     });
   }
+  return undefined;
 }
 
 /** Re-exported for callers that splice task objects into lines themselves. */

@@ -105,7 +105,8 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
       }
       const addedTask = added.get(op.id);
       const current = working.get(op.id)?.task ?? addedTask?.task ?? issueTask(index, op.id);
-      if (!current) {
+      // A line with a wrong-shaped key is left as it is, byte for byte, until fixed by hand.
+      if (!current || index.record(op.id)?.issue?.badShape) {
         results.push(undefined);
         return;
       }
@@ -140,9 +141,9 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
     if (text === oldText) continue;
     const after = Buffer.from(text, 'utf8');
     const record = parseLine(after).record;
-    if (record.kind !== 'issue') {
+    if (record.kind !== 'issue' || record.issue?.badShape) {
       const error = new YggError(
-        `a change to ${id} would write a line bd rejects (${record.notes?.[0]?.message})`,
+        `a change to ${id} would write a line ${record.kind !== 'issue' ? 'bd rejects' : 'ygg cannot read back'} (${record.notes?.[0]?.message})`,
       );
       for (const i of opIndexes) results[i] = error;
       continue;
@@ -160,9 +161,9 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   for (const [id, { task, op }] of added) {
     const after = Buffer.from(goStringify(task), 'utf8');
     const record = parseLine(after).record;
-    if (record.kind !== 'issue') {
-      results[op] = new YggError(`the new task would be a line bd rejects (${record.notes?.[0]?.message})`, {
-        hint: 'Give it a non-empty title and a priority from 0 to 4.',
+    if (record.kind !== 'issue' || record.issue?.badShape) {
+      results[op] = new YggError(`the new task would be a line ygg rejects (${record.notes?.[0]?.message})`, {
+        hint: 'Give it a non-empty title, a priority from 0 to 4, and metadata of the documented shape.',
       });
       continue;
     }

@@ -1,5 +1,5 @@
 import type { StoreProblem } from '../store.js';
-import type { LineRecord, SlimIssue } from './line-record.js';
+import type { LineNote, LineRecord, SlimIssue } from './line-record.js';
 
 /**
  * The file's lines (exact bytes) and what is derived from them without parsing again: ids to
@@ -76,7 +76,7 @@ export class IssueIndex {
     if (record.stringCommentIds) this.usesStringCommentIds = true;
   }
 
-  #report(line: number, note: Pick<StoreProblem, 'kind' | 'message' | 'hint'>): void {
+  #report(line: number, note: LineNote): void {
     this.problems.push({ ...note, file: this.file, line, message: `${this.file}:${line}: ${note.message}` });
   }
 

@@ -81,3 +81,29 @@ export function scanContainer(text: string): RawMember[] | undefined {
   }
   return members;
 }
+
+/**
+ * Whether the JSON text in `bytes` nests objects and arrays deeper than `limit`, in one pass
+ * over the bytes (brackets inside strings do not count). Cheap enough to run before JSON.parse,
+ * so a line nested 100,000 deep is turned away before anything recursive walks it.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x22) {
+      // Jump to the closing quote: one not preceded by an odd run of backslashes.
+      for (;;) {
+        const close = bytes.indexOf(0x22, i + 1);
+        if (close === -1) return false;
+        let slashes = 0;
+        while (bytes[close - 1 - slashes] === 0x5c) slashes++;
+        i = close;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (b === 0x7b || b === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return false;
+}

@@ -26,7 +26,11 @@ export interface SlimIssue {
   /** `defer_until` in milliseconds, when set. */
   deferUntil: number | undefined;
   links: Link[] | undefined;
+  /** A key has the wrong shape (reported as `bad-shape`): never ready, never changed by ygg. */
+  badShape?: true;
 }
+
+export type LineNote = Pick<StoreProblem, 'kind' | 'message' | 'hint' | 'key'>;
 
 export interface LineRecord {
   /** The line's bytes without its `\n`. */
@@ -38,5 +42,5 @@ export interface LineRecord {
   maxIntCommentId?: number;
   stringCommentIds?: boolean;
   /** Problems found on this line (file and line number are added when listed). */
-  notes?: Pick<StoreProblem, 'kind' | 'message' | 'hint'>[];
+  notes?: LineNote[];
 }

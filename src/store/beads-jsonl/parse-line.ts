@@ -1,12 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import type { StoreProblem } from '../store.js';
-import type { Task } from '../task.js';
+import { statusOf, type Task } from '../task.js';
+import { isPlainObject, taskShapeProblem } from '../task-shape.js';
 import { parseMicros } from '../timestamps.js';
+import { nestsDeeperThan } from './json-scan.js';
 import type { LineRecord, Link, LinkType, SlimIssue } from './line-record.js';
-import { isPlainObject } from './splice.js';
 
 /** Lines longer than this are read but reported: bd and editors struggle with them. */
 export const largeLineBytes = 1024 * 1024;
+/** Lines longer than this are reported and not read at all (kept byte for byte). */
+export const maxLineBytes = 16 * 1024 * 1024;
+/** Lines nested deeper than this are reported and not read at all (kept byte for byte). */
+export const maxDepth = 512;
 
 const keepHint = 'ygg keeps this line as it is and ignores it; fix or remove it by hand.';
 
@@ -27,8 +32,19 @@ export function parseLine(raw: Buffer): ParsedLine {
   if (raw.every((b) => b === 0x20 || b === 0x09 || b === 0x0d)) {
     return { record: { raw, kind: 'blank' }, task: undefined };
   }
+  // Limits first, in time linear in the line: nothing below may then take long or recurse deep.
+  if (raw.length > maxLineBytes) {
+    return bad(
+      'over-size-limit',
+      `the line is ${mib(raw.length)} MB, over the ${mib(maxLineBytes)} MB limit; ygg does not read it`,
+    );
+  }
   if (!isUtf8(raw))
     return bad('invalid-utf8', 'the line is not valid UTF-8', `Re-save the file as UTF-8. ${keepHint}`);
+  // Nesting deeper than `maxDepth` needs at least two bytes per level.
+  if (raw.length > 2 * maxDepth && nestsDeeperThan(raw, maxDepth)) {
+    return bad('too-deep', `the line nests deeper than ${maxDepth} levels; ygg does not read it`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
@@ -54,11 +70,24 @@ export function parseLine(raw: Buffer): ParsedLine {
   }
   const task = value as Task;
   const record: LineRecord = { raw, kind: 'issue', issue: slimOf(task, priority) };
-  if (raw.length > largeLineBytes) {
+  const shape = taskShapeProblem(task);
+  if (shape && record.issue) {
+    record.issue.badShape = true;
     record.notes = [
       {
+        kind: 'bad-shape',
+        key: shape.key,
+        message: `issue ${task.id}: ${shape.message}`,
+        hint: `ygg keeps the task but does not run or change it until "${shape.key}" is fixed by hand.`,
+      },
+    ];
+  }
+  if (raw.length > largeLineBytes) {
+    record.notes = [
+      ...(record.notes ?? []),
+      {
         kind: 'too-large',
-        message: `issue ${task.id} is ${(raw.length / 1048576).toFixed(1)} MB on one line`,
+        message: `issue ${task.id} is ${mib(raw.length)} MB on one line`,
         hint: 'ygg reads it, but consider moving the long text into a file and linking it.',
       },
     ];
@@ -73,11 +102,13 @@ export function parseLine(raw: Buffer): ParsedLine {
   return { record, task };
 }
 
+const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+
 function slimOf(task: Task, priority: number): SlimIssue {
   const defer = parseMicros(task.defer_until);
   return {
     id: task.id,
-    status: typeof task.status === 'string' && task.status !== '' ? task.status : 'open',
+    status: statusOf(task),
     priority,
     issueType: typeof task.issue_type === 'string' && task.issue_type !== '' ? task.issue_type : 'task',
     createdKey: parseMicros(task.created_at) ?? Number.POSITIVE_INFINITY,

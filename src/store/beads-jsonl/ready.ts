@@ -30,7 +30,8 @@ export function compareReady(a: SlimIssue, b: SlimIssue): number {
 /**
  * bd's ready rules (BEADS-FORMAT.md) over the slim index, everything but the clock: open, not
  * pinned or ephemeral, not an excluded type, not blocked (`blocks`, `conditional-blocks`,
- * `waits-for`, a blocked parent, transitively). A dangling target never blocks.
+ * `waits-for`, a blocked parent, transitively). A dangling target never blocks. Beyond bd: a task
+ * with a wrong-shaped key (`badShape`) is never ready.
  */
 export function computeReadyBase(
   issues: Iterable<SlimIssue>,
@@ -83,6 +84,8 @@ export function computeReadyBase(
   for (const issue of issues) {
     if (issue.status !== 'open' || issue.pinned || issue.ephemeral || excludedTypes.has(issue.issueType))
       continue;
+    // A task with a wrong-shaped key cannot run (reported as a store problem).
+    if (issue.badShape) continue;
     if (blocked(issue)) continue;
     ordered.push(issue);
     let until = issue.deferUntil ?? Number.NEGATIVE_INFINITY;

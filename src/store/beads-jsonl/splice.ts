@@ -1,9 +1,8 @@
+import { isPlainObject } from '../task-shape.js';
 import { goStringify } from './go-json.js';
 import { scanContainer } from './json-scan.js';
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isPlainObject };
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

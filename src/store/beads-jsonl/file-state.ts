@@ -1,0 +1,104 @@
+import type { FileHandle } from 'node:fs/promises';
+import type { StoreProblem } from '../store.js';
+import { type FileId, readAppended, readSnapshot, StoreFileError, sameFile, statPath } from './file-io.js';
+import { IssueIndex } from './issue-index.js';
+import { recordsFor, splitLines } from './line-reuse.js';
+
+/** A file this store replaced, still open for a while to catch lines appended to it late. */
+interface Retired {
+  handle: FileHandle;
+  size: number;
+  until: number;
+}
+
+/** How long a replaced file is watched for late appends. */
+const retiredForMs = 10_000;
+
+/**
+ * The Beads file as this store last read or wrote it: its lines (the index), which version of
+ * the file that was, an open handle on it, and the lines other writers appended to a file we
+ * replaced (carried into the next write). No locking or writing here: see `Committer`.
+ */
+export class FileState {
+  index: IssueIndex;
+  fileId: FileId | undefined;
+  handle: FileHandle | undefined;
+  /** Lines appended to a replaced file, to append to the current one in the next commit. */
+  carried: Buffer[] = [];
+  /** Bumped on every change of the index (readiness is cached per version). */
+  version = 0;
+  /** Problems with the file itself (missing, unreadable), from the last read. */
+  fileProblems: StoreProblem[] = [];
+  #retired: Retired[] = [];
+
+  constructor(readonly path: string) {
+    this.index = new IssueIndex(path, [], true);
+  }
+
+  /** Whether the file on disk is another version than the one we hold. */
+  async changedOnDisk(): Promise<boolean> {
+    return !sameFile(await statPath(this.path), this.fileId);
+  }
+
+  /** Re-reads the file, parsing only lines that changed. Returns the index before and the count parsed. */
+  async reload(): Promise<{ before: IssueIndex; parsed: number }> {
+    let snapshot: Awaited<ReturnType<typeof readSnapshot>>;
+    try {
+      snapshot = await readSnapshot(this.path);
+    } catch (error) {
+      if (error instanceof StoreFileError) this.fileProblems = [error.problem];
+      throw error;
+    }
+    this.fileProblems = [];
+    const { lines, finalNewline } = splitLines(snapshot.bytes);
+    const { records, parsed } = recordsFor(lines, this.index.records);
+    const before = this.index;
+    await this.handle?.close().catch(() => undefined);
+    this.index = new IssueIndex(this.path, records, finalNewline);
+    this.fileId = snapshot.id;
+    this.handle = snapshot.handle;
+    this.version++;
+    return { before, parsed };
+  }
+
+  /** Our own write took effect: the new index and file version (the old handle watched a while). */
+  committed(index: IssueIndex, fileId: FileId, handle?: FileHandle): void {
+    if (handle) {
+      const old = this.handle;
+      if (old)
+        this.#retired.push({
+          handle: old,
+          size: Number(this.fileId?.size ?? 0n),
+          until: Date.now() + retiredForMs,
+        });
+      this.handle = handle;
+    }
+    this.index = index;
+    this.fileId = fileId;
+    this.version++;
+  }
+
+  /** Picks up complete lines appended to replaced files since last looked; returns how many. */
+  async checkRetired(): Promise<number> {
+    const now = Date.now();
+    const kept: Retired[] = [];
+    let count = 0;
+    for (const r of this.#retired) {
+      const { lines, end } = await readAppended(r.handle, r.size).catch(() => ({ lines: [], end: r.size }));
+      r.size = end;
+      this.carried.push(...lines);
+      count += lines.length;
+      if (now > r.until) await r.handle.close().catch(() => undefined);
+      else kept.push(r);
+    }
+    this.#retired = kept;
+    return count;
+  }
+
+  async closeHandles(): Promise<void> {
+    await this.handle?.close().catch(() => undefined);
+    for (const r of this.#retired) await r.handle.close().catch(() => undefined);
+    this.handle = undefined;
+    this.#retired = [];
+  }
+}
