@@ -9,6 +9,7 @@ import type { Placement } from '../schedule/makespan.js';
 import type { Slot } from '../schedule/slots.js';
 import type { TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
+import { taskShapeProblem } from '../store/task-shape.js';
 import { heldByDependency } from './held.js';
 import { type HostsView, routeByPlan, routeTask } from './routing.js';
 
@@ -52,6 +53,9 @@ const hold = (task: Task, kind: Holdup['kind'], type: string, reason: string, la
 });
 
 export function decide(task: Task, input: AdmissionInput): Decision {
+  // A line of the wrong shape is reported by the store once; here it waits with the same words.
+  const shape = taskShapeProblem(task);
+  if (shape) return hold(task, 'bad-task', 'unknown', `ygg cannot use this task: ${shape.message}`);
   const type = input.typeOf(task);
   const meta = yggOf(task);
   if (statusOf(task) === 'open' && task.assignee && task.assignee !== 'ygg')
