@@ -30,6 +30,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 npx biome check .
+# The dispatcher's shape: no import circles in src/, no file in src/ over 400 lines.
+npm run --silent lint:size
+npm run --silent lint:deps
 npx tsc -p tsconfig.json --noEmit
 npm run build --silent
 
