@@ -4,8 +4,7 @@
  * leases of other attempts hold on each host and of each type.
  */
 import type { TaskStore } from '../store/store.js';
-import type { Task } from '../store/task.js';
-import { yggOf } from '../store/task.js';
+import { type Task, yggOf } from '../store/task.js';
 import { isClaimable } from './lifecycle/claim.js';
 import { type Occupancy, occupancy } from './lifecycle/leases.js';
 
@@ -18,13 +17,33 @@ export interface StoreScan {
   nextExpiry: number;
 }
 
+/**
+ * The store's in-progress tasks, read again only after the store changed: a pass runs on every
+ * slot release, and listing a large store each time would cost more than the pass itself.
+ */
+export class InProgressTasks {
+  #tasks: readonly Task[] | undefined;
+
+  constructor(readonly store: Pick<TaskStore, 'list'>) {}
+
+  /** The store changed (ours or another writer's): read again next time. */
+  invalidate(): void {
+    this.#tasks = undefined;
+  }
+
+  get(): readonly Task[] {
+    this.#tasks ??= this.store.list(['in_progress']);
+    return this.#tasks;
+  }
+}
+
 export function scanInProgress(
-  store: Pick<TaskStore, 'list'>,
+  tasks: readonly Task[],
   owner: string,
   now: number,
   inFlight: (id: string) => boolean,
 ): StoreScan {
-  const inProgress = store.list(['in_progress']).filter((task) => !inFlight(task.id));
+  const inProgress = tasks.filter((task) => !inFlight(task.id));
   const lapsed: Task[] = [];
   let nextExpiry = Number.POSITIVE_INFINITY;
   for (const task of inProgress) {

@@ -22,6 +22,7 @@ import { HostSlots, resizeSlots } from '../schedule/slots.js';
 import type { StoreChange, TaskStore } from '../store/store.js';
 import { type Task, yggOf } from '../store/task.js';
 import type { Holdup } from './admission.js';
+import { InProgressTasks } from './candidates.js';
 import { type Clock, systemClock } from './clock.js';
 import { ControlWatcher } from './control-watcher.js';
 import type { DispatchExtensions, PassView } from './extensions.js';
@@ -68,6 +69,7 @@ export class Loop implements PassView {
   readonly #runner: Runner;
   readonly #options: LoopOptions;
   readonly #waiting: WaitingTasks;
+  readonly #inProgress: InProgressTasks;
   readonly #wake: WakeTimer;
   #state: LoopState = 'created';
   #config: YggConfig;
@@ -94,6 +96,7 @@ export class Loop implements PassView {
     this.estimator = new RuntimeEstimator(options.config.types);
     for (const host of options.config.hosts) this.slots.set(host.name, new HostSlots(host));
     this.#waiting = new WaitingTasks(this.bus);
+    this.#inProgress = new InProgressTasks(this.store);
     this.#wake = new WakeTimer(this.clock, () => this.kick());
     this.#control = new ControlWatcher(this.store.runtimeDir, this.bus, () => this.kick());
     this.#runner = new Runner({
@@ -260,6 +263,7 @@ export class Loop implements PassView {
   }
 
   #onStoreChange(change: StoreChange): void {
+    this.#inProgress.invalidate();
     const now = this.clock.now();
     // The wait (ready to started) of a new task counts from when it arrived, if it arrived ready.
     if (change.added.length > 0)
@@ -298,6 +302,7 @@ export class Loop implements PassView {
       store: this.store,
       runner: this.#runner,
       waiting: this.#waiting,
+      inProgress: this.#inProgress,
       slots: this.slots,
       drained: this.drained,
       options: this.#options,

@@ -9,7 +9,7 @@ import { orderForMakespan } from '../schedule/order.js';
 import type { HostSlots } from '../schedule/slots.js';
 import type { Task } from '../store/task.js';
 import { type AdmissionInput, type Decision, decide } from './admission.js';
-import { scanInProgress } from './candidates.js';
+import { type InProgressTasks, scanInProgress } from './candidates.js';
 import type { DispatchExtensions, PassView } from './extensions.js';
 import { admissionInput, type PassParts, planFor, totalFree } from './pass-input.js';
 import { usableSlots } from './routing.js';
@@ -20,6 +20,8 @@ export interface PassContext extends Omit<PassParts, 'now' | 'heldElsewhere' | '
   view: PassView;
   runner: Runner;
   waiting: WaitingTasks;
+  /** The store's in-progress tasks, cached until the store changes. */
+  inProgress: InProgressTasks;
   slots: ReadonlyMap<string, HostSlots>;
   extensions: Pick<DispatchExtensions, 'order' | 'launched'>;
   /** The previous pass's makespan plan (kept stable across passes). */
@@ -39,7 +41,7 @@ export interface PassResult {
 
 export function runPass(ctx: PassContext, now: number): PassResult {
   const { runner, view } = ctx;
-  const scan = scanInProgress(ctx.store, view.owner, now, (id) => runner.isInFlight(id));
+  const scan = scanInProgress(ctx.inProgress.get(), view.owner, now, (id) => runner.isInFlight(id));
   const parts: PassParts = {
     ...ctx,
     now,
