@@ -1,13 +1,16 @@
 /**
  * What `ygg loop` adds around the loop to be seen: structured logs, the status server (with
  * metrics, the event stream and the web view), notifications, and with --until-idle a progress
- * bar. Call before `loop.start()` so no event is missed; dispose after the loop stopped.
+ * bar; and the retention sweeps that keep `.ygg/` bounded. Call before `loop.start()` so no event
+ * is missed; dispose after the loop stopped.
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Loop } from '../dispatch/loop.js';
 import { YggError } from '../errors.js';
 import { createLogger, type Logger, parseLogLevel } from '../observe/logger.js';
 import { ProgressWriter } from '../observe/progress-bar.js';
+import { logSweep } from '../observe/retention/log-sweep.js';
+import { startRetention } from '../observe/retention/sweeper.js';
 import { type Observers, startObservers } from '../observe/start.js';
 import { loopStatusSource } from './loop-status.js';
 import { version } from './version.js';
@@ -96,6 +99,13 @@ export async function observeLoop(
     logger.warn({ port: observers.server?.port }, `${error.message}; using port ${observers.server?.port}`);
   }
   if (observers.server) stderr.write(`ygg: status and web view at ${observers.server.browserUrl}\n`);
+  const retention = startRetention({
+    runtimeDir: loop.store.runtimeDir,
+    settings: () => loop.config.retention,
+    inUse: () => loop.inFlightIds(),
+    onSwept: (report) => logSweep(logger, report),
+    onError: (error) => logger.warn({ err: error }, 'retention sweep failed; next one as planned'),
+  });
   return {
     logger,
     observers,
@@ -103,6 +113,7 @@ export async function observeLoop(
       progress?.update();
       progress?.[Symbol.dispose]();
       try {
+        await retention.close();
         await observers.close();
       } finally {
         source[Symbol.dispose]();

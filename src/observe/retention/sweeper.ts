@@ -1,0 +1,63 @@
+/**
+ * Runs retention sweeps while `ygg loop` runs: one at start, then one every `retention.interval`
+ * (read again before each wait, so a reloaded hosts.yaml applies). Sweeps never overlap; a sweep
+ * that fails is reported and the next one runs as planned. States: running -> stopped; `close()`
+ * cancels the next wait and waits for a sweep in progress.
+ */
+import type { RetentionSettings } from '../../config/types.js';
+import { type SweepReport, sweepRuntime } from './sweep.js';
+
+export interface SweeperOptions {
+  runtimeDir: string;
+  /** The settings in force now (the loop's config after each reload). */
+  settings: () => RetentionSettings;
+  /** Ids of tasks running now. */
+  inUse?: () => Iterable<string>;
+  now?: () => number;
+  onSwept?: (report: SweepReport) => void;
+  onError?: (error: unknown) => void;
+}
+
+export interface RetentionSweeper extends AsyncDisposable {
+  close(): Promise<void>;
+}
+
+export function startRetention(options: SweeperOptions): RetentionSweeper {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let current: Promise<void> | undefined;
+
+  const sweepOnce = async () => {
+    try {
+      const report = await sweepRuntime({
+        runtimeDir: options.runtimeDir,
+        settings: options.settings(),
+        ...(options.inUse ? { inUse: options.inUse } : {}),
+        ...(options.now ? { now: options.now } : {}),
+      });
+      options.onSwept?.(report);
+    } catch (error) {
+      try {
+        options.onError?.(error);
+      } catch {
+        // A listener that throws cannot stop the sweeps (nor the loop).
+      }
+    }
+  };
+  const run = () => {
+    current = sweepOnce().finally(() => {
+      current = undefined;
+      if (stopped) return;
+      timer = setTimeout(run, options.settings().intervalMs);
+      timer.unref();
+    });
+  };
+  run();
+
+  const close = async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await current;
+  };
+  return { close, [Symbol.asyncDispose]: close };
+}
