@@ -17,6 +17,8 @@ export interface SweepOptions {
   now?: () => number;
   /** Ids of tasks running now: their artifacts are kept whatever their age. */
   inUse?: () => Iterable<string>;
+  /** Stops removing (between two items): the rest waits for the next sweep. */
+  signal?: AbortSignal;
 }
 
 export interface KindUse {
@@ -98,6 +100,7 @@ export async function sweepRuntime(options: SweepOptions): Promise<SweepReport> 
       .filter((i) => !kept.has(i))
       .sort((a, b) => a.writtenAt - b.writtenAt || a.path.localeCompare(b.path));
     for (const candidate of oldestFirst) {
+      if (options.signal?.aborted) break;
       const expired = now - candidate.writtenAt > limit.maxAgeMs;
       if (!expired && bytes <= limit.maxBytes) break;
       try {

@@ -2,7 +2,8 @@
  * Runs retention sweeps while `ygg loop` runs: one at start, then one every `retention.interval`
  * (read again before each wait, so a reloaded hosts.yaml applies). Sweeps never overlap; a sweep
  * that fails is reported and the next one runs as planned. States: running -> stopped; `close()`
- * cancels the next wait and waits for a sweep in progress.
+ * cancels the next wait and stops a sweep in progress after the item it is removing, so a
+ * large first sweep never holds up the loop's shutdown.
  */
 import type { RetentionSettings } from '../../config/types.js';
 import { type SweepReport, sweepRuntime } from './sweep.js';
@@ -26,6 +27,7 @@ export function startRetention(options: SweeperOptions): RetentionSweeper {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let current: Promise<void> | undefined;
+  const stopping = new AbortController();
 
   const sweepOnce = async () => {
     try {
@@ -34,6 +36,7 @@ export function startRetention(options: SweeperOptions): RetentionSweeper {
         settings: options.settings(),
         ...(options.inUse ? { inUse: options.inUse } : {}),
         ...(options.now ? { now: options.now } : {}),
+        signal: stopping.signal,
       });
       options.onSwept?.(report);
     } catch (error) {
@@ -56,6 +59,7 @@ export function startRetention(options: SweeperOptions): RetentionSweeper {
 
   const close = async () => {
     stopped = true;
+    stopping.abort();
     clearTimeout(timer);
     await current;
   };
