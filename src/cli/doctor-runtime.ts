@@ -1,9 +1,10 @@
 /**
  * `ygg doctor`'s step for this machine's `.ygg/`: the disk each retention kind uses against its
- * limits, and the state retention never removes. A kind over its limit is a WARN: the loop
- * removes the oldest every `retention.interval` while it runs.
+ * limits, and the state retention never removes. A WARN when the next sweep would remove items
+ * (past a limit: no loop has swept lately); the loop removes them every `retention.interval`.
  */
 import type { RetentionSettings } from '../config/types.js';
+import { sweepRuntime } from '../observe/retention/sweep.js';
 import { formatBytes, formatKindUse, runtimeUse } from '../observe/retention/use.js';
 import { locateStore } from '../store/open.js';
 import type { DoctorStep, HostDiagnosis } from './doctor.js';
@@ -14,9 +15,9 @@ export async function runtimeUseStep(
   now = Date.now(),
 ): Promise<DoctorStep> {
   const use = await runtimeUse(runtimeDir, settings);
-  const over = use.kinds.filter(
-    (k) => k.bytes > k.limit.maxBytes || (k.oldestAt !== undefined && now - k.oldestAt > k.limit.maxAgeMs),
-  );
+  // Past a limit means a sweep would remove something (the newest of each place always stays).
+  const due = await sweepRuntime({ runtimeDir, settings, now: () => now, dryRun: true });
+  const over = due.kinds.filter((k) => k.removed.length > 0);
   const detail = [
     `${runtimeDir} uses ${formatBytes(use.totalBytes)}`,
     ...use.kinds.map((k) => formatKindUse(k, now)),
@@ -27,7 +28,7 @@ export async function runtimeUseStep(
     step: 'disk use',
     status: 'warn',
     detail,
-    fix: `Past the limits: ${over.map((k) => k.kind).join(', ')}. \`ygg loop\` removes the oldest (the newest of each place stays) every retention.interval while it runs; lower retention.${over[0]!.kind} in hosts.yaml to keep less.`,
+    fix: `Past the limits: ${over.map((k) => `${k.kind} (${k.removed.length} oldest, ${formatBytes(k.freedBytes)})`).join(', ')}. \`ygg loop\` removes them at its next sweep (at start, then every retention.interval).`,
   };
 }
 

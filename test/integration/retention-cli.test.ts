@@ -46,7 +46,7 @@ describe('retention while ygg loop runs, and in ygg doctor', () => {
       step: 'disk use',
       status: 'warn',
       detail: expect.stringContaining('artifacts 20.0 KiB of 10.0 KiB (5 items, oldest 40d'),
-      fix: expect.stringContaining('Past the limits: artifacts.'),
+      fix: expect.stringContaining('Past the limits: artifacts (3 oldest, 12.0 KiB).'),
     });
     expect(beforeStep.detail).toContain('trajectories 0 B of 1.0 GiB (0 items; max age 90d)');
     expect(beforeStep.detail).toContain('logs 0 B of 256.0 MiB');

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runtimeUseStep } from '../../src/cli/doctor-runtime.js';
 import type { RetentionSettings } from '../../src/config/types.js';
 import { type SweepReport, sweepRuntime } from '../../src/observe/retention/sweep.js';
 import { TrajectoryRecorder } from '../../src/pipeline/trajectory.js';
@@ -169,5 +170,30 @@ describe('retention of .ygg/', () => {
     expect(rotations.filter(Boolean).length).toBeGreaterThan(0);
     const all = await log.readAll();
     expect(all.map((t) => t.id)).toEqual(Array.from({ length: 200 }, (_, i) => `t${i}`));
+  });
+
+  it('doctor shows the use per kind and warns only when a sweep would remove something; a dry run changes nothing', async () => {
+    const runtimeDir = join(await testDir('retention-doctor'), '.ygg');
+    // One old `ygg run` folder: past max_age, but the newest of its place, so it stays: no warning.
+    const run = join(runtimeDir, 'runs', 'x', 'stamp');
+    await file(join(run, 'output.txt'), 3 * KiB, 60);
+    await age(run, 60);
+    await file(join(runtimeDir, 'counters.json'), 100, 0);
+    const limits = settings({ artifacts: { maxBytes: 4 * KiB, maxAgeMs: 30 * day } });
+    const ok = await runtimeUseStep(runtimeDir, limits, now);
+    expect(ok).toEqual({
+      step: 'disk use',
+      status: 'ok',
+      detail: `${runtimeDir} uses 3.1 KiB; artifacts 3.0 KiB of 4.0 KiB (1 item, oldest 60d; max age 30d); trajectories 0 B of 1.0 GiB (0 items; max age 1000d); logs 0 B of 1.0 GiB (0 items; max age 1000d); other state 100 B (never removed)`,
+    });
+    // A second, newer run makes the old one due: a warning naming what the next sweep removes.
+    await file(join(runtimeDir, 'runs', 'y', 'stamp', 'output.txt'), 2 * KiB, 1);
+    const warn = await runtimeUseStep(runtimeDir, limits, now);
+    expect(warn).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('artifacts 5.0 KiB of 4.0 KiB (2 items, oldest 60d; max age 30d)'),
+      fix: 'Past the limits: artifacts (1 oldest, 3.0 KiB). `ygg loop` removes them at its next sweep (at start, then every retention.interval).',
+    });
+    expect(existsSync(run)).toBe(true);
   });
 });

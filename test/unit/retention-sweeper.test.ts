@@ -45,7 +45,7 @@ describe('the retention sweeper', () => {
     expect(await readdir(logs)).toEqual(['c.log']);
   });
 
-  it('stops removing when closed, leaving the rest to the next loop', async () => {
+  it('stops removing when closed past its finishing time, leaving the rest to the next loop', async () => {
     const runtimeDir = join(await testDir('retention-sweeper-close'), '.ygg');
     const logs = join(runtimeDir, 'logs');
     await mkdir(logs, { recursive: true });
@@ -66,8 +66,9 @@ describe('the retention sweeper', () => {
       }),
       onSwept: (report) => reports.push(report),
     });
-    // Closed while its first sweep is still listing: it removes nothing, and close waits for it.
-    await sweeper.close();
+    // Closed with no time to finish while its first sweep is still listing: it removes nothing,
+    // and close waits for it to end.
+    await sweeper.close({ finishMs: 0 });
     expect(reports).toHaveLength(1);
     expect(reports[0]!.kinds.find((k) => k.kind === 'logs')!.removed).toEqual([]);
     expect(await readdir(logs)).toHaveLength(50);

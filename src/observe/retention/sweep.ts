@@ -19,6 +19,8 @@ export interface SweepOptions {
   inUse?: () => Iterable<string>;
   /** Stops removing (between two items): the rest waits for the next sweep. */
   signal?: AbortSignal;
+  /** Report what a sweep would remove, changing nothing (no rotation either). */
+  dryRun?: boolean;
 }
 
 export interface KindUse {
@@ -83,11 +85,13 @@ export async function sweepRuntime(options: SweepOptions): Promise<SweepReport> 
   const now = (options.now ?? Date.now)();
   const { settings } = options;
   const report: SweepReport = { kinds: [], errors: [] };
-  const rotated = await rotateTrajectoryLog(
-    trajectoryLogPath(options.runtimeDir),
-    trajectorySegmentBytes(settings.trajectories),
-  );
-  if (rotated) report.rotated = rotated;
+  if (!options.dryRun) {
+    const rotated = await rotateTrajectoryLog(
+      trajectoryLogPath(options.runtimeDir),
+      trajectorySegmentBytes(settings.trajectories),
+    );
+    if (rotated) report.rotated = rotated;
+  }
   const items = await listRuntimeItems(options.runtimeDir);
   const kept = keptItems(items, new Set(options.inUse?.() ?? []));
   const gone = new Set<RuntimeItem>();
@@ -104,7 +108,7 @@ export async function sweepRuntime(options: SweepOptions): Promise<SweepReport> 
       const expired = now - candidate.writtenAt > limit.maxAgeMs;
       if (!expired && bytes <= limit.maxBytes) break;
       try {
-        await remove(candidate);
+        if (!options.dryRun) await remove(candidate);
         gone.add(candidate);
         bytes -= candidate.bytes;
         sweep.removed.push(candidate.path);

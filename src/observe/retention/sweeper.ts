@@ -2,8 +2,8 @@
  * Runs retention sweeps while `ygg loop` runs: one at start, then one every `retention.interval`
  * (read again before each wait, so a reloaded hosts.yaml applies). Sweeps never overlap; a sweep
  * that fails is reported and the next one runs as planned. States: running -> stopped; `close()`
- * cancels the next wait and stops a sweep in progress after the item it is removing, so a
- * large first sweep never holds up the loop's shutdown.
+ * cancels the next wait and lets a sweep in progress finish for up to `finishMs`, then stops it
+ * after the item it is removing: a short run still sweeps, a large sweep never holds up shutdown.
  */
 import type { RetentionSettings } from '../../config/types.js';
 import { type SweepReport, sweepRuntime } from './sweep.js';
@@ -20,7 +20,8 @@ export interface SweeperOptions {
 }
 
 export interface RetentionSweeper extends AsyncDisposable {
-  close(): Promise<void>;
+  /** `finishMs`: how long a sweep in progress may go on. Default 5 s. */
+  close(options?: { finishMs?: number }): Promise<void>;
 }
 
 export function startRetention(options: SweeperOptions): RetentionSweeper {
@@ -57,11 +58,17 @@ export function startRetention(options: SweeperOptions): RetentionSweeper {
   };
   run();
 
-  const close = async () => {
+  const close = async ({ finishMs = 5000 }: { finishMs?: number } = {}) => {
     stopped = true;
-    stopping.abort();
     clearTimeout(timer);
-    await current;
+    if (!current) return;
+    if (finishMs <= 0) stopping.abort();
+    const cut = setTimeout(() => stopping.abort(), finishMs);
+    try {
+      await current;
+    } finally {
+      clearTimeout(cut);
+    }
   };
-  return { close, [Symbol.asyncDispose]: close };
+  return { close, [Symbol.asyncDispose]: () => close() };
 }
