@@ -310,7 +310,7 @@ export async function doctor(options: DoctorOptions): Promise<HostDiagnosis[]> {
   }
   const results = await Promise.all(hosts.map(diagnose));
   // With no host named, `.ygg/`'s disk use against the retention limits too.
-  return options.host ? results : [...results, ...(await runtimeDiagnosis(options.cwd, config.retention))];
+  return options.host ? results : [...results, ...(await runtimeDiagnosis(options.cwd, config))];
 }
 
 const MARK: Record<StepStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: '--  ' };

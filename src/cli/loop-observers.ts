@@ -103,6 +103,7 @@ export async function observeLoop(
     runtimeDir: loop.store.runtimeDir,
     settings: () => loop.config.retention,
     inUse: () => loop.inFlightIds(),
+    policyVersionsKept: () => (loop.config.learner?.maxStaleness ?? 1) + 1,
     onSwept: (report) => logSweep(logger, report),
     onError: (error) => logger.warn({ err: error }, 'retention sweep failed; next one as planned'),
   });

@@ -83,7 +83,7 @@ export const configDefaults = {
   retention: {
     /** `interval`: time between two sweeps while `ygg loop` runs. */
     intervalMs: 600_000,
-    /** `artifacts`: task output kept as files, `ygg run` folders, fetched learner checkpoints. */
+    /** `artifacts`: task output kept as files, `ygg run` folders, policy checkpoints. */
     artifacts: { maxBytes: 2 ** 30, maxAgeMs: 30 * 86_400_000 },
     /** `trajectories`: the trajectory log's segments and the learner's batch files. */
     trajectories: { maxBytes: 2 ** 30, maxAgeMs: 90 * 86_400_000 },

@@ -333,7 +333,7 @@ export const retentionSchema = z
   .object({
     interval: duration.describe('Time between two sweeps while `ygg loop` runs. Default: 10m.'),
     artifacts: retentionLimitSchema('1G', '30d').describe(
-      'Task artifacts (.ygg/artifacts/TASK/ATTEMPT), `ygg run` folders (.ygg/runs/), fetched learner checkpoints.',
+      'Task artifacts (.ygg/artifacts/TASK/ATTEMPT), `ygg run` folders (.ygg/runs/), policy checkpoints older than the newest max_staleness + 1.',
     ),
     trajectories: retentionLimitSchema('1G', '90d').describe(
       'The trajectory log, rotated into whole segments (.ygg/trajectories.N.jsonl), and learner batch files.',

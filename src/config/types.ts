@@ -235,7 +235,7 @@ export interface RetentionLimit {
 export interface RetentionSettings {
   /** Time between two sweeps. Default 10 minutes. */
   intervalMs: number;
-  /** Task artifacts (`artifacts/TASK/ATTEMPT`), `ygg run` folders, fetched learner checkpoints. Default 1 GiB, 30 days. */
+  /** Task artifacts (`artifacts/TASK/ATTEMPT`), `ygg run` folders, policy checkpoints. Default 1 GiB, 30 days. */
   artifacts: RetentionLimit;
   /** Trajectory log segments and learner batch files. Default 1 GiB, 90 days. */
   trajectories: RetentionLimit;

@@ -116,6 +116,30 @@ describe('retention of .ygg/', () => {
     expect(await readdir(join(runtimeDir, 'logs'))).toEqual(['b.log']);
   });
 
+  it('keeps the policy checkpoints rollouts may still run (max_staleness + 1) and removes older ones oldest first', async () => {
+    const runtimeDir = join(await testDir('retention-policy'), '.ygg');
+    const checkpoint = (v: number) => join(runtimeDir, 'policy', `v${v}.onnx`);
+    for (let v = 0; v <= 5; v++) await file(checkpoint(v), 4 * KiB, 10 - v);
+    // A copy being published: not a checkpoint yet, never touched.
+    await file(join(runtimeDir, 'policy', 'v6.onnx.tmp-4242'), 4 * KiB, 0);
+    const limits = settings({ artifacts: { maxBytes: 8 * KiB, maxAgeMs: 100 * day } });
+    const wider = await sweepRuntime({ runtimeDir, settings: limits, now: () => now, policyVersionsKept: 3 });
+    // Three kept whatever the limit (12 KiB of 8): v3, v4 and v5.
+    expect(kind(wider, 'artifacts').removed).toEqual([0, 1, 2].map(checkpoint));
+    const report = await sweepRuntime({
+      runtimeDir,
+      settings: limits,
+      now: () => now,
+      policyVersionsKept: 2,
+    });
+    expect(kind(report, 'artifacts').removed).toEqual([checkpoint(3)]);
+    expect((await readdir(join(runtimeDir, 'policy'))).sort()).toEqual([
+      'v4.onnx',
+      'v5.onnx',
+      'v6.onnx.tmp-4242',
+    ]);
+  });
+
   it('rotates the trajectory log whole, removes the oldest segments, and the log still reads consistently', async () => {
     const runtimeDir = join(await testDir('retention-trajectories'), '.ygg');
     const log = TrajectoryLog.inRuntimeDir(runtimeDir);

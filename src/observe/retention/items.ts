@@ -2,12 +2,13 @@
  * What `.ygg/` holds, item by item, sorted into the kinds retention bounds: an item is removed
  * whole (an attempt's artifacts folder, a trajectory segment, a log file), never cut.
  *
- *   artifacts     artifacts/TASK/ATTEMPT/, runs/TASK/STAMP/ (`ygg run`), learner/checkpoint-v*
+ *   artifacts     artifacts/TASK/ATTEMPT/, runs/TASK/STAMP/ (`ygg run`), learner/checkpoint-v*,
+ *                 policy/vN.* (policy checkpoints; the sweep keeps the versions rollouts may use)
  *   trajectories  trajectories.jsonl (live, never removed), trajectories.N.jsonl, learner/batch-v*
  *   logs          every entry of logs/
  *
- * Everything else (the store lock, counters, policy versions and their checkpoints, the replay
- * buffer, which its capacity bounds) is state: counted, never removed.
+ * Everything else (the store lock, counters, the policy versions' records, the replay buffer,
+ * which its capacity bounds) is state: counted, never removed.
  */
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
@@ -29,6 +30,8 @@ export interface RuntimeItem {
   taskId?: string;
   /** The file being written now (the live trajectory log): counted, never removed. */
   live?: boolean;
+  /** A policy checkpoint's version. */
+  policyVersion?: number;
 }
 
 export interface DiskUse {
@@ -99,6 +102,21 @@ async function learnerFiles(runtimeDir: string): Promise<RuntimeItem[]> {
   return Promise.all(items);
 }
 
+/** `policy/vN.onnx` (not a `.tmp-PID` copy being written). */
+async function policyCheckpoints(runtimeDir: string): Promise<RuntimeItem[]> {
+  const dir = join(runtimeDir, 'policy');
+  const items: Promise<RuntimeItem>[] = [];
+  for (const entry of await entries(dir)) {
+    const match = /^v(\d+)(\.[A-Za-z0-9]+)?$/.exec(entry.name);
+    if (!match) continue;
+    const path = join(dir, entry.name);
+    items.push(
+      item({ kind: 'artifacts', place: 'policy checkpoints', path, policyVersion: Number(match[1]) }),
+    );
+  }
+  return Promise.all(items);
+}
+
 async function trajectoryFiles(runtimeDir: string): Promise<RuntimeItem[]> {
   const live = trajectoryLogPath(runtimeDir);
   const segments = await trajectorySegments(live);
@@ -124,6 +142,7 @@ export async function listRuntimeItems(runtimeDir: string): Promise<RuntimeItem[
     perTaskFolders(runtimeDir, 'artifacts'),
     perTaskFolders(runtimeDir, 'runs'),
     learnerFiles(runtimeDir),
+    policyCheckpoints(runtimeDir),
     trajectoryFiles(runtimeDir),
     logFiles(runtimeDir),
   ]);

@@ -2,7 +2,8 @@
  * One retention sweep of `.ygg/`: rotate the trajectory log when it has grown, then per kind
  * remove the items not written for longer than `max_age` and, while the kind uses more than
  * `max_bytes`, the oldest. Never removed: the newest item of each place, the live trajectory log,
- * and the artifacts of tasks running now. Each item goes whole, oldest first.
+ * the artifacts of tasks running now, and the newest policy checkpoints rollouts may still run
+ * (`policyVersionsKept`). Each item goes whole, oldest first.
  */
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -21,6 +22,11 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** Report what a sweep would remove, changing nothing (no rotation either). */
   dryRun?: boolean;
+  /**
+   * Policy checkpoints kept whatever the limits: the newest version and those a rollout admitted
+   * within `learner.max_staleness` may still run, so max_staleness + 1. Default 2.
+   */
+  policyVersionsKept?: number;
 }
 
 export interface KindUse {
@@ -63,16 +69,27 @@ export function kindUse(kind: RetentionKind, limit: RetentionLimit, items: reado
     bytes: mine.reduce((sum, i) => sum + i.bytes, 0),
     items: mine.length,
   };
-  if (mine.length > 0) use.oldestAt = Math.min(...mine.map((i) => i.writtenAt));
+  if (mine.length > 0)
+    use.oldestAt = mine.reduce((min, i) => Math.min(min, i.writtenAt), Number.POSITIVE_INFINITY);
   return use;
 }
 
-/** The items a sweep must keep: the newest of each place, the live log, running tasks' artifacts. */
-function keptItems(items: readonly RuntimeItem[], running: ReadonlySet<string>): Set<RuntimeItem> {
+/**
+ * The items a sweep must keep: the newest of each place, the live log, running tasks' artifacts,
+ * the last `policyVersionsKept` policy checkpoints.
+ */
+function keptItems(
+  items: readonly RuntimeItem[],
+  running: ReadonlySet<string>,
+  policyVersionsKept: number,
+): Set<RuntimeItem> {
   const kept = new Set<RuntimeItem>();
+  const newestVersion = items.reduce((max, i) => Math.max(max, i.policyVersion ?? 0), 0);
+  const oldestKeptVersion = newestVersion - policyVersionsKept + 1;
   const newest = new Map<string, RuntimeItem>();
   for (const i of items) {
     if (i.live || (i.taskId !== undefined && i.place === 'artifacts' && running.has(i.taskId))) kept.add(i);
+    if (i.policyVersion !== undefined && i.policyVersion >= oldestKeptVersion) kept.add(i);
     const best = newest.get(i.place);
     if (!best || i.writtenAt > best.writtenAt || (i.writtenAt === best.writtenAt && i.path > best.path))
       newest.set(i.place, i);
@@ -93,7 +110,7 @@ export async function sweepRuntime(options: SweepOptions): Promise<SweepReport> 
     if (rotated) report.rotated = rotated;
   }
   const items = await listRuntimeItems(options.runtimeDir);
-  const kept = keptItems(items, new Set(options.inUse?.() ?? []));
+  const kept = keptItems(items, new Set(options.inUse?.() ?? []), options.policyVersionsKept ?? 2);
   const gone = new Set<RuntimeItem>();
   for (const kind of retentionKinds) {
     const limit = settings[kind];

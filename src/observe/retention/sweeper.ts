@@ -14,6 +14,8 @@ export interface SweeperOptions {
   settings: () => RetentionSettings;
   /** Ids of tasks running now. */
   inUse?: () => Iterable<string>;
+  /** Policy checkpoints kept (learner.max_staleness + 1); default 2. */
+  policyVersionsKept?: () => number;
   now?: () => number;
   onSwept?: (report: SweepReport) => void;
   onError?: (error: unknown) => void;
@@ -37,6 +39,7 @@ export function startRetention(options: SweeperOptions): RetentionSweeper {
         settings: options.settings(),
         ...(options.inUse ? { inUse: options.inUse } : {}),
         ...(options.now ? { now: options.now } : {}),
+        ...(options.policyVersionsKept ? { policyVersionsKept: options.policyVersionsKept() } : {}),
         signal: stopping.signal,
       });
       options.onSwept?.(report);
