@@ -116,7 +116,8 @@ export async function sweepRuntime(options: SweepOptions): Promise<SweepReport> 
     const limit = settings[kind];
     const mine = items.filter((i) => i.kind === kind);
     let bytes = mine.reduce((sum, i) => sum + i.bytes, 0);
-    const sweep: KindSweep = { ...kindUse(kind, limit, []), removed: [], freedBytes: 0 };
+    const removed: string[] = [];
+    let freedBytes = 0;
     const oldestFirst = mine
       .filter((i) => !kept.has(i))
       .sort((a, b) => a.writtenAt - b.writtenAt || a.path.localeCompare(b.path));
@@ -128,8 +129,8 @@ export async function sweepRuntime(options: SweepOptions): Promise<SweepReport> 
         if (!options.dryRun) await remove(candidate);
         gone.add(candidate);
         bytes -= candidate.bytes;
-        sweep.removed.push(candidate.path);
-        sweep.freedBytes += candidate.bytes;
+        removed.push(candidate.path);
+        freedBytes += candidate.bytes;
       } catch (error) {
         report.errors.push({
           path: candidate.path,
@@ -137,14 +138,8 @@ export async function sweepRuntime(options: SweepOptions): Promise<SweepReport> 
         });
       }
     }
-    report.kinds.push({
-      ...sweep,
-      ...kindUse(
-        kind,
-        limit,
-        mine.filter((i) => !gone.has(i)),
-      ),
-    });
+    const left = mine.filter((i) => !gone.has(i));
+    report.kinds.push({ ...kindUse(kind, limit, left), removed, freedBytes });
   }
   return report;
 }
