@@ -1,12 +1,15 @@
 /**
  * What the dispatcher adds around the loop to be seen: structured logs, the status server (with
  * metrics, the event stream and the web view), notifications, and with --until-idle a progress
- * bar. Call before `loop.start()` so no event is missed; dispose after the loop stopped.
+ * bar; and the retention sweeps that keep `.ygg/` bounded. Call before `loop.start()` so no event
+ * is missed; dispose after the loop stopped.
  */
 import type { Loop } from '../dispatch/loop.js';
 import { YggError } from '../errors.js';
 import { createLogger, type Logger, parseLogLevel } from '../observe/logger.js';
 import { ProgressWriter } from '../observe/progress-bar.js';
+import { logSweep } from '../observe/retention/log-sweep.js';
+import { startRetention } from '../observe/retention/sweeper.js';
 import { type Observers, startObservers } from '../observe/start.js';
 import { type StoreLockNotice, storeLockChannel } from '../store/beads-jsonl/store-lock.js';
 import { loopStatusSource } from './status-source.js';
@@ -73,6 +76,14 @@ export async function observeLoop(
   }
   if (observers.server) stderr.write(`ygg: status and web view at ${observers.server.browserUrl}\n`);
   const offLocks = logStoreLocks(logger);
+  const retention = startRetention({
+    runtimeDir: loop.store.runtimeDir,
+    settings: () => loop.config.retention,
+    inUse: () => loop.inFlightIds(),
+    policyVersionsKept: () => (loop.config.learner?.maxStaleness ?? 1) + 1,
+    onSwept: (report) => logSweep(logger, report),
+    onError: (error) => logger.warn({ err: error }, 'retention sweep failed; next one as planned'),
+  });
   return {
     logger,
     observers,
@@ -81,6 +92,7 @@ export async function observeLoop(
       progress?.[Symbol.dispose]();
       offLocks();
       try {
+        await retention.close();
         await observers.close();
       } finally {
         source[Symbol.dispose]();

@@ -1,7 +1,8 @@
 /**
  * `ygg doctor [HOST]`: checks each host step by step (name and port, host key, login, the
  * sandbox protections in force, nvidia-smi, every model endpoint) and says what to fix, naming
- * settings as `hosts.NAME.key`. Exits 1 when a step failed.
+ * settings as `hosts.NAME.key`; then, with no host named, the disk `.ygg/` uses against the
+ * retention limits. Exits 1 when a step failed.
  */
 import { lookup } from 'node:dns/promises';
 import { createConnection } from 'node:net';
@@ -19,21 +20,10 @@ import { planSandbox, type SandboxCapabilities } from '../hosts/sandbox.js';
 import { fetchHostKey } from '../hosts/ssh/fetch-host-key.js';
 import { hostKeyCheck, knownHostsPath } from '../hosts/ssh/host-key.js';
 import { readKnownHosts } from '../hosts/ssh/known-hosts.js';
+import { runtimeDiagnosis } from './doctor-runtime.js';
+import type { DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 
-export type StepStatus = 'ok' | 'warn' | 'fail' | 'skip';
-
-export interface DoctorStep {
-  step: string;
-  status: StepStatus;
-  detail: string;
-  fix?: string;
-}
-
-export interface HostDiagnosis {
-  host: string;
-  steps: DoctorStep[];
-  ok: boolean;
-}
+export type { DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 
 export interface DoctorOptions {
   cwd: string;
@@ -306,7 +296,9 @@ export async function doctor(options: DoctorOptions): Promise<HostDiagnosis[]> {
       hint: `hosts: ${config.hosts.map((h) => h.name).join(', ')}`,
     });
   }
-  return Promise.all(hosts.map(diagnose));
+  const results = await Promise.all(hosts.map(diagnose));
+  // With no host named, `.ygg/`'s disk use against the retention limits too.
+  return options.host ? results : [...results, ...(await runtimeDiagnosis(options.cwd, config))];
 }
 
 const MARK: Record<StepStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: '--  ' };
@@ -327,7 +319,7 @@ export function register(program: Command): void {
   program
     .command('doctor [host]')
     .description(
-      'Check each host step by step (name, port, host key, login, sandbox, GPUs, model) and say what to fix.',
+      'Check each host step by step (name, port, host key, login, sandbox, GPUs, model) and say what to fix; then .ygg/ disk use.',
     )
     .option('--json', 'print JSON')
     .option('--config <path>', 'hosts.yaml (default: YGG_CONFIG, else beside .beads/, else the shipped one)')

@@ -76,5 +76,19 @@ export const configDefaults = {
   learner: { batchSize: 8, maxStaleness: 1, replayCapacity: 1000 },
   /** `learner.rewards` entries: their weight, tests_passed's tool, onnx's input name. */
   reward: { weight: 1, tool: 'run_tests', onnxInput: 'features' },
+  /**
+   * `retention`: what `.ygg/` may hold, sized for a small disk (about 2.3 GiB in all). The loop
+   * removes the oldest items past either limit; the newest of each place is always kept.
+   */
+  retention: {
+    /** `interval`: time between two sweeps while `ygg loop` runs. */
+    intervalMs: 600_000,
+    /** `artifacts`: task output kept as files, `ygg run` folders, policy checkpoints. */
+    artifacts: { maxBytes: 2 ** 30, maxAgeMs: 30 * 86_400_000 },
+    /** `trajectories`: the trajectory log's segments and the learner's batch files. */
+    trajectories: { maxBytes: 2 ** 30, maxAgeMs: 90 * 86_400_000 },
+    /** `logs`: files in `.ygg/logs/`. */
+    logs: { maxBytes: 256 * 2 ** 20, maxAgeMs: 30 * 86_400_000 },
+  },
   notify: { on: ['dead', 'host-down', 'host-up'] as Array<'dead' | 'host-down' | 'host-up'> },
 };

@@ -11,6 +11,8 @@ import type {
   BackoffSettings,
   HostConfig,
   ModelEndpoint,
+  RetentionLimit,
+  RetentionSettings,
   RewardSettings,
   SandboxSettings,
   TypeConfig,
@@ -28,6 +30,9 @@ export function resolveLocalPath(path: string, baseDir: string): string {
 
 const ms = (value: number | string | undefined): number | undefined =>
   value === undefined ? undefined : parseDuration(value);
+
+const bytes = (value: number | string | undefined): number | undefined =>
+  value === undefined ? undefined : parseSize(value);
 
 const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
@@ -267,6 +272,19 @@ function pipeline(
   return out;
 }
 
+function retention(entry: HostsFile['retention'] = {}): RetentionSettings {
+  const limit = (kind: 'artifacts' | 'trajectories' | 'logs'): RetentionLimit => ({
+    maxBytes: bytes(entry[kind]?.max_bytes) ?? d.retention[kind].maxBytes,
+    maxAgeMs: ms(entry[kind]?.max_age) ?? d.retention[kind].maxAgeMs,
+  });
+  return {
+    intervalMs: ms(entry.interval) ?? d.retention.intervalMs,
+    artifacts: limit('artifacts'),
+    trajectories: limit('trajectories'),
+    logs: limit('logs'),
+  };
+}
+
 /** The normalized config; assumes the schema passed (rule checks report the rest). */
 export function normalize(file: HostsFile, baseDir: string, sourcePath?: string): YggConfig {
   const fileDefaults = file.defaults ?? {};
@@ -305,6 +323,7 @@ export function normalize(file: HostsFile, baseDir: string, sourcePath?: string)
       names: file.status?.names ?? d.status.names,
     },
     defaults,
+    retention: retention(file.retention),
     ...pipeline(file, baseDir),
   };
   if (sourcePath) config.sourcePath = sourcePath;

@@ -318,6 +318,34 @@ const notifySchema = z
   })
   .strict();
 
+const retentionLimitSchema = (bytes: string, age: string) =>
+  z
+    .object({
+      max_bytes: size.describe(
+        `Bytes this kind may use in all; past it the oldest go first. Default: ${bytes}.`,
+      ),
+      max_age: duration.describe(`Items not written for longer than this are removed. Default: ${age}.`),
+    })
+    .partial()
+    .strict();
+
+export const retentionSchema = z
+  .object({
+    interval: duration.describe('Time between two sweeps while `ygg loop` runs. Default: 10m.'),
+    artifacts: retentionLimitSchema('1G', '30d').describe(
+      'Task artifacts (.ygg/artifacts/TASK/ATTEMPT), `ygg run` folders (.ygg/runs/), policy checkpoints older than the newest max_staleness + 1.',
+    ),
+    trajectories: retentionLimitSchema('1G', '90d').describe(
+      'The trajectory log, rotated into whole segments (.ygg/trajectories.N.jsonl), and learner batch files.',
+    ),
+    logs: retentionLimitSchema('256M', '30d').describe('Files in .ygg/logs/.'),
+  })
+  .partial()
+  .strict()
+  .describe(
+    'What .ygg/ may hold: the oldest items past a limit are removed; the newest of each place is kept.',
+  );
+
 export const hostsFileSchema = z
   .object({
     hosts: z.record(name, hostSchema).describe('Named hosts, in order.'),
@@ -354,6 +382,7 @@ export const hostsFileSchema = z
     tool_queue: toolQueueSchema,
     learner: learnerSchema,
     notify: notifySchema,
+    retention: retentionSchema,
   })
   .partial()
   .strict();

@@ -223,6 +223,26 @@ export interface NotifySettings {
   on: Array<'dead' | 'host-down' | 'host-up'>;
 }
 
+/** Limits on one kind of file in `.ygg/`: past either, the oldest go first. */
+export interface RetentionLimit {
+  /** Bytes the kind may use in all. */
+  maxBytes: number;
+  /** Items not written for longer than this are removed. */
+  maxAgeMs: number;
+}
+
+/** `retention:` in hosts.yaml: what `.ygg/` may hold while `ygg loop` runs unattended. */
+export interface RetentionSettings {
+  /** Time between two sweeps. Default 10 minutes. */
+  intervalMs: number;
+  /** Task artifacts (`artifacts/TASK/ATTEMPT`), `ygg run` folders, policy checkpoints. Default 1 GiB, 30 days. */
+  artifacts: RetentionLimit;
+  /** Trajectory log segments and learner batch files. Default 1 GiB, 90 days. */
+  trajectories: RetentionLimit;
+  /** Files in `.ygg/logs/`. Default 256 MiB, 30 days. */
+  logs: RetentionLimit;
+}
+
 export interface StatusSettings {
   host: string;
   port: number;
@@ -249,6 +269,8 @@ export interface YggConfig {
   learner?: LearnerSettings;
   /** Notifications, when configured. */
   notify?: NotifySettings;
+  /** Bounds on `.ygg/` (always set: defaults fit a small disk). */
+  retention: RetentionSettings;
   defaults: {
     attempts: number;
     backoff: BackoffSettings;

@@ -1,14 +1,14 @@
 /** Durations and sizes as written in hosts.yaml, and their conversion to milliseconds and bytes. */
 
-/** `250ms`, `30s`, `1.5m`, `1h`; a bare number means seconds. */
-export const durationPattern = /^\d+(\.\d+)?(ms|s|m|h)$/;
+/** `250ms`, `30s`, `1.5m`, `1h`, `30d`; a bare number means seconds. */
+export const durationPattern = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
 /** `512M`, `2G`, `64KiB`, `1T`; binary multiples; a bare number means bytes. */
 export const sizePattern = /^\d+(\.\d+)?\s*([KMGT])(i?B)?$/i;
 
-export const durationHint = 'expected a duration like 250ms, 30s, 5m, 1h, or a number of seconds';
+export const durationHint = 'expected a duration like 250ms, 30s, 5m, 1h, 30d, or a number of seconds';
 export const sizeHint = 'expected a size like 512M, 2G, or a number of bytes';
 
-const durationUnitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const durationUnitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const sizeUnitBytes: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
 /** Milliseconds of a hosts.yaml duration (the schema has already checked its form). */

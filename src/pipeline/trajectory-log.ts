@@ -2,9 +2,14 @@
  * The trajectory log: one JSON line per event in `.ygg/trajectories.jsonl`. A trajectory is
  * appended once when its rollout ends; its reward is appended later as a `reward` line naming it,
  * so nothing is ever rewritten. Appends queued together share one write and one fsync.
+ *
+ * Retention rotates the log by renaming it whole to the next segment (`trajectories.000001.jsonl`,
+ * ...) and removes the oldest segments first. Readers read the segments in order, then the live
+ * file: a rename never splits a line (an append already open lands in the segment, still read),
+ * and a reward whose trajectory went with a removed segment is ignored.
  */
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Trajectory } from './trajectory.js';
 
 type LogLine =
@@ -15,6 +20,64 @@ export const trajectoryLogName = 'trajectories.jsonl';
 
 export function trajectoryLogPath(runtimeDir: string): string {
   return join(runtimeDir, trajectoryLogName);
+}
+
+export interface TrajectorySegment {
+  path: string;
+  /** Its place in the order of rotation (1 is the first ever rotated). */
+  seq: number;
+}
+
+const segmentStem = (path: string) => basename(path).replace(/\.jsonl$/, '');
+
+/** The rotated segments of the log at `path`, oldest first. */
+export async function trajectorySegments(path: string): Promise<TrajectorySegment[]> {
+  const pattern = new RegExp(`^${escapeRegExp(segmentStem(path))}\\.(\\d+)\\.jsonl$`);
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names
+    .flatMap((name) => {
+      const match = pattern.exec(name);
+      return match ? [{ path: join(dirname(path), name), seq: Number(match[1]) }] : [];
+    })
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Renames the live log to the next segment once it holds `minBytes` or more. Returns the
+ * segment's path, or undefined when the log is smaller (or absent).
+ */
+export async function rotateTrajectoryLog(path: string, minBytes: number): Promise<string | undefined> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (size === 0 || size < minBytes) return undefined;
+  const last = (await trajectorySegments(path)).at(-1)?.seq ?? 0;
+  const segment = join(dirname(path), `${segmentStem(path)}.${String(last + 1).padStart(6, '0')}.jsonl`);
+  await rename(path, segment);
+  return segment;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function readIfPresent(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
 }
 
 interface Pending {
@@ -46,16 +109,20 @@ export class TrajectoryLog {
     return this.#enqueue({ kind: 'reward', id, reward, rewards });
   }
 
-  /** Every trajectory in the log, rewards merged, in order of first appearance. A torn last line is skipped. */
+  /**
+   * Every trajectory in the log (its segments oldest first, then the live file), rewards merged,
+   * in order of first appearance. A torn line is skipped.
+   */
   async readAll(): Promise<Trajectory[]> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
     const byId = new Map<string, Trajectory>();
+    // A segment removed between the listing and the read reads as empty: it is gone either way.
+    for (const segment of await trajectorySegments(this.path))
+      this.#merge(await readIfPresent(segment.path), byId);
+    this.#merge(await readIfPresent(this.path), byId);
+    return [...byId.values()];
+  }
+
+  #merge(text: string, byId: Map<string, Trajectory>): void {
     for (const raw of text.split('\n')) {
       if (!raw.trim()) continue;
       let line: LogLine;
@@ -70,7 +137,6 @@ export class TrajectoryLog {
         if (t) byId.set(line.id, { ...t, reward: line.reward, rewards: line.rewards });
       }
     }
-    return [...byId.values()];
   }
 
   /** Resolves once everything queued is on disk. */

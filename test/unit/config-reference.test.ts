@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { hostSchema, hostsFileSchema, queueSchema, typeSchema } from '../../src/config/schema.js';
+import {
+  hostSchema,
+  hostsFileSchema,
+  queueSchema,
+  retentionSchema,
+  typeSchema,
+} from '../../src/config/schema.js';
 import { repoRoot } from '../helpers/cli.js';
 
 describe('the key reference in the shipped hosts.yaml', () => {
@@ -23,5 +29,8 @@ describe('the key reference in the shipped hosts.yaml', () => {
     expect(documented(parsed.data?.hosts?.NAME)).toEqual(Object.keys(hostSchema.shape).sort());
     expect(documented(parsed.data?.types?.NAME)).toEqual(Object.keys(typeSchema.shape).sort());
     expect(documented(parsed.data?.queue)).toEqual(Object.keys(queueSchema.shape).sort());
+    expect(documented(parsed.data?.retention)).toEqual(Object.keys(retentionSchema.shape).sort());
+    for (const kind of ['artifacts', 'trajectories', 'logs'] as const)
+      expect(documented(parsed.data?.retention?.[kind])).toEqual(['max_age', 'max_bytes']);
   });
 });
