@@ -83,20 +83,6 @@ function membersProblem(
   return undefined;
 }
 
-const numberOrBoolean: ShapeCheck = (v, key) =>
-  typeof v === 'boolean' ? undefined : aNumber(v, key) && wrong(key, v, 'a number or true/false');
-
-const recordOf =
-  (item: ShapeCheck): ShapeCheck =>
-  (v, key) => {
-    if (!isPlainObject(v)) return wrong(key, v, 'an object');
-    for (const [name, value] of Object.entries(v)) {
-      const problem = item(value, `${key}.${name}`);
-      if (problem) return problem;
-    }
-    return undefined;
-  };
-
 /** ygg's own keys under `metadata.ygg`: ygg never writes `null` there, so null is wrong too. */
 export const yggFieldChecks: Record<string, ShapeCheck> = {
   handler: aString,
@@ -105,13 +91,21 @@ export const yggFieldChecks: Record<string, ShapeCheck> = {
   timeout_ms: aNumber,
   hard_timeout_ms: aNumber,
   attempts: aNumber,
-  limits: recordOf(numberOrBoolean),
+  // Values are the sandbox's keys and units; the attempt checks them and names a bad one.
+  limits: (v, key) => (isPlainObject(v) ? undefined : wrong(key, v, 'an object')),
   attempt: aNumber,
-  lease: objectWith({ owner: aString, token: aNumber, expires: aString, host: aString }, [
-    'owner',
-    'token',
-    'expires',
-  ]),
+  lease: objectWith(
+    {
+      owner: aString,
+      token: aNumber,
+      expires: aString,
+      host: aString,
+      slot: aNumber,
+      type: aString,
+      lent: aBoolean,
+    },
+    ['owner', 'token', 'expires'],
+  ),
   next_try_at: aString,
   dead: objectWith({ at: aString, error: aString, attempts: aNumber }),
   retried_at: aString,

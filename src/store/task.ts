@@ -48,7 +48,8 @@ export interface YggMeta {
   timeout_ms?: number;
   hard_timeout_ms?: number;
   attempts?: number;
-  limits?: Record<string, number | boolean>;
+  /** Sandbox limits in hosts.yaml's keys and units (checked when the attempt starts). */
+  limits?: Record<string, unknown>;
   /** Attempt number of the current or last run (1-based). */
   attempt?: number;
   lease?: Lease;
