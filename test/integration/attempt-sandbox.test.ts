@@ -67,12 +67,17 @@ async function runShell(
   return done;
 }
 
-/** The soft limits of `Max address space`, `Max cpu time`, `Max processes` as the command saw them. */
+/**
+ * The soft limits of `Max address space` and `Max cpu time` as the command saw them, and the
+ * process limit its result names (counted by its own cgroup where the host has one).
+ */
 function limitsSeen(outcome: AttemptOutcome): { memory: string; cpu: string; processes: string } {
   if (outcome.kind !== 'succeeded') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
   const text = String(outcome.result.output);
   const soft = (name: string) => text.match(new RegExp(`^${name}\\s+(\\S+)`, 'm'))?.[1] ?? '';
-  return { memory: soft('Max address space'), cpu: soft('Max cpu time'), processes: soft('Max processes') };
+  const protections = (outcome.result.metadata?.protections ?? []) as string[];
+  const processes = protections.map((p) => p.match(/^process limit (\d+)/)?.[1]).find(Boolean) ?? '';
+  return { memory: soft('Max address space'), cpu: soft('Max cpu time'), processes };
 }
 
 const showLimits = { argv: ['cat', '/proc/self/limits'] };
@@ -268,7 +273,7 @@ describe('type limits through the loop', () => {
     await h.waitFor('task:succeeded', (e) => e.taskId === id);
     const result = JSON.stringify(h.store.get(id)?.comments);
     expect(result).toMatch(new RegExp(`Max address space +${96 * MiB} `));
-    expect(result).toMatch(/Max processes +30 /);
+    expect(result).toMatch(/process limit 30 /);
   });
 });
 

@@ -1,0 +1,168 @@
+/**
+ * A cgroup of its own for each sandboxed command, where the host offers one: cgroup v2 (a
+ * `ygg` subtree the login user may write, as root always) or v1 controllers mounted one per
+ * folder (writable by root). The cgroup counts only this command's processes and memory, so a
+ * fork bomb meets its own limit and not its neighbours', and its `pids.events` says afterwards
+ * whether the process limit was hit, even when the main process exited 0.
+ *
+ * Setup runs in the wrapper shell on the host (fixed text, every value a separate argument);
+ * teardown is a second fixed script: kill what is left, report the events, remove the cgroup.
+ */
+
+/** Where per-command cgroups go on a host, as the probe found it. */
+export type CgroupSupport =
+  | { kind: 'v2'; base: string; controllers: Array<'memory' | 'cpu'> }
+  | { kind: 'v1'; pids: string; memory?: string; cpu?: string };
+
+/** The folders of one command's cgroup, one per controller ('' where the host has none). */
+export interface CgroupDirs {
+  kind: 'v1' | 'v2';
+  pids: string;
+  memory: string;
+  cpu: string;
+}
+
+/** What the cgroup recorded about a finished command. */
+export interface CgroupEvidence {
+  /** Forks refused by `pids.max`. */
+  pidsMaxHits: number;
+  /** Processes the kernel killed at the memory limit. */
+  oomKills: number;
+}
+
+/** The folders for the command called `runId`. */
+export function cgroupDirs(support: CgroupSupport, runId: string): CgroupDirs {
+  if (support.kind === 'v2') {
+    const dir = `${support.base}/${runId}`;
+    return {
+      kind: 'v2',
+      pids: dir,
+      memory: support.controllers.includes('memory') ? dir : '',
+      cpu: support.controllers.includes('cpu') ? dir : '',
+    };
+  }
+  const at = (base: string | undefined) => (base ? `${base}/${runId}` : '');
+  return { kind: 'v1', pids: at(support.pids), memory: at(support.memory), cpu: at(support.cpu) };
+}
+
+/** CFS period the quota is a share of (the kernel's default). */
+export const CPU_PERIOD_US = 100_000;
+
+/**
+ * Shell text (for `sh -c`) that creates the cgroup and moves the shell itself into it, so
+ * everything it execs next is counted there. Positional: $1 kind, $2 pids dir, $3 memory dir,
+ * $4 cpu dir, $5 process limit, $6 memory bytes, $7 CPU quota in µs per period ('' for none).
+ * Defined as function `ygg_cgroup`; exits 125 when a step fails, naming it on stderr.
+ */
+export const CGROUP_SETUP = `ygg_cgroup() {
+  k=$1 p=$2 m=$3 c=$4
+  for d in "$p" "$m" "$c"; do
+    [ -z "$d" ] || [ -d "$d" ] || mkdir -p -- "$d" || { echo "ygg-sandbox: cannot create cgroup $d" >&2; exit 125; }
+  done
+  if [ "$k" = v2 ]; then
+    echo "$5" > "$p/pids.max" || exit 125
+    [ -z "$m" ] || { echo "$6" > "$m/memory.max" && { echo 0 > "$m/memory.swap.max"; } 2>/dev/null; } || exit 125
+    [ -z "$c" ] || [ -z "$7" ] || echo "$7 ${CPU_PERIOD_US}" > "$c/cpu.max" || exit 125
+  else
+    echo "$5" > "$p/pids.max" || exit 125
+    [ -z "$m" ] || { echo "$6" > "$m/memory.limit_in_bytes" && { echo "$6" > "$m/memory.memsw.limit_in_bytes"; } 2>/dev/null; } || exit 125
+    [ -z "$c" ] || [ -z "$7" ] || { echo ${CPU_PERIOD_US} > "$c/cpu.cfs_period_us" && echo "$7" > "$c/cpu.cfs_quota_us"; } || exit 125
+  fi
+  for d in "$p" "$m" "$c"; do
+    [ -z "$d" ] || echo $$ > "$d/cgroup.procs" || { echo "ygg-sandbox: cannot join cgroup $d" >&2; exit 125; }
+  done
+}`;
+
+/**
+ * Removes a command's cgroup: stops new forks, kills every process left in it (a detached
+ * child, a fork bomb's remains), prints `pids_max=N` and `oom_kill=N`, removes the folders,
+ * then the work directory when one is named. $1 kind, $2 pids, $3 memory, $4 cpu, $5 workdir.
+ */
+const TEARDOWN = `
+k=$1 p=$2 m=$3 c=$4 w=$5
+if [ -n "$p" ] && [ -d "$p" ]; then
+  echo 0 > "$p/pids.max" 2>/dev/null
+  [ "$k" = v2 ] && [ -f "$p/cgroup.kill" ] && echo 1 > "$p/cgroup.kill" 2>/dev/null
+  n=0
+  while [ $n -lt 100 ]; do
+    left=
+    while read -r pid; do left=1; kill -9 "$pid" 2>/dev/null; done < "$p/cgroup.procs"
+    [ -z "$left" ] && break
+    n=$((n + 1)); sleep 0.05
+  done
+  while read -r key value; do [ "$key" = max ] && echo "pids_max=$value"; done < "$p/pids.events"
+fi
+if [ -n "$m" ] && [ -d "$m" ]; then
+  f="$m/memory.events"; [ "$k" = v1 ] && f="$m/memory.oom_control"
+  while read -r key value; do [ "$key" = oom_kill ] && echo "oom_kill=$value"; done < "$f"
+fi
+for d in "$p" "$m" "$c"; do
+  [ -n "$d" ] || continue
+  n=0
+  while [ -d "$d" ] && ! rmdir -- "$d" 2>/dev/null && [ $n -lt 50 ]; do n=$((n + 1)); sleep 0.05; done
+done
+[ -z "$w" ] || rm -rf -- "$w"
+`;
+
+/** The argv that tears down a command's cgroup (and removes `workdir` when given). */
+export function cgroupTeardownArgv(dirs: CgroupDirs | undefined, workdir: string | undefined): string[] {
+  const d = dirs ?? { kind: 'v1', pids: '', memory: '', cpu: '' };
+  return ['sh', '-c', TEARDOWN, 'ygg-sandbox-end', d.kind, d.pids, d.memory, d.cpu, workdir ?? ''];
+}
+
+/** Reads the teardown's output. */
+export function parseCgroupEvidence(stdout: string): CgroupEvidence {
+  const value = (key: string) => Number(stdout.match(new RegExp(`^${key}=(\\d+)$`, 'm'))?.[1] ?? 0);
+  return { pidsMaxHits: value('pids_max'), oomKills: value('oom_kill') };
+}
+
+/**
+ * Probe text (runs inside the capability probe): finds a cgroup hierarchy where this login can
+ * create a child and move a process into it, and prints `cgroup=v1|v2` with its folders.
+ */
+export const CGROUP_PROBE = `
+cg_try() {
+  mkdir -p -- "$1" 2>/dev/null || return 1
+  t="$1/probe-$$"
+  mkdir -- "$t" 2>/dev/null || return 1
+  sh -c 'echo $$ > "$1/cgroup.procs"' ygg-probe "$t" 2>/dev/null; ok=$?
+  rmdir -- "$t" 2>/dev/null
+  return $ok
+}
+r=/sys/fs/cgroup
+if [ -f "$r/cgroup.controllers" ]; then
+  b="$r/ygg"
+  if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$b" 2>/dev/null
+    for ctl in pids memory cpu; do
+      echo "+$ctl" > "$r/cgroup.subtree_control" 2>/dev/null
+      echo "+$ctl" > "$b/cgroup.subtree_control" 2>/dev/null
+    done
+  fi
+  if [ -f "$b/cgroup.subtree_control" ] && grep -qw pids "$b/cgroup.subtree_control" && cg_try "$b"; then
+    echo "cgroup=v2"; echo "cg_base=$b"
+    for ctl in memory cpu; do grep -qw "$ctl" "$b/cgroup.subtree_control" && echo "cg_ctl=$ctl"; done
+  fi
+elif [ -f "$r/pids/cgroup.procs" ] && cg_try "$r/pids/ygg"; then
+  echo "cgroup=v1"; echo "cg_pids=$r/pids/ygg"
+  for ctl in memory cpu; do [ -f "$r/$ctl/cgroup.procs" ] && cg_try "$r/$ctl/ygg" && echo "cg_$ctl=$r/$ctl/ygg"; done
+fi
+`;
+
+/** The cgroup support the probe printed (`values`: its key=value lines; `ctl`: its cg_ctl lines). */
+export function parseCgroupProbe(values: Map<string, string>, ctl: string[]): CgroupSupport | undefined {
+  const kind = values.get('cgroup');
+  if (kind === 'v2' && values.get('cg_base')) {
+    const controllers = ctl.filter((c): c is 'memory' | 'cpu' => c === 'memory' || c === 'cpu');
+    return { kind: 'v2', base: values.get('cg_base')!, controllers };
+  }
+  if (kind === 'v1' && values.get('cg_pids')) {
+    const support: CgroupSupport = { kind: 'v1', pids: values.get('cg_pids')! };
+    const memory = values.get('cg_memory');
+    const cpu = values.get('cg_cpu');
+    if (memory) support.memory = memory;
+    if (cpu) support.cpu = cpu;
+    return support;
+  }
+  return undefined;
+}
