@@ -6,8 +6,12 @@
  * whether the process limit was hit, even when the main process exited 0.
  *
  * Setup runs in the wrapper shell on the host (fixed text, every value a separate argument);
- * teardown is a second fixed script: kill what is left, report the events, remove the cgroup.
+ * teardown is a second fixed script (or, on this machine, `tearDownCgroupHere`): kill what is
+ * left, report the events, remove the cgroup.
  */
+
+import { readFile, rmdir, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Where per-command cgroups go on a host, as the probe found it. */
 export type CgroupSupport =
@@ -55,18 +59,16 @@ export const CPU_PERIOD_US = 100_000;
  * Defined as function `ygg_cgroup`; exits 125 when a step fails, naming it on stderr.
  */
 export const CGROUP_SETUP = `ygg_cgroup() {
-  k=$1 p=$2 m=$3 c=$4
-  for d in "$p" "$m" "$c"; do
-    [ -z "$d" ] || [ -d "$d" ] || mkdir -p -- "$d" || { echo "ygg-sandbox: cannot create cgroup $d" >&2; exit 125; }
-  done
+  k=$1 p=$2 m=$3 c=$4 n=$5 b=$6 q=$7
+  mkdir -p -- "$p" \${m:+"$m"} \${c:+"$c"} || { echo "ygg-sandbox: cannot create cgroup $p" >&2; exit 125; }
   if [ "$k" = v2 ]; then
-    echo "$5" > "$p/pids.max" || exit 125
-    [ -z "$m" ] || { echo "$6" > "$m/memory.max" && { echo 0 > "$m/memory.swap.max"; } 2>/dev/null; } || exit 125
-    [ -z "$c" ] || [ -z "$7" ] || echo "$7 ${CPU_PERIOD_US}" > "$c/cpu.max" || exit 125
+    echo "$n" > "$p/pids.max" || exit 125
+    [ -z "$m" ] || { echo "$b" > "$m/memory.max" && { echo 0 > "$m/memory.swap.max"; } 2>/dev/null; } || exit 125
+    [ -z "$c" ] || [ -z "$q" ] || echo "$q ${CPU_PERIOD_US}" > "$c/cpu.max" || exit 125
   else
-    echo "$5" > "$p/pids.max" || exit 125
-    [ -z "$m" ] || { echo "$6" > "$m/memory.limit_in_bytes" && { echo "$6" > "$m/memory.memsw.limit_in_bytes"; } 2>/dev/null; } || exit 125
-    [ -z "$c" ] || [ -z "$7" ] || { echo ${CPU_PERIOD_US} > "$c/cpu.cfs_period_us" && echo "$7" > "$c/cpu.cfs_quota_us"; } || exit 125
+    echo "$n" > "$p/pids.max" || exit 125
+    [ -z "$m" ] || { echo "$b" > "$m/memory.limit_in_bytes" && { echo "$b" > "$m/memory.memsw.limit_in_bytes"; } 2>/dev/null; } || exit 125
+    [ -z "$c" ] || [ -z "$q" ] || { echo ${CPU_PERIOD_US} > "$c/cpu.cfs_period_us" && echo "$q" > "$c/cpu.cfs_quota_us"; } || exit 125
   fi
   for d in "$p" "$m" "$c"; do
     [ -z "$d" ] || echo $$ > "$d/cgroup.procs" || { echo "ygg-sandbox: cannot join cgroup $d" >&2; exit 125; }
@@ -99,7 +101,7 @@ fi
 for d in "$p" "$m" "$c"; do
   [ -n "$d" ] || continue
   n=0
-  while [ -d "$d" ] && ! rmdir -- "$d" 2>/dev/null && [ $n -lt 50 ]; do n=$((n + 1)); sleep 0.05; done
+  until rmdir -- "$d" 2>/dev/null || [ ! -d "$d" ] || [ $n -ge 50 ]; do n=$((n + 1)); sleep 0.05; done
 done
 [ -z "$w" ] || rm -rf -- "$w"
 `;
@@ -107,7 +109,61 @@ done
 /** The argv that tears down a command's cgroup (and removes `workdir` when given). */
 export function cgroupTeardownArgv(dirs: CgroupDirs | undefined, workdir: string | undefined): string[] {
   const d = dirs ?? { kind: 'v1', pids: '', memory: '', cpu: '' };
-  return ['sh', '-c', TEARDOWN, 'ygg-sandbox-end', d.kind, d.pids, d.memory, d.cpu, workdir ?? ''];
+  const [pids, memory, cpu] = distinctDirs(d);
+  return ['sh', '-c', TEARDOWN, 'ygg-sandbox-end', d.kind, pids, memory, cpu, workdir ?? ''];
+}
+
+/** pids, memory and cpu folders, each named once (v2 has one folder for all). */
+function distinctDirs(d: CgroupDirs): [string, string, string] {
+  const memory = d.memory === d.pids ? '' : d.memory;
+  const cpu = d.cpu === d.pids || d.cpu === d.memory ? '' : d.cpu;
+  return [d.pids, memory, cpu];
+}
+
+const count = (text: string, key: string) => Number(text.match(new RegExp(`^${key} (\\d+)$`, 'm'))?.[1] ?? 0);
+const readOr = (path: string) => readFile(path, 'utf8').catch(() => '');
+
+/**
+ * The teardown on this machine, without starting a shell (it runs after every local command):
+ * the same steps as the script SSH hosts run.
+ */
+export async function tearDownCgroupHere(d: CgroupDirs): Promise<CgroupEvidence> {
+  await writeFile(`${d.pids}/pids.max`, '0').catch(() => undefined);
+  if (d.kind === 'v2') await writeFile(`${d.pids}/cgroup.kill`, '1').catch(() => undefined);
+  for (let round = 0; round < 100; round++) {
+    const left = (await readOr(`${d.pids}/cgroup.procs`)).split('\n').filter(Boolean);
+    if (left.length === 0) break;
+    for (const pid of left) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    await delay(50);
+  }
+  const evidence: CgroupEvidence = {
+    pidsMaxHits: count(await readOr(`${d.pids}/pids.events`), 'max'),
+    oomKills: d.memory
+      ? count(
+          await readOr(`${d.memory}/${d.kind === 'v1' ? 'memory.oom_control' : 'memory.events'}`),
+          'oom_kill',
+        )
+      : 0,
+  };
+  for (const dir of distinctDirs(d)) {
+    if (!dir) continue;
+    // A killed process leaves its cgroup a moment after the signal.
+    for (let round = 0; round < 50; round++) {
+      const removed = await rmdir(dir).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+      );
+      if (removed) break;
+      await delay(50);
+    }
+  }
+  return evidence;
 }
 
 /** Reads the teardown's output. */

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { SandboxSettings } from '../config/types.js';
 import type { WrappedCommand } from './local.js';
 import { planSandbox, sandboxResult } from './sandbox.js';
-import { type CgroupEvidence, cgroupTeardownArgv, parseCgroupEvidence } from './sandbox-cgroup.js';
+import { type CgroupEvidence, tearDownCgroupHere } from './sandbox-cgroup.js';
 import { LimitSniffer } from './sandbox-limits.js';
 import { probeSandbox, type SandboxCapabilities } from './sandbox-probe.js';
 import type { ExecOptions } from './transport.js';
@@ -51,13 +51,11 @@ export function localSandboxWrap(settings: SandboxSettings) {
     // read what it recorded, remove it and the work directory.
     let teardown: Promise<CgroupEvidence | undefined> | undefined;
     const tearDown = () => {
-      teardown ??= plan.cgroup
-        ? runLocally(cgroupTeardownArgv(plan.cgroup, plan.ownsWorkdir ? plan.workdir : undefined)).then(
-            (ended) => parseCgroupEvidence(ended.stdout),
-          )
-        : plan.ownsWorkdir
-          ? rm(plan.workdir, { recursive: true, force: true }).then(() => undefined)
-          : Promise.resolve(undefined);
+      teardown ??= (async () => {
+        const evidence = plan.cgroup ? await tearDownCgroupHere(plan.cgroup) : undefined;
+        if (plan.ownsWorkdir) await rm(plan.workdir, { recursive: true, force: true });
+        return evidence;
+      })();
       return teardown;
     };
     return {
