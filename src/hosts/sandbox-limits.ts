@@ -57,13 +57,16 @@ export interface LimitEvidence {
   /** The work directory is a size-bounded tmpfs, so running out of space there is the disk limit. */
   diskBounded?: boolean;
   /** What the command's own cgroup recorded, where it had one. */
-  cgroup?: { pidsMaxHits: number; oomKills: number };
+  cgroup?: { pidsMaxHits: number; oomKills: number; cpuExhausted?: boolean };
 }
 
 /** Which limit ended the command, if one did. */
 export function classifyLimit(evidence: LimitEvidence): LimitReason | undefined {
   const sig = endingSignal(evidence.code, evidence.signal);
   if (sig === constants.signals.SIGXCPU || evidence.markers.has('cpu')) return 'cpu';
+  // The watchdog killed it when its processes together used up the CPU limit.
+  const failed = evidence.code !== 0 || evidence.signal !== null;
+  if (failed && evidence.cgroup?.cpuExhausted) return 'cpu';
   if (sig === constants.signals.SIGXFSZ || evidence.markers.has('file-size')) return 'file-size';
   // A fork bomb is cut short by the wall clock, or its main process exits 0 while its children
   // still fork: the limit that contained it is processes, whatever the exit status says.

@@ -18,6 +18,8 @@ import {
   CPU_PERIOD_US,
   cgroupDirs,
   cgroupTeardownArgv,
+  countsCpuTime,
+  cpuLimitInHostUnits,
   parseCgroupEvidence,
 } from './sandbox-cgroup.js';
 import { classifyLimit, describeLimit, LimitSniffer } from './sandbox-limits.js';
@@ -98,8 +100,8 @@ const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 const PREPARE = `${CGROUP_SETUP}
 w=$1 o=$2 d=$3
 mkdir -p -- "$w" && { [ -z "$o" ] || chown -- "$o" "$w"; } || exit
-[ -z "$4" ] || ygg_cgroup "$4" "$5" "$6" "$7" "$8" "$9" "\${10}"
-shift 10
+[ -z "$4" ] || ygg_cgroup "$4" "$5" "$6" "$7" "$8" "$9" "\${10}" "\${11}" "\${12}" "\${13}"
+shift 13
 cd -- "$d" && exec env -i PATH="$PATH" LANG="\${LANG:-C.UTF-8}" HOME="$w" "$@"`;
 
 /**
@@ -157,19 +159,23 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
       ? String(Math.max(1000, Math.round(limits.cpuShare * CPU_PERIOD_US)))
       : '';
   const wrapped: string[] = ['sh', '-c', PREPARE, 'ygg-sandbox', workdir, owner, cwd];
+  const wallS = Math.max(1, Math.ceil(limits.wallMs / 1000));
+  const cpuWatch = cgroup !== undefined && countsCpuTime(cgroup);
   wrapped.push(
     cgroup?.kind ?? '',
     cgroup?.pids ?? '',
     cgroup?.memory ?? '',
     cgroup?.cpu ?? '',
+    cgroup?.cpuacct ?? '',
     String(limits.processes),
     String(cgroupMemory),
     quota,
+    cpuWatch ? cpuLimitInHostUnits(cgroup, limits.cpuSeconds) : '',
+    String(wallS + KILL_GRACE_S + 5),
   );
   wrapped.push(...environment(settings.env, options.env));
   const commandAt = wrapped.length;
 
-  const wallS = Math.max(1, Math.ceil(limits.wallMs / 1000));
   if (caps.timeout) {
     wrapped.push('timeout', '-k', String(KILL_GRACE_S), String(wallS));
     inForce.push(`wall-clock limit ${wallS} s (then the process group is killed)`);
@@ -194,7 +200,7 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     );
     inForce.push(
       `memory limit ${mib(limits.memoryBytes)} (address space)`,
-      `CPU limit ${limits.cpuSeconds} s`,
+      `CPU limit ${limits.cpuSeconds} s${cpuWatch ? ' (all its processes together)' : ' per process'}`,
       `file-size limit ${mib(limits.fileSizeBytes)}`,
     );
     if (!cgroup) {
@@ -388,7 +394,15 @@ export function sandboxResult(
           timedOut: result.limit === 'time',
           markers,
           diskBounded: plan.diskBounded,
-          ...(evidence ? { cgroup: evidence } : {}),
+          ...(evidence
+            ? {
+                cgroup: {
+                  pidsMaxHits: evidence.pidsMaxHits,
+                  oomKills: evidence.oomKills,
+                  cpuExhausted: evidence.cpuNs >= plan.limits.cpuSeconds * 1e9,
+                },
+              }
+            : {}),
         });
   const out: ExecResult = { ...result, protections: plan.protections };
   delete out.limit;

@@ -127,11 +127,18 @@ describe('the environment of a sandboxed command', () => {
 });
 
 describe('CPU: a share per command where cgroups allow, the CPU-seconds limit as backstop', () => {
-  it('ends a spin at its 2 s CPU limit', async () => {
+  it('ends four spinning processes when together they used up the 2 s CPU limit', async () => {
     await using local = await localHost('cpu-limit');
-    const r = await local.exec(['sh', '-c', 'while :; do :; done'], { sandbox: true });
+    // Each process alone stays under the per-process rlimit for twice as long: the cgroup
+    // counts them together, so the slot is not held until the wall clock.
+    const r = await local.exec(['sh', '-c', 's(){ while :; do :; done; }; s & s & s & s & wait'], {
+      sandbox: true,
+      // A wall clock far past the CPU budget, so a loaded machine cannot end it first.
+      timeoutMs: 60_000,
+    });
     expect(r.limit).toBe('cpu');
     expect(r.limitMessage).toBe('stopped: it used up its 2 s of CPU time');
+    expect(r.protections).toContain('CPU limit 2 s (all its processes together)');
   });
 
   it('holds a spin to its CPU share: 1 s of CPU at a quarter core takes at least 4 s', async () => {

@@ -71,9 +71,7 @@ describe('ygg hosts, hosts trust and doctor against a real sshd', () => {
       expect(up!.protections).toEqual(expect.arrayContaining(['no network', 'home directories hidden']));
       // Logged in without root, no cgroup per command: `ygg hosts` says the process limit is per user.
       expect(up!.protections).toEqual(
-        expect.arrayContaining([
-          expect.stringMatching(/^NOT in force: a cgroup of its own .*together/),
-        ]),
+        expect.arrayContaining([expect.stringMatching(/^NOT in force: a cgroup of its own .*together/)]),
       );
 
       const text = await runYgg(['hosts', '--config', config], { cwd: dir });

@@ -78,6 +78,15 @@ describe('sandbox isolation between commands on an SSH host', () => {
     expect(out.ok ? '' : out.error).toMatch(/^sh was stopped by the disk limit/);
   });
 
+  it('ends four spinning processes when together they used up the CPU limit', async () => {
+    const r = await transport.exec(['sh', '-c', 's(){ while :; do :; done; }; s & s & s & s & wait'], {
+      sandbox: true,
+      timeoutMs: 60_000,
+    });
+    expect(r.limit).toBe('cpu');
+    expect(r.protections).toContain('CPU limit 2 s (all its processes together)');
+  });
+
   it('starts from an empty environment and removes its cgroup afterwards', async () => {
     const r = await transport.exec(['sh', '-c', 'pwd; env | sort'], {
       sandbox: true,
