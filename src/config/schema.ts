@@ -44,10 +44,10 @@ export const sandboxSchema = z
         'Cores one attempt may use at most (a cgroup CPU quota, where the host has one). Default: no quota.',
       ),
     env: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
-        z.string(),
-      )
+      .record(z.string(), z.string())
+      .refine((vars) => Object.keys(vars).every((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)), {
+        error: 'expected environment variable names (letters, digits and _, not starting with a digit)',
+      })
       .describe(
         'Variables set in the sandbox beside PATH, HOME and LANG; nothing else is inherited. Default: none.',
       ),
