@@ -114,6 +114,7 @@ export const CGROUP_SETUP = `ygg_cgroup() {
       break
     done
   ) &
+  [ "$k" = v2 ] && m= c= a=
   for d in "$p" "$m" "$c" "$a"; do
     [ -z "$d" ] || echo $$ > "$d/cgroup.procs" || { echo "ygg-sandbox: cannot join cgroup $d" >&2; exit 125; }
   done
@@ -148,8 +149,11 @@ if [ -n "$m" ] && [ -d "$m" ]; then
   f="$m/memory.events"; [ "$k" = v1 ] && f="$m/memory.oom_control"
   while read -r key value; do [ "$key" = oom_kill ] && echo "oom_kill=$value"; done < "$f"
 fi
+seen=
 for d in "$p" "$m" "$c" "$a"; do
   [ -n "$d" ] || continue
+  case "$seen" in *"|$d|"*) continue ;; esac
+  seen="$seen|$d|"
   n=0
   until rmdir -- "$d" 2>/dev/null || [ ! -d "$d" ] || [ $n -ge 50 ]; do n=$((n + 1)); sleep 0.05; done
 done
@@ -159,15 +163,12 @@ done
 /** The argv that tears down a command's cgroup (and removes `workdir` when given). */
 export function cgroupTeardownArgv(dirs: CgroupDirs | undefined, workdir: string | undefined): string[] {
   const d = dirs ?? { kind: 'v1', pids: '', memory: '', cpu: '', cpuacct: '' };
-  const [pids, memory, cpu] = distinctDirs(d);
-  return ['sh', '-c', TEARDOWN, 'ygg-sandbox-end', d.kind, pids, memory, cpu, d.cpuacct, workdir ?? ''];
+  return ['sh', '-c', TEARDOWN, 'ygg-sandbox-end', d.kind, d.pids, d.memory, d.cpu, d.cpuacct, workdir ?? ''];
 }
 
-/** pids, memory, cpu and cpuacct folders, each named once (v2 has one folder for all). */
-function distinctDirs(d: CgroupDirs): [string, string, string, string] {
-  const memory = d.memory === d.pids ? '' : d.memory;
-  const cpu = d.cpu === d.pids || d.cpu === d.memory ? '' : d.cpu;
-  return [d.pids, memory, cpu, d.cpuacct];
+/** The folders to remove, each once (v2 has one folder for all its controllers). */
+function distinctDirs(d: CgroupDirs): string[] {
+  return [...new Set([d.pids, d.memory, d.cpu, d.cpuacct].filter(Boolean))];
 }
 
 const count = (text: string, key: string) => Number(text.match(new RegExp(`^${key} (\\d+)$`, 'm'))?.[1] ?? 0);
@@ -206,7 +207,6 @@ export async function tearDownCgroupHere(d: CgroupDirs): Promise<CgroupEvidence>
         : Number((await readOr(`${d.cpuacct}/cpuacct.usage`)).trim() || 0),
   };
   for (const dir of distinctDirs(d)) {
-    if (!dir) continue;
     // A killed process leaves its cgroup a moment after the signal.
     for (let round = 0; round < 50; round++) {
       const removed = await rmdir(dir).then(

@@ -64,13 +64,14 @@ export interface LimitEvidence {
 export function classifyLimit(evidence: LimitEvidence): LimitReason | undefined {
   const sig = endingSignal(evidence.code, evidence.signal);
   if (sig === constants.signals.SIGXCPU || evidence.markers.has('cpu')) return 'cpu';
-  // The watchdog killed it when its processes together used up the CPU limit.
-  const failed = evidence.code !== 0 || evidence.signal !== null;
-  if (failed && evidence.cgroup?.cpuExhausted) return 'cpu';
   if (sig === constants.signals.SIGXFSZ || evidence.markers.has('file-size')) return 'file-size';
   // A fork bomb is cut short by the wall clock, or its main process exits 0 while its children
   // still fork: the limit that contained it is processes, whatever the exit status says.
   if (evidence.markers.has('processes') || (evidence.cgroup?.pidsMaxHits ?? 0) > 0) return 'processes';
+  // The watchdog killed it when its processes together used up the CPU limit (a fork bomb's
+  // retrying shells do too: the process limit above is the one that contained it).
+  const failed = evidence.code !== 0 || evidence.signal !== null;
+  if (failed && evidence.cgroup?.cpuExhausted) return 'cpu';
   if ((evidence.cgroup?.oomKills ?? 0) > 0) return 'memory';
   if (evidence.diskBounded && evidence.markers.has('disk')) return 'disk';
   const pastWall = evidence.wallMs !== undefined && evidence.durationMs >= evidence.wallMs;

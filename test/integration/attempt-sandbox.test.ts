@@ -234,6 +234,30 @@ describe("the attempt's deadline on its commands", () => {
   });
 });
 
+describe("ygg's secrets and a task's command", () => {
+  it("keeps the host's api_key_env out of a sandboxed task: printenv prints nothing", async () => {
+    const name = 'YGG_ATTEMPT_TEST_API_KEY';
+    const key = `not-a-real-key-${process.pid}`;
+    process.env[name] = key;
+    try {
+      const { dir } = await setup('api-key-env', '  general:\n    hosts: [here]\n');
+      const yaml = hostsYaml(dir, '  general:\n    hosts: [here]\n').replace(
+        '    transport: local\n',
+        `    transport: local\n    model: {api: openai, url: "http://127.0.0.1:9", model: m, api_key_env: ${name}}\n`,
+      );
+      const parsed = parseConfig(yaml, join(dir, 'hosts.yaml'));
+      expect(parsed.config?.hosts[0]?.model?.apiKeyEnv).toBe(name);
+      const outcome = await runShell(parsed.config!, dir, 'general', { argv: ['printenv', name] });
+      // printenv exits 1 when the variable is not set; the key is nowhere in the outcome.
+      expect(outcome.kind).toBe('failed');
+      expect(outcome.kind === 'failed' && outcome.error.message).toMatch(/^printenv exited with code 1/);
+      expect(JSON.stringify(outcome)).not.toContain(key);
+    } finally {
+      delete process.env[name];
+    }
+  });
+});
+
 describe('a command that does not exist', () => {
   it('fails without retrying and says it was not found on the host', async () => {
     const { dir, config } = await setup('not-found', '  general:\n    hosts: [here]\n');

@@ -174,6 +174,11 @@ describe('which limit ended a command', () => {
     // The cgroup saw refused forks: the process limit, even though the command exited 0.
     expect(classifyLimit({ ...base, code: 0, cgroup: { pidsMaxHits: 3, oomKills: 0 } })).toBe('processes');
     expect(classifyLimit({ ...base, code: 137, cgroup: { pidsMaxHits: 0, oomKills: 1 } })).toBe('memory');
+    // Killed by the watchdog at the CPU limit of all its processes; a fork bomb names processes.
+    const spent = { pidsMaxHits: 0, oomKills: 0, cpuExhausted: true };
+    expect(classifyLimit({ ...base, code: null, signal: 'SIGKILL', cgroup: spent })).toBe('cpu');
+    expect(classifyLimit({ ...base, code: 0, cgroup: spent })).toBeUndefined();
+    expect(classifyLimit({ ...base, code: 137, cgroup: { ...spent, pidsMaxHits: 4 } })).toBe('processes');
     const full = sniff('head: error writing: No space left on device\n');
     expect(classifyLimit({ ...base, code: 1, markers: full, diskBounded: true })).toBe('disk');
     expect(classifyLimit({ ...base, code: 1, markers: full })).toBeUndefined();
