@@ -89,13 +89,16 @@ export const CPU_PERIOD_US = 100_000;
 export const CGROUP_SETUP = `ygg_cgroup() {
   k=$1 p=$2 m=$3 c=$4 a=$5 n=$6 b=$7 q=$8 l=$9 t=\${10}
   mkdir -p -- "$p" \${m:+"$m"} \${c:+"$c"} \${a:+"$a"} || { echo "ygg-sandbox: cannot create cgroup $p" >&2; exit 125; }
+  # Swap limits exist only where the kernel accounts swap: best effort.
   if [ "$k" = v2 ]; then
     echo "$n" > "$p/pids.max" || exit 125
-    [ -z "$m" ] || { echo "$b" > "$m/memory.max" && { echo 0 > "$m/memory.swap.max"; } 2>/dev/null; } || exit 125
+    [ -z "$m" ] || echo "$b" > "$m/memory.max" || exit 125
+    [ -z "$m" ] || { echo 0 > "$m/memory.swap.max"; } 2>/dev/null || :
     [ -z "$c" ] || [ -z "$q" ] || echo "$q ${CPU_PERIOD_US}" > "$c/cpu.max" || exit 125
   else
     echo "$n" > "$p/pids.max" || exit 125
-    [ -z "$m" ] || { echo "$b" > "$m/memory.limit_in_bytes" && { echo "$b" > "$m/memory.memsw.limit_in_bytes"; } 2>/dev/null; } || exit 125
+    [ -z "$m" ] || echo "$b" > "$m/memory.limit_in_bytes" || exit 125
+    [ -z "$m" ] || { echo "$b" > "$m/memory.memsw.limit_in_bytes"; } 2>/dev/null || :
     [ -z "$c" ] || [ -z "$q" ] || { echo ${CPU_PERIOD_US} > "$c/cpu.cfs_period_us" && echo "$q" > "$c/cpu.cfs_quota_us"; } || exit 125
   fi
   [ -z "$l" ] || (

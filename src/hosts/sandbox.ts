@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SandboxSettings } from '../config/types.js';
-import { assertEnvName } from './quote.js';
+import { bwrapArgs, environment, REAP } from './sandbox-args.js';
 import {
   CGROUP_SETUP,
   type CgroupDirs,
@@ -103,21 +103,6 @@ mkdir -p -- "$w" && { [ -z "$o" ] || chown -- "$o" "$w"; } || exit
 [ -z "$4" ] || ygg_cgroup "$4" "$5" "$6" "$7" "$8" "$9" "\${10}" "\${11}" "\${12}" "\${13}"
 shift 13
 cd -- "$d" && exec env -i PATH="$PATH" LANG="\${LANG:-C.UTF-8}" HOME="$w" "$@"`;
-
-/**
- * Inside bubblewrap: runs the command, then gives what it left running up to 1 s to finish
- * before the pid namespace ends them all. A background child may finish its work, and a fork
- * bomb whose main process exits at once (`:(){ :|:& };:`) meets its process limit, which then
- * names why it failed, instead of being cut off by chance before or after it got there.
- */
-const REAP = `"$@"; s=$?
-n=0
-while [ $n -lt 20 ]; do
-  set -- /proc/[0-9]*
-  [ $# -le 2 ] && exit $s
-  n=$((n + 1)); sleep 0.05 2>/dev/null
-done
-exit $s`;
 
 export interface PlanOptions {
   request: boolean | SandboxRequest;
@@ -289,37 +274,6 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   };
   if (cgroup) plan.cgroup = cgroup;
   return plan;
-}
-
-/** hosts.yaml's `sandbox.env`, then the caller's variables, as `NAME=VALUE` words for `env`. */
-function environment(
-  fromHost: Record<string, string> | undefined,
-  fromCaller: Record<string, string> | undefined,
-): string[] {
-  return Object.entries({ ...fromHost, ...fromCaller }).map(([name, value]) => {
-    assertEnvName(name);
-    return `${name}=${value}`;
-  });
-}
-
-/** bubblewrap's options: read-only system, private writable places of bounded size. */
-function bwrapArgs(
-  limits: SandboxLimits,
-  caps: SandboxCapabilities,
-  at: { workdir: string; cwd: string; diskBounded: boolean },
-): string[] {
-  const args = ['bwrap', '--die-with-parent', '--new-session', '--unshare-all'];
-  if (limits.network) args.push('--share-net');
-  args.push('--ro-bind', '/', '/', '--dev', '/dev', '--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm');
-  if (limits.gpu) for (const dev of caps.gpuDevices) args.push('--dev-bind', dev, dev);
-  args.push('--proc', '/proc', '--size', String(limits.tmpBytes), '--tmpfs', '/tmp');
-  args.push('--tmpfs', '/home', '--tmpfs', '/root');
-  if (at.diskBounded) args.push('--size', String(limits.diskBytes), '--tmpfs', at.workdir);
-  else args.push('--bind', at.workdir, at.workdir);
-  // The tmpfs bwrap makes for /dev, /home and /root would otherwise be writable without bound.
-  args.push('--remount-ro', '/dev', '--remount-ro', '/home', '--remount-ro', '/root');
-  args.push('--chdir', at.cwd, '--setenv', 'HOME', at.workdir);
-  return args;
 }
 
 /** The transport's own (unsandboxed) exec. */

@@ -44,6 +44,15 @@ describe('the cgroup v2 steps of the wrapper and the teardown', () => {
     expect(await read('memory.max')).toBe('1048576\n');
     expect(await read('memory.swap.max')).toBe('0\n');
     expect(await read('cpu.max')).toBe('25000 100000\n');
+    // Without swap accounting there is no swap file to write: the setup goes on.
+    const noSwap = join(base, 'run-noswap');
+    await mkdir(join(noSwap, 'memory.swap.max'), { recursive: true });
+    const again = execFileSync(
+      'sh',
+      ['-c', script, 'test', 'v2', noSwap, noSwap, '', '', '8', '4096', '', '', ''],
+      { encoding: 'utf8' },
+    );
+    expect(again).toMatch(/^joined \d+$/m);
     // One folder for every controller: the shell joins it once.
     expect(await read('cgroup.procs')).toBe(`${pid}\n`);
   });
