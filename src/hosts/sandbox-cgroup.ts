@@ -231,9 +231,12 @@ export function parseCgroupEvidence(stdout: string): CgroupEvidence {
 
 /**
  * Probe text (runs inside the capability probe): finds a cgroup hierarchy where this login can
- * create a child and move a process into it, and prints `cgroup=v1|v2` with its folders.
+ * create a child and move a process into it, and prints `cgroup=v1|v2` with its folders. It
+ * also removes command cgroups left behind by a teardown that never ran (ygg killed, host
+ * unreachable): empty ones older than a minute; one still in use cannot be removed.
  */
 export const CGROUP_PROBE = `
+cg_sweep() { find "$1" -mindepth 1 -maxdepth 1 -name 'run-*' -mmin +1 -exec rmdir {} + 2>/dev/null; return 0; }
 cg_try() {
   mkdir -p -- "$1" 2>/dev/null || return 1
   t="$1/probe-$$"
@@ -253,13 +256,17 @@ if [ -f "$r/cgroup.controllers" ]; then
     done
   fi
   if [ -f "$b/cgroup.subtree_control" ] && grep -qw pids "$b/cgroup.subtree_control" && cg_try "$b"; then
-    echo "cgroup=v2"; echo "cg_base=$b"
+    echo "cgroup=v2"; echo "cg_base=$b"; cg_sweep "$b"
     for ctl in memory cpu; do grep -qw "$ctl" "$b/cgroup.subtree_control" && echo "cg_ctl=$ctl"; done
   fi
 elif [ -f "$r/pids/cgroup.procs" ] && cg_try "$r/pids/ygg"; then
-  echo "cgroup=v1"; echo "cg_pids=$r/pids/ygg"
-  for ctl in memory cpu cpuacct; do [ -f "$r/$ctl/cgroup.procs" ] && cg_try "$r/$ctl/ygg" && echo "cg_$ctl=$r/$ctl/ygg"; done
+  echo "cgroup=v1"; echo "cg_pids=$r/pids/ygg"; cg_sweep "$r/pids/ygg"
+  for ctl in memory cpu cpuacct; do
+    [ -f "$r/$ctl/cgroup.procs" ] && cg_try "$r/$ctl/ygg" && echo "cg_$ctl=$r/$ctl/ygg" && cg_sweep "$r/$ctl/ygg"
+  done
 fi
+# A controller missing or a cgroup in use is not a failed probe.
+:
 `;
 
 /** The cgroup support the probe printed (`values`: its key=value lines; `ctl`: its cg_ctl lines). */

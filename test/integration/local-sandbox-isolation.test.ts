@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SandboxSettings } from '../../src/config/types.js';
 import { LocalTransport } from '../../src/hosts/local.js';
 import { localSandboxWrap } from '../../src/hosts/sandbox-local.js';
+import { parseSandboxProbe, sandboxProbeArgv } from '../../src/hosts/sandbox-probe.js';
 import {
   cgroupLeft,
   classicForkBomb,
@@ -73,6 +76,24 @@ describe('each sandboxed command has its own process count and memory (a cgroup 
     // Without bubblewrap's pid namespace the cgroup still ends the detached child.
     await nothingLeft('sleep 4747.5');
     expect(cgroupLeft(workdir)).toBe(false);
+  });
+});
+
+describe('the cgroup probe', () => {
+  it('finds the v1 controllers and removes command cgroups a lost teardown left behind', async () => {
+    const stale = `/sys/fs/cgroup/pids/ygg/run-stale-${process.pid}`;
+    await mkdir(stale, { recursive: true });
+    execFileSync('touch', ['-d', '2 hours ago', stale]);
+    const [command, ...args] = sandboxProbeArgv(SANDBOX_USER) as [string, ...string[]];
+    const caps = parseSandboxProbe(execFileSync(command, args, { encoding: 'utf8' }), SANDBOX_USER);
+    expect(caps.cgroup).toEqual({
+      kind: 'v1',
+      pids: '/sys/fs/cgroup/pids/ygg',
+      memory: '/sys/fs/cgroup/memory/ygg',
+      cpu: '/sys/fs/cgroup/cpu/ygg',
+      cpuacct: '/sys/fs/cgroup/cpuacct/ygg',
+    });
+    expect(existsSync(stale)).toBe(false);
   });
 });
 
