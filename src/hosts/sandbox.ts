@@ -158,7 +158,7 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     cpuWatch ? cpuLimitInHostUnits(cgroup, limits.cpuSeconds) : '',
     String(wallS + KILL_GRACE_S + 5),
   );
-  wrapped.push(...environment(settings.env, options.env));
+  wrapped.push(...environment(request.env ?? settings.env, options.env));
   const commandAt = wrapped.length;
 
   if (caps.timeout) {

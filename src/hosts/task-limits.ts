@@ -152,6 +152,8 @@ export function sandboxRequestFor(
   };
   const cpuShare = asked.cpuShare ?? allowed.cpuShare;
   if (cpuShare !== undefined) request.cpuShare = cpuShare;
+  const env = asked.env ?? allowed.env;
+  if (env !== undefined) request.env = env;
   const runAs = asked.runAs ?? allowed.runAs;
   if (runAs !== undefined) request.runAs = runAs;
   return request;

@@ -13,6 +13,8 @@ export interface SandboxRequest {
   diskBytes?: number;
   /** Cores the command may use at most, where the host has a cgroup CPU controller. */
   cpuShare?: number;
+  /** Variables set in the sandbox (hosts.yaml's `sandbox.env` otherwise); nothing else is inherited. */
+  env?: Record<string, string>;
   /** Writable work directory on the host; created when missing. */
   workdir?: string;
   /** Let the command see the GPUs (device nodes). */

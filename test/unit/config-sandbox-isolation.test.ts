@@ -37,6 +37,9 @@ describe("hosts.yaml's sandbox keys for isolation: disk, cpu_share, env", () => 
     expect(sandboxRequestFor(host, undefined, true, parseTaskLimits({ disk: '5G' })).diskBytes).toBe(
       100 * 2 ** 20,
     );
+    // A type's env and cpu_share reach the command over the host's.
+    const typed = sandboxRequestFor(host, { env: { A: 'type' }, cpuShare: 2 }, true, {});
+    expect(typed).toMatchObject({ env: { A: 'type' }, cpuShare: 2 });
     expect(() => parseTaskLimits({ cpu_share: 8 })).toThrow(/cpu_share: only hosts\.yaml sets it/);
     expect(() => parseTaskLimits({ env: { A: 'b' } })).toThrow(/env: only hosts\.yaml sets it/);
   });

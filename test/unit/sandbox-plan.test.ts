@@ -110,6 +110,15 @@ describe('sandbox plan', () => {
     expect(plan.workdir).toBe('/w');
     expect(plan.ownsWorkdir).toBe(false);
     expect(plan.limits.wallMs).toBe(7 * 2 * 1000 + 10_000);
+    // The sandbox's variables: the request's (a type's `sandbox.env`) over the host's, then the caller's.
+    const withEnv = planSandbox(['true'], {
+      request: { env: { FROM_TYPE: 't' } },
+      settings: { ...settings, env: { FROM_HOST: 'h' } },
+      caps: full,
+      env: { FROM_CALLER: 'c' },
+    });
+    expect(withEnv.argv).toEqual(expect.arrayContaining(['FROM_TYPE=t', 'FROM_CALLER=c']));
+    expect(withEnv.argv).not.toContain('FROM_HOST=h');
   });
 
   it('parses the capability probe output', () => {
