@@ -67,6 +67,8 @@ function describeLimit(limit: string): string {
       return 'CPU-time limit';
     case 'file-size':
       return 'file-size limit';
+    case 'disk':
+      return 'disk limit';
     case 'processes':
       return 'process-count limit';
     default:

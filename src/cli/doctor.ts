@@ -6,7 +6,6 @@
  */
 import { lookup } from 'node:dns/promises';
 import { createConnection } from 'node:net';
-import { posix } from 'node:path';
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
 import type { HostConfig, ModelEndpoint } from '../config/types.js';
@@ -121,6 +120,10 @@ function protectionFix(host: HostConfig, line: string): string | undefined {
     return `Create the user ${host.sandbox.runAs ?? 'nobody'} on ${host.name}, or set ${key}.run_as to an unprivileged user there.`;
   if (line.includes('bubblewrap (not installed)'))
     return `Install bubblewrap on ${host.name} (apt-get install bubblewrap).`;
+  if (line.includes('a cgroup of its own'))
+    return `Let ygg log in to ${host.name} as root (it drops to ${key}.run_as for the command): it then gives each command a cgroup of its own, on cgroup v1 or v2.`;
+  if (line.includes('CPU share'))
+    return `Give ygg a cgroup on ${host.name} (log in as root), or remove ${key}.cpu_share.`;
   if (line.includes('bubblewrap (fails'))
     return 'Allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or the AppArmor bwrap profile).';
   return undefined;
@@ -129,8 +132,9 @@ function protectionFix(host: HostConfig, line: string): string | undefined {
 /** The protections a sandboxed command gets on this host (as `ygg hosts` lists them), a WARN for each one missing. */
 function protectionSteps(host: HostConfig, caps: SandboxCapabilities): DoctorStep[] {
   const { protections } = planSandbox(['true'], {
-    // A fixed name: each attempt gets its own work directory under the root.
-    request: { workdir: posix.join(host.sandbox.workRoot, 'run-ATTEMPT') },
+    // A fixed name: each attempt gets its own work directory and cgroup.
+    request: true,
+    runId: 'run-ATTEMPT',
     settings: host.sandbox,
     caps,
   });

@@ -1,8 +1,3 @@
-/**
- * `ygg hosts [--json]`: each host's state, latency, slots, GPUs and sandbox protections, probed
- * now. `ygg hosts trust NAME` records a host's key in its known_hosts, deliberately.
- */
-import { posix } from 'node:path';
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
@@ -101,8 +96,9 @@ async function reportHost(
   ]);
   if (caps.status === 'fulfilled') {
     report.protections = planSandbox(['true'], {
-      // A fixed name: each attempt gets its own work directory under the root.
-      request: { workdir: posix.join(host.sandbox.workRoot, 'run-ATTEMPT') },
+      // A fixed name: each attempt gets its own work directory and cgroup.
+      request: true,
+      runId: 'run-ATTEMPT',
       settings: host.sandbox,
       caps: caps.value,
     }).protections;

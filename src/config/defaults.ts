@@ -47,6 +47,7 @@ export const configDefaults = {
     fileSizeBytes: 2 ** 30,
     processes: 256,
     tmpBytes: 256 * 2 ** 20,
+    diskBytes: 2 ** 30,
     workRoot: '/tmp/ygg-work',
   } satisfies SandboxSettings,
   /** `attempts`: runs of a task before it is dead-lettered. */

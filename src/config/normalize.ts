@@ -47,6 +47,9 @@ export function sandboxPartial(entry: SandboxEntry | undefined): Partial<Sandbox
   if (entry.file_size !== undefined) out.fileSizeBytes = parseSize(entry.file_size);
   if (entry.processes !== undefined) out.processes = entry.processes;
   if (entry.tmp !== undefined) out.tmpBytes = parseSize(entry.tmp);
+  if (entry.disk !== undefined) out.diskBytes = parseSize(entry.disk);
+  if (entry.cpu_share !== undefined) out.cpuShare = entry.cpu_share;
+  if (entry.env !== undefined) out.env = { ...entry.env };
   if (entry.run_as !== undefined) out.runAs = entry.run_as;
   if (entry.work_root !== undefined) out.workRoot = entry.work_root;
   return out;

@@ -35,7 +35,22 @@ export const sandboxSchema = z
     cpu: duration.describe('CPU time limit. Default: 10m.'),
     file_size: size.describe('Largest file a command may write. Default: 1G.'),
     processes: positiveInt.describe('Process count limit. Default: 256.'),
-    tmp: size.describe('Size of the private /tmp. Default: 256M.'),
+    tmp: size.describe('Size of the private /tmp (and of /dev/shm). Default: 256M.'),
+    disk: size.describe('Size of the work directory ygg makes for a command (a tmpfs). Default: 1G.'),
+    cpu_share: z
+      .number()
+      .positive('expected a number of cores above 0, like 1 or 0.5')
+      .describe(
+        'Cores one attempt may use at most (a cgroup CPU quota, where the host has one). Default: no quota.',
+      ),
+    env: z
+      .record(z.string(), z.string())
+      .refine((vars) => Object.keys(vars).every((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)), {
+        error: 'expected environment variable names (letters, digits and _, not starting with a digit)',
+      })
+      .describe(
+        'Variables set in the sandbox beside PATH, HOME and LANG; nothing else is inherited. Default: none.',
+      ),
     run_as: name.describe('Unprivileged user to run as when ygg logs in as root. Default: none.'),
     work_root: name.describe('Parent of per-attempt work directories on the host. Default: /tmp/ygg-work.'),
   })

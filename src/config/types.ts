@@ -31,6 +31,12 @@ export interface SandboxSettings {
   fileSizeBytes: number;
   processes: number;
   tmpBytes: number;
+  /** Size of the work directory ygg makes for a command (a size-bounded tmpfs). */
+  diskBytes: number;
+  /** Cores an attempt may use at most (a cgroup CPU quota); unset: no quota. */
+  cpuShare?: number;
+  /** Variables set in the sandbox beside PATH, HOME and LANG (nothing else is inherited). */
+  env?: Record<string, string>;
   /** Unprivileged user to run as when ygg logs in as root. */
   runAs?: string;
   /** Parent of the per-attempt work directories on the host. */

@@ -82,7 +82,7 @@ export class LocalTransport implements Transport {
         });
       });
       const { code, signal } = ended;
-      const result: ExecResult = {
+      let result: ExecResult = {
         code,
         signal,
         stdout: stdout.text(),
@@ -91,10 +91,8 @@ export class LocalTransport implements Transport {
         stderrTruncated: stderr.truncated,
         durationMs: performance.now() - started,
       };
-      const reason = limit ?? wrapped.classify?.(result);
-      if (reason) result.limit = reason;
-      if (reason && wrapped.describe) result.limitMessage = wrapped.describe(reason);
-      if (wrapped.protections) result.protections = wrapped.protections;
+      if (limit) result.limit = limit;
+      if (wrapped.classify) result = await wrapped.classify(result);
       return result;
     } finally {
       if (timer) clearTimeout(timer);
@@ -152,10 +150,12 @@ async function spawnFailure(
 export interface WrappedCommand {
   argv: string[];
   protections: string[] | undefined;
-  classify?: (result: ExecResult) => LimitReason | undefined;
-  /** The limit in plain words, for `ExecResult.limitMessage`. */
-  describe?: (reason: LimitReason) => string;
-  /** Runs after the command (removes the work directory the sandbox made). */
+  /**
+   * The result with the limit that ended the command (`limit`, `limitMessage`) and the
+   * protections it had; `result.limit` holds the transport's own timer or cancellation.
+   */
+  classify?: (result: ExecResult) => Promise<ExecResult>;
+  /** Runs after the command (removes the cgroup and work directory the sandbox made). */
   cleanup?: (() => Promise<void>) | undefined;
 }
 

@@ -12,6 +12,7 @@ const MARKERS: Array<[Exclude<LimitReason, 'time' | 'cancelled'>, RegExp]> = [
     /fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork|fork failed|pthread_create.*Resource temporarily unavailable|BlockingIOError/i,
   ],
   ['file-size', /File too large|EFBIG|File size limit exceeded/i],
+  ['disk', /No space left on device|ENOSPC|Disk quota exceeded/i],
   ['cpu', /CPU time limit exceeded/i],
   [
     'memory',
@@ -53,6 +54,10 @@ export interface LimitEvidence {
   /** ygg's own timer fired (the remote `timeout` may be missing). */
   timedOut: boolean;
   markers: ReadonlySet<LimitReason>;
+  /** The work directory is a size-bounded tmpfs, so running out of space there is the disk limit. */
+  diskBounded?: boolean;
+  /** What the command's own cgroup recorded, where it had one. */
+  cgroup?: { pidsMaxHits: number; oomKills: number; cpuExhausted?: boolean };
 }
 
 /** Which limit ended the command, if one did. */
@@ -60,8 +65,15 @@ export function classifyLimit(evidence: LimitEvidence): LimitReason | undefined 
   const sig = endingSignal(evidence.code, evidence.signal);
   if (sig === constants.signals.SIGXCPU || evidence.markers.has('cpu')) return 'cpu';
   if (sig === constants.signals.SIGXFSZ || evidence.markers.has('file-size')) return 'file-size';
-  // A fork bomb is cut short by the wall clock, but the limit that contained it is processes.
-  if (evidence.markers.has('processes')) return 'processes';
+  // A fork bomb is cut short by the wall clock, or its main process exits 0 while its children
+  // still fork: the limit that contained it is processes, whatever the exit status says.
+  if (evidence.markers.has('processes') || (evidence.cgroup?.pidsMaxHits ?? 0) > 0) return 'processes';
+  // The watchdog killed it when its processes together used up the CPU limit (a fork bomb's
+  // retrying shells do too: the process limit above is the one that contained it).
+  const failed = evidence.code !== 0 || evidence.signal !== null;
+  if (failed && evidence.cgroup?.cpuExhausted) return 'cpu';
+  if ((evidence.cgroup?.oomKills ?? 0) > 0) return 'memory';
+  if (evidence.diskBounded && evidence.markers.has('disk')) return 'disk';
   const pastWall = evidence.wallMs !== undefined && evidence.durationMs >= evidence.wallMs;
   if (evidence.timedOut || evidence.code === 124 || (sig === constants.signals.SIGKILL && pastWall)) {
     return 'time';
@@ -75,6 +87,7 @@ export interface LimitValues {
   memoryBytes?: number;
   cpuSeconds?: number;
   fileSizeBytes?: number;
+  diskBytes?: number;
   processes?: number;
 }
 
@@ -100,6 +113,10 @@ export function describeLimit(reason: LimitReason, limits: LimitValues): string 
       return limits.fileSizeBytes === undefined
         ? 'stopped: it wrote a file past the size limit'
         : `stopped: it wrote a file past the ${mib(limits.fileSizeBytes)} file-size limit`;
+    case 'disk':
+      return limits.diskBytes === undefined
+        ? 'stopped: its work directory is full'
+        : `stopped: its work directory is full: the disk limit is ${mib(limits.diskBytes)}`;
     case 'processes':
       return limits.processes === undefined
         ? 'could not start more processes'

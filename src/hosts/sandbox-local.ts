@@ -6,8 +6,9 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import type { SandboxSettings } from '../config/types.js';
 import type { WrappedCommand } from './local.js';
-import { planSandbox } from './sandbox.js';
-import { classifyLimit, describeLimit, LimitSniffer } from './sandbox-limits.js';
+import { planSandbox, sandboxResult } from './sandbox.js';
+import { type CgroupEvidence, tearDownCgroupHere } from './sandbox-cgroup.js';
+import { LimitSniffer } from './sandbox-limits.js';
 import { probeSandbox, type SandboxCapabilities } from './sandbox-probe.js';
 import type { ExecOptions } from './transport.js';
 
@@ -44,24 +45,28 @@ export function localSandboxWrap(settings: SandboxSettings) {
       caps,
       timeoutMs: options.timeoutMs,
       cwd: options.cwd,
+      env: options.env,
     });
+    // Once, whichever of classify and cleanup comes first: kill what is left in the cgroup,
+    // read what it recorded, remove it and the work directory.
+    let teardown: Promise<CgroupEvidence | undefined> | undefined;
+    const tearDown = () => {
+      teardown ??= (async () => {
+        const evidence = plan.cgroup ? await tearDownCgroupHere(plan.cgroup) : undefined;
+        if (plan.ownsWorkdir) await rm(plan.workdir, { recursive: true, force: true });
+        return evidence;
+      })();
+      return teardown;
+    };
     return {
       argv: plan.argv,
       protections: plan.protections,
-      classify: (result) => {
+      classify: async (result) => {
         const sniffer = new LimitSniffer();
         sniffer.feed(result.stderr);
-        return classifyLimit({
-          code: result.code,
-          signal: result.signal,
-          durationMs: result.durationMs,
-          wallMs: plan.limits.wallMs,
-          timedOut: false,
-          markers: sniffer.seen,
-        });
+        return sandboxResult(result, plan, sniffer.seen, await tearDown());
       },
-      describe: (reason) => describeLimit(reason, plan.limits),
-      cleanup: plan.ownsWorkdir ? () => rm(plan.workdir, { recursive: true, force: true }) : undefined,
+      cleanup: () => tearDown().then(() => undefined),
     };
   };
 }

@@ -3,6 +3,7 @@
  * for the user sandboxed commands run as, and which GPU device nodes exist. One shell script,
  * fixed text, run once per host by whichever transport reaches it.
  */
+import { CGROUP_PROBE, type CgroupSupport, parseCgroupProbe } from './sandbox-cgroup.js';
 
 export type BwrapState = 'working' | 'missing' | 'broken';
 
@@ -20,6 +21,8 @@ export interface SandboxCapabilities {
   runAs?: { name: string; uid: number; gid: number };
   /** GPU device nodes on the host (`/dev/nvidia*`, `/dev/dri`). */
   gpuDevices: string[];
+  /** Where each command gets a cgroup of its own; absent: limits count per user. */
+  cgroup?: CgroupSupport;
 }
 
 // $1: the run-as user. Prints key=value lines. The bwrap check runs as the user sandboxed
@@ -44,7 +47,7 @@ if command -v bwrap >/dev/null 2>&1; then
     printf 'bwrap_error=%s\\n' "$(printf '%s\\n' "$out" | head -n 1)"
   fi
 fi
-`;
+${CGROUP_PROBE}`;
 
 /** The argv that prints a host's sandbox capabilities (parse it with `parseSandboxProbe`). */
 export function sandboxProbeArgv(runAs: string): string[] {
@@ -54,6 +57,7 @@ export function sandboxProbeArgv(runAs: string): string[] {
 export function parseSandboxProbe(stdout: string, runAsName: string): SandboxCapabilities {
   const have = new Set<string>();
   const gpuDevices: string[] = [];
+  const cgroupControllers: string[] = [];
   const values = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');
@@ -62,6 +66,7 @@ export function parseSandboxProbe(stdout: string, runAsName: string): SandboxCap
     const value = line.slice(eq + 1);
     if (key === 'have') have.add(value);
     else if (key === 'gpu_dev') gpuDevices.push(value);
+    else if (key === 'cg_ctl') cgroupControllers.push(value);
     else values.set(key, value);
   }
   const loginUid = Number(values.get('uid') ?? Number.NaN);
@@ -80,6 +85,8 @@ export function parseSandboxProbe(stdout: string, runAsName: string): SandboxCap
     nvidiaSmi: have.has('nvidia-smi'),
     gpuDevices,
   };
+  const cgroup = parseCgroupProbe(values, cgroupControllers);
+  if (cgroup) caps.cgroup = cgroup;
   const bwrapError = values.get('bwrap_error');
   if (bwrap === 'broken' && bwrapError) caps.bwrapError = bwrapError;
   const uid = Number(values.get('runas_uid'));

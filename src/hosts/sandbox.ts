@@ -1,16 +1,30 @@
 /**
  * Sandboxed execution on a host, the same for SSH and local transports: the argv is wrapped in
- * `timeout -k` (wall clock, kills the group), `prlimit` (address space, CPU, file size,
- * processes), `setpriv` (drop root to an unprivileged user) and `bwrap` (read-only system, hidden
- * homes, private /tmp, a writable work directory, no network, own pid namespace), as far as the
- * host's capabilities allow. What is not in force is said in the result, never left out.
+ * a cgroup of its own (processes, memory, CPU share), an empty environment plus an allow-list,
+ * `timeout -k` (wall clock, kills the group), `prlimit` (address space, CPU, file size, and
+ * processes where no cgroup counts them), `setpriv` (drop root to an unprivileged user) and
+ * `bwrap` (read-only system, hidden homes, private /tmp, a size-bounded work directory, no
+ * network, own pid namespace), as far as the host's capabilities allow. What is not in force
+ * is said in the result, never left out.
  */
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SandboxSettings } from '../config/types.js';
+import { bwrapArgs, environment, REAP } from './sandbox-args.js';
+import {
+  CGROUP_SETUP,
+  type CgroupDirs,
+  type CgroupEvidence,
+  CPU_PERIOD_US,
+  cgroupDirs,
+  cgroupTeardownArgv,
+  countsCpuTime,
+  cpuLimitInHostUnits,
+  parseCgroupEvidence,
+} from './sandbox-cgroup.js';
 import { classifyLimit, describeLimit, LimitSniffer } from './sandbox-limits.js';
 import type { SandboxCapabilities } from './sandbox-probe.js';
-import type { ExecOptions, ExecResult, SandboxRequest } from './transport.js';
+import type { ExecOptions, ExecResult, LimitReason, SandboxRequest } from './transport.js';
 
 export type { SandboxCapabilities } from './sandbox-probe.js';
 export { parseSandboxProbe, probeSandbox, sandboxProbeArgv } from './sandbox-probe.js';
@@ -23,6 +37,9 @@ export interface SandboxLimits {
   fileSizeBytes: number;
   processes: number;
   tmpBytes: number;
+  diskBytes: number;
+  /** Cores it may use, where the host has a cgroup CPU controller. */
+  cpuShare: number | undefined;
   gpu: boolean;
   wallMs: number;
 }
@@ -34,6 +51,10 @@ export interface SandboxPlan {
   workdir: string;
   /** ygg chose the work directory, so ygg removes it afterwards. */
   ownsWorkdir: boolean;
+  /** The command's own cgroup, when the host offers one: torn down after the command. */
+  cgroup?: CgroupDirs;
+  /** The work directory is a size-bounded tmpfs: "No space left" there is the disk limit. */
+  diskBounded: boolean;
   /** Protections in force, then `NOT in force: ...` lines for what the host could not give. */
   protections: string[];
 }
@@ -41,7 +62,10 @@ export interface SandboxPlan {
 /** Time `timeout` waits after TERM before KILL. */
 const KILL_GRACE_S = 2;
 
-/** With no time limit given, a sandboxed command may take twice its CPU budget plus 10 s (a busy host shares its cores). */
+/**
+ * With no time limit given, a sandboxed command may take twice the wall time its CPU budget
+ * needs at its CPU share, plus 10 s (a busy host shares its cores).
+ */
 const WALL_PER_CPU = 2;
 const WALL_SLACK_MS = 10_000;
 
@@ -52,6 +76,8 @@ export function sandboxLimits(
 ): SandboxLimits {
   const r: SandboxRequest = typeof request === 'object' ? request : {};
   const cpuSeconds = r.cpuSeconds ?? settings.cpuSeconds;
+  const cpuShare = r.cpuShare ?? settings.cpuShare;
+  const cpuWallS = cpuSeconds / Math.min(1, cpuShare ?? 1);
   return {
     network: r.network ?? settings.network,
     memoryBytes: r.memoryBytes ?? settings.memoryBytes,
@@ -59,17 +85,24 @@ export function sandboxLimits(
     fileSizeBytes: r.fileSizeBytes ?? settings.fileSizeBytes,
     processes: r.processes ?? settings.processes,
     tmpBytes: r.tmpBytes ?? settings.tmpBytes,
+    diskBytes: r.diskBytes ?? settings.diskBytes,
+    cpuShare,
     gpu: r.gpu ?? false,
-    wallMs: timeoutMs ?? cpuSeconds * WALL_PER_CPU * 1000 + WALL_SLACK_MS,
+    wallMs: timeoutMs ?? Math.ceil(cpuWallS * WALL_PER_CPU * 1000) + WALL_SLACK_MS,
   };
 }
 
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
 
-// Makes the work directory (owned by the sandbox user), enters the working directory, then
-// execs the rest, so the wrapper keeps the session's process and process group.
-const PREPARE =
-  'mkdir -p -- "$1" && { [ -z "$2" ] || chown -- "$2" "$1"; } && cd -- "$3" && shift 3 && exec "$@"';
+// Makes the work directory (owned by the sandbox user), joins the command's own cgroup, enters
+// the working directory, then execs the rest from an empty environment (PATH, LANG, HOME and
+// the NAME=VALUE words that lead the rest), so the wrapper keeps the session's process group.
+const PREPARE = `${CGROUP_SETUP}
+w=$1 o=$2 d=$3
+mkdir -p -- "$w" && { [ -z "$o" ] || chown -- "$o" "$w"; } || exit
+[ -z "$4" ] || ygg_cgroup "$4" "$5" "$6" "$7" "$8" "$9" "\${10}" "\${11}" "\${12}" "\${13}"
+shift 13
+cd -- "$d" && exec env -i PATH="$PATH" LANG="\${LANG:-C.UTF-8}" HOME="$w" "$@"`;
 
 export interface PlanOptions {
   request: boolean | SandboxRequest;
@@ -77,6 +110,10 @@ export interface PlanOptions {
   caps: SandboxCapabilities;
   timeoutMs?: number;
   cwd?: string;
+  /** Variables the caller sets for the command (beside hosts.yaml's `sandbox.env`). */
+  env?: Record<string, string>;
+  /** Names the work directory and cgroup (a fresh id when not given). */
+  runId?: string;
 }
 
 /** Builds the wrapped argv and the list of protections for one command. */
@@ -85,9 +122,12 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   const limits = sandboxLimits(options.request, settings, options.timeoutMs);
   const request: SandboxRequest = typeof options.request === 'object' ? options.request : {};
   const requested = request.workdir;
-  const workdir = requested ?? posix.join(request.workRoot ?? settings.workRoot, `run-${randomUUID()}`);
+  const runId = options.runId ?? `run-${randomUUID()}`;
+  const workdir = requested ?? posix.join(request.workRoot ?? settings.workRoot, runId);
   const runAs = request.runAs ?? settings.runAs ?? 'nobody';
   const bubblewrap = request.enabled ?? settings.enabled;
+  const bwrapWorks = bubblewrap && caps.bwrap === 'working';
+  const diskBounded = bwrapWorks && requested === undefined;
   const cwd = options.cwd ?? workdir;
   const inForce: string[] = [];
   const missing: string[] = [];
@@ -95,9 +135,32 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   const isRoot = caps.loginUid === 0;
   const drop = isRoot && caps.setpriv && caps.runAs !== undefined ? caps.runAs : undefined;
   const owner = drop ? `${drop.uid}:${drop.gid}` : '';
+  const cgroup = caps.cgroup ? cgroupDirs(caps.cgroup, runId) : undefined;
+  // Files in tmpfs count as the memory of whoever wrote them: the cgroup's memory bound makes
+  // room for the work directory, /tmp and /dev/shm beside the processes' own memory.
+  const cgroupMemory = limits.memoryBytes + 2 * limits.tmpBytes + (diskBounded ? limits.diskBytes : 0);
+  const quota =
+    cgroup?.cpu && limits.cpuShare !== undefined
+      ? String(Math.max(1000, Math.round(limits.cpuShare * CPU_PERIOD_US)))
+      : '';
   const wrapped: string[] = ['sh', '-c', PREPARE, 'ygg-sandbox', workdir, owner, cwd];
-
   const wallS = Math.max(1, Math.ceil(limits.wallMs / 1000));
+  const cpuWatch = cgroup !== undefined && countsCpuTime(cgroup);
+  wrapped.push(
+    cgroup?.kind ?? '',
+    cgroup?.pids ?? '',
+    cgroup?.memory ?? '',
+    cgroup?.cpu ?? '',
+    cgroup?.cpuacct ?? '',
+    String(limits.processes),
+    String(cgroupMemory),
+    quota,
+    cpuWatch ? cpuLimitInHostUnits(cgroup, limits.cpuSeconds) : '',
+    String(wallS + KILL_GRACE_S + 5),
+  );
+  wrapped.push(...environment(request.env ?? settings.env, options.env));
+  const commandAt = wrapped.length;
+
   if (caps.timeout) {
     wrapped.push('timeout', '-k', String(KILL_GRACE_S), String(wallS));
     inForce.push(`wall-clock limit ${wallS} s (then the process group is killed)`);
@@ -108,23 +171,46 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     );
   }
 
+  const who = drop ? drop.name : isRoot ? 'root' : `uid ${caps.loginUid}`;
   if (caps.prlimit) {
+    // The process rlimit counts every process of the user: with a cgroup of its own the
+    // command is bounded there instead, so a neighbour's fork bomb cannot use up its count.
     wrapped.push(
       'prlimit',
       `--as=${limits.memoryBytes}`,
       `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
       `--fsize=${limits.fileSizeBytes}`,
-      `--nproc=${limits.processes}`,
+      ...(cgroup ? [] : [`--nproc=${limits.processes}`]),
       '--',
     );
     inForce.push(
       `memory limit ${mib(limits.memoryBytes)} (address space)`,
-      `CPU limit ${limits.cpuSeconds} s`,
+      `CPU limit ${limits.cpuSeconds} s${cpuWatch ? ' (all its processes together)' : ' per process'}`,
       `file-size limit ${mib(limits.fileSizeBytes)}`,
-      `process limit ${limits.processes}${drop || !isRoot ? '' : ' (does not bind for root)'}`,
     );
+    if (!cgroup) {
+      inForce.push(`process limit ${limits.processes}${drop || !isRoot ? '' : ' (does not bind for root)'}`);
+    }
   } else {
     missing.push('NOT in force: memory, CPU, file-size and process limits (`prlimit` missing)');
+  }
+  if (cgroup) {
+    inForce.push(
+      `process limit ${limits.processes} (own ${cgroup.kind} cgroup: counts this command's processes only)`,
+    );
+    if (cgroup.memory) {
+      inForce.push(
+        `memory of all its processes and files together at most ${mib(cgroupMemory)} (own cgroup)`,
+      );
+    }
+    if (quota) inForce.push(`CPU share ${limits.cpuShare} cores (cgroup quota)`);
+    else if (limits.cpuShare !== undefined)
+      missing.push('NOT in force: CPU share (the host has no cgroup CPU controller for ygg)');
+  } else {
+    missing.push(
+      `NOT in force: a cgroup of its own (no writable cgroup for ${isRoot ? 'root' : `uid ${caps.loginUid}`}): the process limit counts all sandboxed commands of ${who} together, so one fork bomb can stop its neighbours; memory is bounded per process only`,
+    );
+    if (limits.cpuShare !== undefined) missing.push('NOT in force: CPU share (needs a cgroup)');
   }
 
   if (drop) {
@@ -139,37 +225,31 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
 
   if (!bubblewrap) {
     missing.push(
-      'NOT in force: bubblewrap (sandbox.enabled is false in hosts.yaml): no filesystem, network or pid isolation',
+      'NOT in force: bubblewrap (sandbox.enabled is false in hosts.yaml): no filesystem, network or pid isolation, no disk limit',
     );
   } else if (caps.bwrap !== 'working') {
     const why = caps.bwrap === 'missing' ? 'not installed' : `fails: ${caps.bwrapError ?? 'unknown error'}`;
     missing.push(
-      `NOT in force: bubblewrap (${why}): the system and home directories are visible, the network is reachable, and a detached child can outlive the command`,
+      `NOT in force: bubblewrap (${why}): the system and home directories are visible, the network is reachable, the disk is not limited, and a detached child can outlive the command`,
     );
   } else {
-    wrapped.push('bwrap', '--die-with-parent', '--new-session', '--unshare-all');
-    if (limits.network) wrapped.push('--share-net');
-    wrapped.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
-    wrapped.push(
-      '--size',
-      String(limits.tmpBytes),
-      '--tmpfs',
-      '/tmp',
-      '--tmpfs',
-      '/home',
-      '--tmpfs',
-      '/root',
-    );
-    if (limits.gpu) for (const dev of caps.gpuDevices) wrapped.push('--dev-bind', dev, dev);
-    wrapped.push('--bind', workdir, workdir, '--chdir', cwd, '--setenv', 'HOME', workdir, '--');
+    wrapped.push(...bwrapArgs(limits, caps, { workdir, cwd, diskBounded }), '--');
+    wrapped.push('sh', '-c', REAP, 'ygg-sandbox');
     inForce.push(
       'bubblewrap: read-only system',
       'home directories hidden',
-      `private /tmp of ${mib(limits.tmpBytes)}`,
-      `writable work directory ${workdir}`,
+      `private /tmp and /dev/shm of ${mib(limits.tmpBytes)} each`,
+      diskBounded
+        ? `work directory ${workdir} of ${mib(limits.diskBytes)} (disk limit)`
+        : `writable work directory ${workdir}`,
       'own pid namespace: nothing outlives the command',
       limits.network ? 'network allowed' : 'no network',
     );
+    if (!diskBounded) {
+      missing.push(
+        `NOT in force: disk limit (the caller's work directory ${workdir} is on the host's disk; the file-size limit holds per file)`,
+      );
+    }
     if (limits.gpu) {
       inForce.push(
         caps.gpuDevices.length > 0
@@ -178,15 +258,22 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
       );
     }
   }
+  inForce.push('environment: PATH, HOME, LANG and the variables named for it only');
 
+  // `env` would read a first word with `=` as one more variable.
+  if (argv[0]?.includes('=') && wrapped.length === commandAt)
+    wrapped.push('sh', '-c', 'exec "$@"', 'ygg-exec');
   wrapped.push(...argv);
-  return {
+  const plan: SandboxPlan = {
     argv: wrapped,
     limits,
     workdir,
     ownsWorkdir: requested === undefined,
+    diskBounded,
     protections: [...inForce, ...missing],
   };
+  if (cgroup) plan.cgroup = cgroup;
+  return plan;
 }
 
 /** The transport's own (unsandboxed) exec. */
@@ -197,8 +284,9 @@ const BACKSTOP_MS = (KILL_GRACE_S + 3) * 1000;
 
 /**
  * Runs an argv sandboxed through a transport's raw exec: wraps it, watches stderr for limit
- * messages, says which limit ended it and which protections were in force, and removes the work
- * directory it made. Transports call this when `options.sandbox` is set.
+ * messages, tears down its cgroup (reading whether a limit was hit there) and the work directory
+ * it made, and says which limit ended it and which protections were in force. Transports call
+ * this when `options.sandbox` is set.
  */
 export async function execSandboxed(
   rawExec: RawExec,
@@ -213,13 +301,17 @@ export async function execSandboxed(
     caps,
     timeoutMs: options.timeoutMs,
     cwd: options.cwd,
+    env: options.env,
   });
   const sniffer = new LimitSniffer();
   const onOutput = options.onOutput;
   const hostBound = caps.timeout;
-  const { sandbox: _sandbox, cwd: _cwd, ...rest } = options;
+  // The environment travels in the wrapped argv: the sandbox starts from an empty one.
+  const { sandbox: _sandbox, cwd: _cwd, env: _env, ...rest } = options;
+  let evidence: CgroupEvidence | undefined;
+  let result: ExecResult;
   try {
-    const result = await rawExec(plan.argv, {
+    result = await rawExec(plan.argv, {
       ...rest,
       timeoutMs: hostBound ? plan.limits.wallMs + BACKSTOP_MS : plan.limits.wallMs,
       onOutput: (chunk, stream) => {
@@ -227,29 +319,51 @@ export async function execSandboxed(
         onOutput?.(chunk, stream);
       },
     });
-    const limit =
-      result.limit === 'cancelled'
-        ? 'cancelled'
-        : classifyLimit({
-            code: result.code,
-            signal: result.signal,
-            durationMs: result.durationMs,
-            wallMs: plan.limits.wallMs,
-            timedOut: result.limit === 'time',
-            markers: sniffer.seen,
-          });
-    const out: ExecResult = { ...result, protections: plan.protections };
-    delete out.limit;
-    delete out.limitMessage;
-    if (limit) {
-      out.limit = limit;
-      out.limitMessage = describeLimit(limit, plan.limits);
-    }
-    return out;
   } finally {
-    if (plan.ownsWorkdir) {
-      // Best effort: the host may be gone, and the next attempt uses a fresh directory anyway.
-      await rawExec(['rm', '-rf', '--', plan.workdir], { timeoutMs: 30_000 }).catch(() => undefined);
+    // Best effort: the host may be gone, and the next attempt uses a fresh directory anyway.
+    if (plan.cgroup || plan.ownsWorkdir) {
+      const teardown = cgroupTeardownArgv(plan.cgroup, plan.ownsWorkdir ? plan.workdir : undefined);
+      const ended = await rawExec(teardown, { timeoutMs: 30_000 }).catch(() => undefined);
+      if (ended && plan.cgroup) evidence = parseCgroupEvidence(ended.stdout);
     }
   }
+  return sandboxResult(result, plan, sniffer.seen, evidence);
+}
+
+/** The command's result with the limit that ended it, in words, and the protections it had. */
+export function sandboxResult(
+  result: ExecResult,
+  plan: SandboxPlan,
+  markers: ReadonlySet<LimitReason>,
+  evidence: CgroupEvidence | undefined,
+): ExecResult {
+  const limit =
+    result.limit === 'cancelled'
+      ? 'cancelled'
+      : classifyLimit({
+          code: result.code,
+          signal: result.signal,
+          durationMs: result.durationMs,
+          wallMs: plan.limits.wallMs,
+          timedOut: result.limit === 'time',
+          markers,
+          diskBounded: plan.diskBounded,
+          ...(evidence
+            ? {
+                cgroup: {
+                  pidsMaxHits: evidence.pidsMaxHits,
+                  oomKills: evidence.oomKills,
+                  cpuExhausted: evidence.cpuNs >= plan.limits.cpuSeconds * 1e9,
+                },
+              }
+            : {}),
+        });
+  const out: ExecResult = { ...result, protections: plan.protections };
+  delete out.limit;
+  delete out.limitMessage;
+  if (limit) {
+    out.limit = limit;
+    out.limitMessage = describeLimit(limit, plan.limits);
+  }
+  return out;
 }

@@ -20,14 +20,14 @@ import type { SandboxRequest } from './transport.js';
 /** `metadata.ygg.limits` after validation, in bytes and seconds. */
 export type TaskLimits = Pick<
   SandboxRequest,
-  'network' | 'memoryBytes' | 'cpuSeconds' | 'fileSizeBytes' | 'processes' | 'tmpBytes'
+  'network' | 'memoryBytes' | 'cpuSeconds' | 'fileSizeBytes' | 'processes' | 'tmpBytes' | 'diskBytes'
 >;
 
 /** The keys a task may set: those of hosts.yaml's `sandbox` that bound a command. */
-export const TASK_LIMIT_KEYS = ['network', 'memory', 'cpu', 'file_size', 'processes', 'tmp'] as const;
+export const TASK_LIMIT_KEYS = ['network', 'memory', 'cpu', 'file_size', 'processes', 'tmp', 'disk'] as const;
 
 /** Keys of hosts.yaml's `sandbox` that only the operator sets. */
-const OPERATOR_KEYS = new Set(['enabled', 'run_as', 'work_root']);
+const OPERATOR_KEYS = new Set(['enabled', 'run_as', 'work_root', 'cpu_share', 'env']);
 
 /** Spellings a submitter may try, and the key meant. */
 const MEANT: Record<string, string> = {
@@ -39,6 +39,8 @@ const MEANT: Record<string, string> = {
   fileSize: 'file_size',
   tmpBytes: 'tmp',
   tmp_bytes: 'tmp',
+  diskBytes: 'disk',
+  disk_bytes: 'disk',
 };
 
 const where = (key: string) => `metadata.ygg.limits.${key}`;
@@ -67,7 +69,7 @@ function seconds(key: string, value: unknown): number {
 
 /**
  * Validates a task's `metadata.ygg.limits` (hosts.yaml's sandbox keys and units: `memory: 512M`,
- * `cpu: 30s`, `file_size`, `processes`, `tmp`, `network`). Throws a `NonRetryableError` naming
+ * `cpu: 30s`, `file_size`, `processes`, `tmp`, `disk`, `network`). Throws a `NonRetryableError` naming
  * the key for anything else.
  */
 export function parseTaskLimits(value: unknown): TaskLimits {
@@ -103,6 +105,9 @@ export function parseTaskLimits(value: unknown): TaskLimits {
         break;
       case 'tmp':
         limits.tmpBytes = size(key, raw, false);
+        break;
+      case 'disk':
+        limits.diskBytes = size(key, raw, false);
         break;
       default: {
         const why = OPERATOR_KEYS.has(key)
@@ -143,7 +148,12 @@ export function sandboxRequestFor(
     fileSizeBytes: lower(asked.fileSizeBytes ?? allowed.fileSizeBytes, task.fileSizeBytes),
     processes: lower(asked.processes ?? allowed.processes, task.processes),
     tmpBytes: lower(asked.tmpBytes ?? allowed.tmpBytes, task.tmpBytes),
+    diskBytes: lower(asked.diskBytes ?? allowed.diskBytes, task.diskBytes),
   };
+  const cpuShare = asked.cpuShare ?? allowed.cpuShare;
+  if (cpuShare !== undefined) request.cpuShare = cpuShare;
+  const env = asked.env ?? allowed.env;
+  if (env !== undefined) request.env = env;
   const runAs = asked.runAs ?? allowed.runAs;
   if (runAs !== undefined) request.runAs = runAs;
   return request;

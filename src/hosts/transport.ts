@@ -1,6 +1,6 @@
 /** How ygg runs a command on a host: the same API for the local machine and for SSH hosts. */
 
-export type LimitReason = 'time' | 'memory' | 'cpu' | 'file-size' | 'processes' | 'cancelled';
+export type LimitReason = 'time' | 'memory' | 'cpu' | 'file-size' | 'disk' | 'processes' | 'cancelled';
 
 export interface SandboxRequest {
   network?: boolean;
@@ -9,6 +9,12 @@ export interface SandboxRequest {
   fileSizeBytes?: number;
   processes?: number;
   tmpBytes?: number;
+  /** Size of the work directory ygg makes (ignored when `workdir` is given). */
+  diskBytes?: number;
+  /** Cores the command may use at most, where the host has a cgroup CPU controller. */
+  cpuShare?: number;
+  /** Variables set in the sandbox (hosts.yaml's `sandbox.env` otherwise); nothing else is inherited. */
+  env?: Record<string, string>;
   /** Writable work directory on the host; created when missing. */
   workdir?: string;
   /** Let the command see the GPUs (device nodes). */

@@ -259,6 +259,7 @@ export function testSandboxSettings(
     fileSizeBytes: 8 * 2 ** 20,
     processes: 64,
     tmpBytes: 16 * 2 ** 20,
+    diskBytes: 64 * 2 ** 20,
     runAs: SANDBOX_USER,
     workRoot,
     ...overrides,

@@ -67,12 +67,17 @@ async function runShell(
   return done;
 }
 
-/** The soft limits of `Max address space`, `Max cpu time`, `Max processes` as the command saw them. */
+/**
+ * The soft limits of `Max address space` and `Max cpu time` as the command saw them, and the
+ * process limit its result names (counted by its own cgroup where the host has one).
+ */
 function limitsSeen(outcome: AttemptOutcome): { memory: string; cpu: string; processes: string } {
   if (outcome.kind !== 'succeeded') throw new Error(`expected success, got ${JSON.stringify(outcome)}`);
   const text = String(outcome.result.output);
   const soft = (name: string) => text.match(new RegExp(`^${name}\\s+(\\S+)`, 'm'))?.[1] ?? '';
-  return { memory: soft('Max address space'), cpu: soft('Max cpu time'), processes: soft('Max processes') };
+  const protections = (outcome.result.metadata?.protections ?? []) as string[];
+  const processes = protections.map((p) => p.match(/^process limit (\d+)/)?.[1]).find(Boolean) ?? '';
+  return { memory: soft('Max address space'), cpu: soft('Max cpu time'), processes };
 }
 
 const showLimits = { argv: ['cat', '/proc/self/limits'] };
@@ -229,6 +234,30 @@ describe("the attempt's deadline on its commands", () => {
   });
 });
 
+describe("ygg's secrets and a task's command", () => {
+  it("keeps the host's api_key_env out of a sandboxed task: printenv prints nothing", async () => {
+    const name = 'YGG_ATTEMPT_TEST_API_KEY';
+    const key = `not-a-real-key-${process.pid}`;
+    process.env[name] = key;
+    try {
+      const { dir } = await setup('api-key-env', '  general:\n    hosts: [here]\n');
+      const yaml = hostsYaml(dir, '  general:\n    hosts: [here]\n').replace(
+        '    transport: local\n',
+        `    transport: local\n    model: {api: openai, url: "http://127.0.0.1:9", model: m, api_key_env: ${name}}\n`,
+      );
+      const parsed = parseConfig(yaml, join(dir, 'hosts.yaml'));
+      expect(parsed.config?.hosts[0]?.model?.apiKeyEnv).toBe(name);
+      const outcome = await runShell(parsed.config!, dir, 'general', { argv: ['printenv', name] });
+      // printenv exits 1 when the variable is not set; the key is nowhere in the outcome.
+      expect(outcome.kind).toBe('failed');
+      expect(outcome.kind === 'failed' && outcome.error.message).toMatch(/^printenv exited with code 1/);
+      expect(JSON.stringify(outcome)).not.toContain(key);
+    } finally {
+      delete process.env[name];
+    }
+  });
+});
+
 describe('a command that does not exist', () => {
   it('fails without retrying and says it was not found on the host', async () => {
     const { dir, config } = await setup('not-found', '  general:\n    hosts: [here]\n');
@@ -268,7 +297,7 @@ describe('type limits through the loop', () => {
     await h.waitFor('task:succeeded', (e) => e.taskId === id);
     const result = JSON.stringify(h.store.get(id)?.comments);
     expect(result).toMatch(new RegExp(`Max address space +${96 * MiB} `));
-    expect(result).toMatch(/Max processes +30 /);
+    expect(result).toMatch(/process limit 30 /);
   });
 });
 

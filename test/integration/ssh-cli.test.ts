@@ -69,6 +69,10 @@ describe('ygg hosts, hosts trust and doctor against a real sshd', () => {
       });
       expect(up!.latencyMs).toBeGreaterThan(0);
       expect(up!.protections).toEqual(expect.arrayContaining(['no network', 'home directories hidden']));
+      // Logged in without root, no cgroup per command: `ygg hosts` says the process limit is per user.
+      expect(up!.protections).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^NOT in force: a cgroup of its own .*together/)]),
+      );
 
       const text = await runYgg(['hosts', '--config', config], { cwd: dir });
       expect(text.stdout).toMatch(/^surtr {2}up [\d.]+ ms {2}yggtest@127\.0\.0\.1:\d+ {2}slots 3$/m);
@@ -84,13 +88,19 @@ describe('ygg hosts, hosts trust and doctor against a real sshd', () => {
         ['host key', 'ok'],
         ['login', 'ok'],
         ['protections', 'ok'],
+        ['not in force', 'warn'],
         ['sandboxed run', 'ok'],
         ['nvidia-smi', 'skip'],
       ]);
-      // Every protection in force (none missing on this host), as `ygg hosts` lists them.
+      // Every protection in force, as `ygg hosts` lists them, and the one missing for a login
+      // without root: a cgroup per command.
       expect(diagnosis!.steps.find((s) => s.step === 'protections')?.detail).toMatch(
-        /^wall-clock limit .*; bubblewrap: read-only system; home directories hidden; .*; no network$/,
+        /^wall-clock limit .*; bubblewrap: read-only system; home directories hidden; .*; no network; environment: PATH, HOME, LANG and the variables named for it only$/,
       );
+      expect(diagnosis!.steps.find((s) => s.step === 'not in force')).toMatchObject({
+        detail: expect.stringMatching(/^a cgroup of its own \(no writable cgroup for uid \d+\)/),
+        fix: expect.stringMatching(/^Let ygg log in to surtr as root/),
+      });
       // A pinned fingerprint that does not match: the hint names the key as hosts.yaml spells it.
       const pinned = join(dir, 'pinned.yaml');
       await writeFile(

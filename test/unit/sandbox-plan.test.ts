@@ -14,6 +14,7 @@ const full: SandboxCapabilities = {
   nvidiaSmi: true,
   runAs: { name: 'nobody', uid: 65534, gid: 65534 },
   gpuDevices: ['/dev/nvidia0', '/dev/nvidiactl'],
+  cgroup: { kind: 'v1', pids: '/sys/fs/cgroup/pids/ygg', memory: '/sys/fs/cgroup/memory/ygg' },
 };
 const settings = testSandboxSettings('/var/tmp/ygg');
 
@@ -40,6 +41,30 @@ describe('sandbox plan', () => {
     expect(plan.protections).toContain('runs as nobody (uid 65534), not root');
     expect(plan.protections).toContain('GPU devices: /dev/nvidia0 /dev/nvidiactl');
     expect(plan.protections.some((p) => p.startsWith('NOT in force'))).toBe(false);
+    // Its own cgroup counts its processes, so the per-user process rlimit is left off.
+    expect(plan.argv.some((a) => a.startsWith('--nproc'))).toBe(false);
+    expect(plan.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
+    expect(plan.cgroup?.cpu).toBe('');
+  });
+
+  it('without a cgroup, says the process limit is per user and a fork bomb can stop its neighbours', () => {
+    const { cgroup: _cgroup, ...noCgroup } = full;
+    const plan = planSandbox(['true'], { request: { cpuShare: 1 }, settings, caps: noCgroup });
+    expect(plan.argv).toContain('--nproc=64');
+    const missing = plan.protections.filter((p) => p.startsWith('NOT in force')).join('\n');
+    expect(missing).toMatch(/a cgroup of its own .*one fork bomb can stop its neighbours/);
+    expect(missing).toMatch(/CPU share \(needs a cgroup\)/);
+  });
+
+  it('bounds the work directory it makes, but not one the caller gives, and says so', () => {
+    const own = planSandbox(['true'], { request: true, settings, caps: full });
+    expect(own.argv.join(' ')).toContain(`--size ${64 * 2 ** 20} --tmpfs ${own.workdir}`);
+    expect(own.protections).toContain(`work directory ${own.workdir} of 64 MiB (disk limit)`);
+    const given = planSandbox(['true'], { request: { workdir: '/w' }, settings, caps: full });
+    expect(given.argv.join(' ')).toContain('--bind /w /w');
+    expect(given.protections.join('\n')).toMatch(
+      /NOT in force: disk limit \(the caller's work directory \/w/,
+    );
   });
 
   it('says what is missing instead of silently running weaker', () => {
@@ -85,6 +110,15 @@ describe('sandbox plan', () => {
     expect(plan.workdir).toBe('/w');
     expect(plan.ownsWorkdir).toBe(false);
     expect(plan.limits.wallMs).toBe(7 * 2 * 1000 + 10_000);
+    // The sandbox's variables: the request's (a type's `sandbox.env`) over the host's, then the caller's.
+    const withEnv = planSandbox(['true'], {
+      request: { env: { FROM_TYPE: 't' } },
+      settings: { ...settings, env: { FROM_HOST: 'h' } },
+      caps: full,
+      env: { FROM_CALLER: 'c' },
+    });
+    expect(withEnv.argv).toEqual(expect.arrayContaining(['FROM_TYPE=t', 'FROM_CALLER=c']));
+    expect(withEnv.argv).not.toContain('FROM_HOST=h');
   });
 
   it('parses the capability probe output', () => {
@@ -103,6 +137,16 @@ describe('sandbox plan', () => {
       runAs: { name: 'nobody', uid: 65534, gid: 65534 },
       gpuDevices: ['/dev/nvidia0'],
     });
+    const v1 = parseSandboxProbe(
+      'uid=0\ncgroup=v1\ncg_pids=/sys/fs/cgroup/pids/ygg\ncg_cpu=/sys/fs/cgroup/cpu/ygg\n',
+      'nobody',
+    );
+    expect(v1.cgroup).toEqual({ kind: 'v1', pids: '/sys/fs/cgroup/pids/ygg', cpu: '/sys/fs/cgroup/cpu/ygg' });
+    const v2 = parseSandboxProbe(
+      'uid=1000\ncgroup=v2\ncg_base=/sys/fs/cgroup/ygg\ncg_ctl=memory\n',
+      'nobody',
+    );
+    expect(v2.cgroup).toEqual({ kind: 'v2', base: '/sys/fs/cgroup/ygg', controllers: ['memory'] });
   });
 });
 
@@ -136,6 +180,17 @@ describe('which limit ended a command', () => {
       'file-size',
     );
     expect(classifyLimit({ ...base, code: 1 })).toBeUndefined();
+    // The cgroup saw refused forks: the process limit, even though the command exited 0.
+    expect(classifyLimit({ ...base, code: 0, cgroup: { pidsMaxHits: 3, oomKills: 0 } })).toBe('processes');
+    expect(classifyLimit({ ...base, code: 137, cgroup: { pidsMaxHits: 0, oomKills: 1 } })).toBe('memory');
+    // Killed by the watchdog at the CPU limit of all its processes; a fork bomb names processes.
+    const spent = { pidsMaxHits: 0, oomKills: 0, cpuExhausted: true };
+    expect(classifyLimit({ ...base, code: null, signal: 'SIGKILL', cgroup: spent })).toBe('cpu');
+    expect(classifyLimit({ ...base, code: 0, cgroup: spent })).toBeUndefined();
+    expect(classifyLimit({ ...base, code: 137, cgroup: { ...spent, pidsMaxHits: 4 } })).toBe('processes');
+    const full = sniff('head: error writing: No space left on device\n');
+    expect(classifyLimit({ ...base, code: 1, markers: full, diskBounded: true })).toBe('disk');
+    expect(classifyLimit({ ...base, code: 1, markers: full })).toBeUndefined();
   });
 
   it('describes each limit in plain words', () => {

@@ -1,0 +1,60 @@
+/**
+ * The words of the sandbox wrapper that do not depend on the host's tools: the environment it
+ * starts from, bubblewrap's options, and the reaper that runs the command inside bubblewrap.
+ */
+import { assertEnvName } from './quote.js';
+import type { SandboxCapabilities } from './sandbox-probe.js';
+
+/** The limits bubblewrap's mounts need (a subset of `SandboxLimits`). */
+interface MountLimits {
+  network: boolean;
+  tmpBytes: number;
+  diskBytes: number;
+  gpu: boolean;
+}
+
+/**
+ * Inside bubblewrap: runs the command, then gives what it left running up to 1 s to finish
+ * before the pid namespace ends them all. A background child may finish its work, and a fork
+ * bomb whose main process exits at once (`:(){ :|:& };:`) meets its process limit, which then
+ * names why it failed, instead of being cut off by chance before or after it got there.
+ */
+export const REAP = `"$@"; s=$?
+n=0
+while [ $n -lt 20 ]; do
+  set -- /proc/[0-9]*
+  [ $# -le 2 ] && exit $s
+  n=$((n + 1)); sleep 0.05 2>/dev/null
+done
+exit $s`;
+
+/** hosts.yaml's `sandbox.env`, then the caller's variables, as `NAME=VALUE` words for `env`. */
+export function environment(
+  fromHost: Record<string, string> | undefined,
+  fromCaller: Record<string, string> | undefined,
+): string[] {
+  return Object.entries({ ...fromHost, ...fromCaller }).map(([name, value]) => {
+    assertEnvName(name);
+    return `${name}=${value}`;
+  });
+}
+
+/** bubblewrap's options: read-only system, private writable places of bounded size. */
+export function bwrapArgs(
+  limits: MountLimits,
+  caps: SandboxCapabilities,
+  at: { workdir: string; cwd: string; diskBounded: boolean },
+): string[] {
+  const args = ['bwrap', '--die-with-parent', '--new-session', '--unshare-all'];
+  if (limits.network) args.push('--share-net');
+  args.push('--ro-bind', '/', '/', '--dev', '/dev', '--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm');
+  if (limits.gpu) for (const dev of caps.gpuDevices) args.push('--dev-bind', dev, dev);
+  args.push('--proc', '/proc', '--size', String(limits.tmpBytes), '--tmpfs', '/tmp');
+  args.push('--tmpfs', '/home', '--tmpfs', '/root');
+  if (at.diskBounded) args.push('--size', String(limits.diskBytes), '--tmpfs', at.workdir);
+  else args.push('--bind', at.workdir, at.workdir);
+  // The tmpfs bwrap makes for /dev, /home and /root would otherwise be writable without bound.
+  args.push('--remount-ro', '/dev', '--remount-ro', '/home', '--remount-ro', '/root');
+  args.push('--chdir', at.cwd, '--setenv', 'HOME', at.workdir);
+  return args;
+}
