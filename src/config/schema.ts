@@ -4,58 +4,20 @@
  * in each description, so the JSON schema an editor reads documents them too.
  */
 import { z } from 'zod';
-import { durationHint, durationPattern, sizeHint, sizePattern } from './units.js';
+import {
+  duration,
+  name,
+  names,
+  nonNegativeInt,
+  oneOrMany,
+  positiveInt,
+  sandboxSchema,
+  size,
+} from './schema-parts.js';
+import { learnerSchema, type rewardSchema, toolQueueSchema, toolSchema } from './schema-pipeline.js';
 
-/** `250ms`, `30s`, `5m`, `1h`, or a number of seconds. */
-export const duration = z.union(
-  [z.number().nonnegative(durationHint), z.string().regex(durationPattern, durationHint)],
-  { error: durationHint },
-);
-/** `512M`, `2G`, or a number of bytes. */
-export const size = z.union(
-  [z.number().int(sizeHint).nonnegative(sizeHint), z.string().regex(sizePattern, sizeHint)],
-  { error: sizeHint },
-);
-
-const positiveInt = z.number().int('expected a positive integer').positive('expected a positive integer');
-const nonNegativeInt = z
-  .number()
-  .int('expected a whole number, 0 or more')
-  .nonnegative('expected a whole number, 0 or more');
-const name = z.string().min(1, 'expected a non-empty name');
-const names = z.array(name);
-/** One string or a list of them. */
-const oneOrMany = z.union([name, names], { error: 'expected a string or a list of strings' });
-
-export const sandboxSchema = z
-  .object({
-    enabled: z.boolean().describe('Run tools in bubblewrap where the host has it. Default: true.'),
-    network: z.boolean().describe('Allow network access inside the sandbox. Default: false.'),
-    memory: size.describe('Address-space limit. Default: 2G.'),
-    cpu: duration.describe('CPU time limit. Default: 10m.'),
-    file_size: size.describe('Largest file a command may write. Default: 1G.'),
-    processes: positiveInt.describe('Process count limit. Default: 256.'),
-    tmp: size.describe('Size of the private /tmp (and of /dev/shm). Default: 256M.'),
-    disk: size.describe('Size of the work directory ygg makes for a command (a tmpfs). Default: 1G.'),
-    cpu_share: z
-      .number()
-      .positive('expected a number of cores above 0, like 1 or 0.5')
-      .describe(
-        'Cores one attempt may use at most (a cgroup CPU quota, where the host has one). Default: no quota.',
-      ),
-    env: z
-      .record(z.string(), z.string())
-      .refine((vars) => Object.keys(vars).every((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)), {
-        error: 'expected environment variable names (letters, digits and _, not starting with a digit)',
-      })
-      .describe(
-        'Variables set in the sandbox beside PATH, HOME and LANG; nothing else is inherited. Default: none.',
-      ),
-    run_as: name.describe('Unprivileged user to run as when ygg logs in as root. Default: none.'),
-    work_root: name.describe('Parent of per-attempt work directories on the host. Default: /tmp/ygg-work.'),
-  })
-  .partial()
-  .strict();
+export { duration, sandboxSchema, size } from './schema-parts.js';
+export { rewardSchema } from './schema-pipeline.js';
 
 const backoffSchema = z
   .object({
@@ -206,120 +168,6 @@ export const queueSchema = z
       ),
   })
   .partial()
-  .strict();
-
-const filesSchema = z
-  .record(name, name)
-  .describe(
-    'Files the command needs: key -> local path (relative to this file); `{key}` names its remote path.',
-  );
-
-const toolSchema = z
-  .object({
-    argv: z
-      .array(z.string())
-      .min(1, 'expected a non-empty argv list')
-      .describe('argv template (never a shell string); `{key}` is filled from the call args or files.'),
-    files: filesSchema.optional(),
-    timeout: duration.optional().describe('Wall-clock bound per call. Default: none (the sandbox bound).'),
-    sandbox: sandboxSchema.optional().describe("Overrides of the tools host's sandbox settings."),
-  })
-  .strict();
-
-const toolQueueSchema = z
-  .object({
-    cache_ttl: duration.describe(
-      'An identical call within this time returns the cached result. Default: 10m.',
-    ),
-    max_attempts: positiveInt.describe('Tools hosts tried before the call result is an error. Default: 3.'),
-  })
-  .partial()
-  .strict();
-
-/**
- * One reward plugin scoring finished trajectories; the combined reward is the weighted sum. One
- * object for both plugins (not a union), so an unknown key is named with the keys it could be.
- */
-export const rewardSchema = z
-  .object({
-    name: z
-      .enum(['tests_passed', 'onnx'])
-      .describe(
-        'tests_passed: the fraction of tests the last call of `tool` passed; onnx: an ONNX reward model run with onnxruntime-node.',
-      ),
-    weight: z.number().optional().describe('Multiplies its score in the combined reward. Default: 1.'),
-    as: name
-      .optional()
-      .describe("The key its score is kept under in a trajectory's rewards. Default: the plugin's name."),
-    tool: name.optional().describe('tests_passed: the tool whose output is read. Default: run_tests.'),
-    model: name
-      .optional()
-      .describe('onnx: the model file (relative to this file): features [1, F] in, a score out.'),
-    features: name
-      .optional()
-      .describe(
-        'onnx: who declares the features: a module (.ts, .js or .mjs, relative to this file) exporting `rewardFeatures(trajectory)`, or the name of a handler plugin whose `plugin.rewardFeatures` does.',
-      ),
-    input: name.optional().describe("onnx: the model's input name. Default: features."),
-    output: name.optional().describe("onnx: the model output read. Default: the model's first."),
-  })
-  .strict()
-  .superRefine((reward, ctx) => {
-    const onnxOnly = ['model', 'features', 'input', 'output'] as const;
-    if (reward.name === 'onnx') {
-      for (const key of ['model', 'features'] as const)
-        if (reward[key] === undefined)
-          ctx.addIssue({ code: 'custom', path: [key], message: 'required key is missing (for name: onnx)' });
-      if (reward.tool !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['tool'], message: 'only for name: tests_passed' });
-    } else {
-      for (const key of onnxOnly)
-        if (reward[key] !== undefined)
-          ctx.addIssue({ code: 'custom', path: [key], message: 'only for name: onnx' });
-    }
-  });
-
-const rewardsSchema = z
-  .array(rewardSchema)
-  .superRefine((rewards, ctx) => {
-    const seen = new Set<string>();
-    rewards.forEach((reward, i) => {
-      const key = reward.as ?? reward.name;
-      if (seen.has(key))
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, reward.as ? 'as' : 'name'],
-          message: 'an earlier reward is scored under this key too (set `as` on one of them)',
-        });
-      seen.add(key);
-    });
-  })
-  .describe(
-    'Reward plugins scoring finished rollouts; the reward is their weighted sum. Default: [{name: tests_passed}].',
-  );
-
-const learnerSchema = z
-  .object({
-    host: name.describe('The one host the learner ever runs on.'),
-    command: z
-      .array(z.string())
-      .min(1, 'expected a non-empty argv list')
-      .describe('argv template: {batch}, {policy}, {checkpoint}, {workdir}, {version} and keys of files.'),
-    files: filesSchema.optional(),
-    batch_size: positiveInt.optional().describe('Fresh trajectories per training step. Default: 8.'),
-    max_staleness: nonNegativeInt
-      .optional()
-      .describe('Versions a trajectory may lag the policy. Default: 1.'),
-    max_inflight: positiveInt.optional().describe('Rollouts admitted at once. Default: 4 x batch_size.'),
-    timeout: duration.optional().describe('Bound on one training run. Default: none.'),
-    initial_policy: name
-      .optional()
-      .describe('Checkpoint used before the first publication (relative to this file).'),
-    replay_capacity: positiveInt
-      .optional()
-      .describe('Scored trajectories kept in the replay buffer. Default: 1000.'),
-    rewards: rewardsSchema.optional(),
-  })
   .strict();
 
 const notifySchema = z
