@@ -60,18 +60,43 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   let commentId = index.maxIntCommentId;
   const context: MutationContext = {
     newCommentId: () => (index.usesIntCommentIds && !index.usesStringCommentIds ? ++commentId : randomUUID()),
-    tasks: (statuses) => {
-      const out: Task[] = [];
-      for (const record of index.records) {
-        if (record.kind !== 'issue' || !record.issue) continue;
-        const changed = working.get(record.issue.id)?.task;
-        if (changed) {
-          if (statuses.includes(statusOf(changed))) out.push(changed);
-        } else if (statuses.includes(record.issue.status)) out.push(parseTask(record.raw));
+    tasks: (statuses) => tasksInCommit(statuses),
+  };
+  // A claim asks for the in-progress tasks once per task of a commit that may hold hundreds:
+  // the file's ids by status and their parsed lines are found once per commit, not per call.
+  const idsByStatus = new Map<string, string[]>();
+  const parsed = new Map<string, Task>();
+  const tasksInCommit = (statuses: readonly string[]): Task[] => {
+    const key = statuses.join('\u0000');
+    let ids = idsByStatus.get(key);
+    if (!ids) {
+      ids = [];
+      for (const record of index.records)
+        if (record.kind === 'issue' && record.issue && statuses.includes(record.issue.status as string))
+          ids.push(record.issue.id);
+      idsByStatus.set(key, ids);
+    }
+    const out: Task[] = [];
+    const seen = new Set<string>();
+    for (const id of ids) {
+      seen.add(id);
+      const changed = working.get(id)?.task;
+      if (changed) {
+        if (statuses.includes(statusOf(changed))) out.push(changed);
+        continue;
       }
-      for (const { task } of added.values()) if (statuses.includes(statusOf(task))) out.push(task);
-      return out;
-    },
+      let task = parsed.get(id);
+      if (!task) {
+        task = issueTask(index, id);
+        if (!task) continue;
+        parsed.set(id, task);
+      }
+      out.push(task);
+    }
+    for (const [id, { task }] of working)
+      if (!seen.has(id) && !added.has(id) && statuses.includes(statusOf(task))) out.push(task);
+    for (const { task } of added.values()) if (statuses.includes(statusOf(task))) out.push(task);
+    return out;
   };
   const prefix = index.prefix() ?? 'ygg';
   const restored = new Map<string, { line: Buffer; op: number }>();
