@@ -3,8 +3,8 @@
  * loop died, or lost them: ours included when no attempt of ours holds them), and what the live
  * leases of other attempts hold on each host and of each type.
  */
-import type { TaskStore } from '../store/store.js';
-import { type Task, yggOf } from '../store/task.js';
+import type { StoreChange, TaskStore } from '../store/store.js';
+import { statusOf, type Task, yggOf } from '../store/task.js';
 import { isClaimable } from './lifecycle/claim.js';
 import { type Occupancy, occupancy } from './lifecycle/leases.js';
 
@@ -18,22 +18,33 @@ export interface StoreScan {
 }
 
 /**
- * The store's in-progress tasks, read again only after the store changed: a pass runs on every
- * slot release, and listing a large store each time would cost more than the pass itself.
+ * The store's in-progress tasks, kept up to date from the store's changes by id: a pass runs on
+ * every slot release, and listing (and parsing) a large store each time cost more than the pass.
  */
 export class InProgressTasks {
-  #tasks: readonly Task[] | undefined;
+  #byId: Map<string, Task> | undefined;
 
-  constructor(readonly store: Pick<TaskStore, 'list'>) {}
+  constructor(readonly store: Pick<TaskStore, 'list' | 'get'>) {}
 
-  /** The store changed (ours or another writer's): read again next time. */
+  /** The store changed (ours or another writer's): look again at the tasks it names. */
+  changed(change: StoreChange): void {
+    const byId = this.#byId;
+    if (!byId) return;
+    for (const id of [...change.added, ...change.changed, ...change.removed]) {
+      const task = this.store.get(id);
+      if (task && statusOf(task) === 'in_progress') byId.set(id, task);
+      else byId.delete(id);
+    }
+  }
+
+  /** Read everything again on the next look (a reload whose changes are not known by id). */
   invalidate(): void {
-    this.#tasks = undefined;
+    this.#byId = undefined;
   }
 
   get(): readonly Task[] {
-    this.#tasks ??= this.store.list(['in_progress']);
-    return this.#tasks;
+    this.#byId ??= new Map(this.store.list(['in_progress']).map((task) => [task.id, task]));
+    return [...this.#byId.values()];
   }
 }
 

@@ -263,7 +263,7 @@ export class Loop implements PassView {
   }
 
   #onStoreChange(change: StoreChange): void {
-    this.#inProgress.invalidate();
+    this.#inProgress.changed(change);
     const now = this.clock.now();
     // The wait (ready to started) of a new task counts from when it arrived, if it arrived ready.
     if (change.added.length > 0)

@@ -1,10 +1,17 @@
 /** Reading leases: which are live, and what the live ones hold on each host. */
 import { type Lease, statusOf, type Task, yggOf } from '../../store/task.js';
 
+/** Expiry times already read: a claim looks at every live lease, hundreds of claims a commit. */
+const expiries = new WeakMap<Lease, number>();
+
 /** A lease still in force at `now` (an unreadable expiry counts as lapsed). */
 export function leaseLive(lease: Lease | undefined, now: number): lease is Lease {
   if (!lease) return false;
-  const expires = Date.parse(lease.expires);
+  let expires = expiries.get(lease);
+  if (expires === undefined) {
+    expires = Date.parse(lease.expires);
+    expiries.set(lease, expires);
+  }
   return !Number.isNaN(expires) && expires > now;
 }
 

@@ -62,41 +62,38 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
     newCommentId: () => (index.usesIntCommentIds && !index.usesStringCommentIds ? ++commentId : randomUUID()),
     tasks: (statuses) => tasksInCommit(statuses),
   };
-  // A claim asks for the in-progress tasks once per task of a commit that may hold hundreds:
-  // the file's ids by status and their parsed lines are found once per commit, not per call.
-  const idsByStatus = new Map<string, string[]>();
-  const parsed = new Map<string, Task>();
+  // A claim asks for the in-progress tasks once per task of a commit that may hold hundreds: the
+  // tasks of each asked-for set of statuses are found once per commit, then kept up to date as
+  // each change of the commit applies.
+  const members = new Map<string, { statuses: readonly string[]; tasks: Map<string, Task> }>();
   const tasksInCommit = (statuses: readonly string[]): Task[] => {
     const key = statuses.join('\u0000');
-    let ids = idsByStatus.get(key);
-    if (!ids) {
-      ids = [];
-      for (const record of index.records)
-        if (record.kind === 'issue' && record.issue && statuses.includes(record.issue.status as string))
-          ids.push(record.issue.id);
-      idsByStatus.set(key, ids);
-    }
-    const out: Task[] = [];
-    const seen = new Set<string>();
-    for (const id of ids) {
-      seen.add(id);
-      const changed = working.get(id)?.task;
-      if (changed) {
-        if (statuses.includes(statusOf(changed))) out.push(changed);
-        continue;
+    let set = members.get(key);
+    if (!set) {
+      const tasks = new Map<string, Task>();
+      for (const record of index.records) {
+        if (record.kind !== 'issue' || !record.issue) continue;
+        const id = record.issue.id;
+        const changed = working.get(id)?.task;
+        if (changed) {
+          if (statuses.includes(statusOf(changed))) tasks.set(id, changed);
+        } else if (statuses.includes(record.issue.status as string)) {
+          const task = issueTask(index, id);
+          if (task) tasks.set(id, task);
+        }
       }
-      let task = parsed.get(id);
-      if (!task) {
-        task = issueTask(index, id);
-        if (!task) continue;
-        parsed.set(id, task);
-      }
-      out.push(task);
+      for (const [id, { task }] of added) if (statuses.includes(statusOf(task))) tasks.set(id, task);
+      set = { statuses, tasks };
+      members.set(key, set);
     }
-    for (const [id, { task }] of working)
-      if (!seen.has(id) && !added.has(id) && statuses.includes(statusOf(task))) out.push(task);
-    for (const { task } of added.values()) if (statuses.includes(statusOf(task))) out.push(task);
-    return out;
+    return [...set.tasks.values()];
+  };
+  /** A change of the commit applied: the sets asked for so far follow it. */
+  const applied = (task: Task) => {
+    for (const { statuses, tasks } of members.values()) {
+      if (statuses.includes(statusOf(task))) tasks.set(task.id, task);
+      else tasks.delete(task.id);
+    }
   };
   const prefix = index.prefix() ?? 'ygg';
   const restored = new Map<string, { line: Buffer; op: number }>();
@@ -125,6 +122,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
         const id = newHashId(prefix, seed, exists, index.positions.size + added.size);
         const task = buildNewTask(id, op.input, createdAt);
         added.set(id, { task, op: i });
+        applied(task);
         results.push(task);
         return;
       }
@@ -150,6 +148,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
           entry.ops.push(i);
         } else working.set(op.id, { task: next, ops: [i] });
       }
+      applied(next);
       results.push(next);
     } catch (error) {
       results.push(error instanceof Error ? error : new Error(String(error)));
