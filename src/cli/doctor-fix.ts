@@ -33,7 +33,8 @@ const byHand = (slots: number) =>
       `useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group ${slotUserName(i)}`,
   ).join('; ');
 
-async function fixHost(host: HostConfig): Promise<FixResult> {
+/** Makes the slot users on one host, through its own transport. */
+export async function fixHost(host: HostConfig): Promise<FixResult> {
   const result: FixResult = { host: host.name, ok: false, created: [], existing: [] };
   await using transport = createTransport(host);
   try {
@@ -43,10 +44,12 @@ async function fixHost(host: HostConfig): Promise<FixResult> {
     }
     const why = run.stderr.trim().split('\n')[0] ?? `exit ${run.code ?? run.signal}`;
     if (run.code === SLOT_FIX_NOT_ROOT) {
+      // The script says "not root (uid N)".
+      const uid = why.match(/uid \d+/)?.[0] ?? 'another uid';
       const where =
         host.transport === 'ssh'
-          ? `ygg logs in to ${host.name} as ${host.ssh?.user ?? 'a user'}, not root (${why})`
-          : `ygg is not running as root here (${why})`;
+          ? `ygg logs in to ${host.name} as ${host.ssh?.user ?? 'a user'} (${uid}), not root`
+          : `ygg is not running as root here (${uid})`;
       result.error = `${where}: making the slot users needs root`;
       result.fix =
         host.transport === 'ssh'

@@ -6,15 +6,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plugin as shell } from '../../plugins/shell.js';
 import type { HostDiagnosis } from '../../src/cli/doctor.js';
-import type { FixResult } from '../../src/cli/doctor-fix.js';
+import { type FixResult, fixHost } from '../../src/cli/doctor-fix.js';
 import type { HostReport } from '../../src/cli/hosts.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startAttempt } from '../../src/dispatch/attempt.js';
 import { LocalTransport } from '../../src/hosts/local.js';
 import { localSandboxWrap } from '../../src/hosts/sandbox-local.js';
 import { runYgg, yggBin } from '../helpers/cli.js';
-import { forkBomb, innocent, runShellTask } from '../helpers/sandbox-payloads.js';
-import { ensureUser, processesMatching, SANDBOX_USER, testSandboxSettings } from '../helpers/sshd.js';
+import { innocent, runShellTask } from '../helpers/sandbox-payloads.js';
+import {
+  ensureUser,
+  processesMatching,
+  SANDBOX_USER,
+  startSuiteSshd,
+  testSandboxSettings,
+} from '../helpers/sshd.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -23,6 +29,7 @@ import { waitUntil } from '../helpers/wait.js';
  * commands run as its own user: the process rlimit then counts per slot.
  */
 const SLOTS = 2;
+const SHARED_USER = 'yggslotshared';
 const slotUsers = Array.from({ length: SLOTS }, (_, i) => `ygg-slot-${i}`);
 const exists = (user: string) => {
   try {
@@ -36,6 +43,8 @@ const exists = (user: string) => {
 let dir: string;
 let config: string;
 let existedBefore: string[];
+/** The shared run_as user the contrast test made, removed after its processes are gone. */
+let cleanupShared = false;
 
 beforeAll(async () => {
   existedBefore = slotUsers.filter(exists);
@@ -64,8 +73,25 @@ afterAll(async () => {
   for (const user of slotUsers) {
     if (!existedBefore.includes(user) && exists(user)) execFileSync('userdel', [user]);
   }
+  if (cleanupShared) {
+    await waitUntil(() => processesMatching('yggsharedbomb').length === 0, {
+      what: 'the shared fork bomb to end',
+      timeoutMs: 20_000,
+    }).catch(() => undefined);
+    execFileSync('userdel', ['-r', SHARED_USER], { stdio: 'ignore' });
+  }
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * A fork bomb whose main process forks nothing after it starts, so it holds its processes until
+ * the wall clock ends it (the payload's `sleep 60` may find no process left to fork).
+ */
+const holdingBomb = (marker: string) => [
+  'sh',
+  '-c',
+  `${marker}(){ ${marker} | ${marker} & }; sleep 60 & echo started; ${marker}; wait`,
+];
 
 /** `ygg ARGS` run as the unprivileged test user. */
 function runYggUnprivileged(args: string[]): Promise<{ code: number; stdout: string }> {
@@ -113,6 +139,29 @@ describe('ygg doctor --fix', () => {
   });
 });
 
+describe('ygg doctor --fix for an SSH host', () => {
+  it('says to run it there as root when its login is not root', async () => {
+    await using sshd = await startSuiteSshd('slot-fix-user');
+    const result = await fixHost(sshd.hostConfig('remote', { slots: SLOTS }));
+    expect(result).toMatchObject({ host: 'remote', ok: false, created: [] });
+    expect(result.error).toMatch(
+      /^ygg logs in to remote as \S+ \(uid \d+\), not root: making the slot users needs root$/,
+    );
+    expect(result.fix).toContain(
+      'Run `ygg doctor --fix` as root on remote, or run there as root: useradd --system',
+    );
+  });
+
+  it('makes them over a root login, and finds them there on a second run', async () => {
+    await using sshd = await startSuiteSshd('slot-fix-root', { user: 'root' });
+    const host = sshd.hostConfig('remote', { slots: SLOTS });
+    const first = await fixHost(host);
+    expect(first.ok).toBe(true);
+    expect([...first.created, ...first.existing].sort()).toEqual(slotUsers);
+    expect(await fixHost(host)).toEqual({ host: 'remote', ok: true, created: [], existing: slotUsers });
+  });
+});
+
 describe('a user per slot where the host gives no cgroup (after ygg doctor --fix)', () => {
   const local = () =>
     new LocalTransport(
@@ -126,7 +175,7 @@ describe('a user per slot where the host gives no cgroup (after ygg doctor --fix
     const started = new Promise<void>((resolve) => {
       bombStarted = resolve;
     });
-    const bomb = transport.exec(forkBomb('yggslotbomb'), {
+    const bomb = transport.exec(holdingBomb('yggslotbomb'), {
       sandbox: { slot: 0 },
       timeoutMs: 8000,
       onOutput: (chunk) => chunk.includes('started') && bombStarted(),
@@ -156,6 +205,48 @@ describe('a user per slot where the host gives no cgroup (after ygg doctor --fix
       what: 'the fork bomb to end',
       timeoutMs: 20_000,
     });
+  });
+
+  it('without a user for their slots, a fork bomb uses up the count its neighbour shares (what a user per slot prevents)', async () => {
+    // A run_as user of this test's own, so the bomb takes no other test's processes.
+    const sharedExisted = exists(SHARED_USER);
+    ensureUser(SHARED_USER);
+    try {
+      await using transport = new LocalTransport(
+        'here',
+        localSandboxWrap(
+          testSandboxSettings(join(dir, 'work'), { processes: 50, cgroup: false, runAs: SHARED_USER }),
+        ),
+      );
+      let bombStarted!: () => void;
+      const started = new Promise<void>((resolve) => {
+        bombStarted = resolve;
+      });
+      const bomb = transport.exec(holdingBomb('yggsharedbomb'), {
+        sandbox: { slot: SLOTS },
+        timeoutMs: 8000,
+        onOutput: (chunk) => chunk.includes('started') && bombStarted(),
+      });
+      await started;
+      await waitUntil(
+        () => processesMatching('yggsharedbomb').filter((p) => p.user === SHARED_USER).length >= 15,
+        { what: 'the fork bomb to fill the shared count', timeoutMs: 20_000 },
+      );
+      const neighbour = await runShellTask(transport, innocent, { sandbox: { slot: SLOTS + 1 } });
+      // It fails one way or another (a fork refused, bubblewrap unable to clone).
+      expect(neighbour.ok).toBe(false);
+      const bombResult = await bomb;
+      expect(bombResult.limit).toBe('processes');
+      expect(bombResult.protections).toContain(
+        `NOT in force: a cgroup of its own (sandbox.cgroup is false in hosts.yaml): the process limit counts all sandboxed commands of ${SHARED_USER} together, so one fork bomb can stop its neighbours; memory is bounded per process only (per-user limits shared by all tasks)`,
+      );
+      await waitUntil(() => processesMatching('yggsharedbomb').length === 0, {
+        what: 'the fork bomb to end',
+        timeoutMs: 20_000,
+      });
+    } finally {
+      if (!sharedExisted) cleanupShared = true;
+    }
   });
 
   it('says per-user limits are shared by all tasks for a slot without a user of its own', async () => {
