@@ -2,7 +2,8 @@
  * `ygg doctor [HOST]`: checks each host step by step (name and port, host key, login, the
  * sandbox protections in force, nvidia-smi, every model endpoint) and says what to fix, naming
  * settings as `hosts.NAME.key`; then, with no host named, the disk `.ygg/` uses against the
- * retention limits. Exits 1 when a step failed.
+ * retention limits. Exits 1 when a step failed. `--fix` (as root on the host) makes a user per
+ * slot instead: see doctor-fix.ts.
  */
 import { lookup } from 'node:dns/promises';
 import { createConnection } from 'node:net';
@@ -19,6 +20,7 @@ import { planSandbox, type SandboxCapabilities } from '../hosts/sandbox.js';
 import { fetchHostKey } from '../hosts/ssh/fetch-host-key.js';
 import { hostKeyCheck, knownHostsPath } from '../hosts/ssh/host-key.js';
 import { readKnownHosts } from '../hosts/ssh/known-hosts.js';
+import { doctorFix, formatFix } from './doctor-fix.js';
 import { runtimeDiagnosis } from './doctor-runtime.js';
 import type { DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 
@@ -120,6 +122,12 @@ function protectionFix(host: HostConfig, line: string): string | undefined {
     return `Create the user ${host.sandbox.runAs ?? 'nobody'} on ${host.name}, or set ${key}.run_as to an unprivileged user there.`;
   if (line.includes('bubblewrap (not installed)'))
     return `Install bubblewrap on ${host.name} (apt-get install bubblewrap).`;
+  if (line.includes('a user per slot (no user'))
+    return `Run \`ygg doctor --fix ${host.name}\` as root (on ${host.name}, or here over a root login): it creates ygg-slot-0 … ygg-slot-${host.slots - 1}, one user per slot, so slots count their processes apart.`;
+  if (line.includes('a user per slot holds'))
+    return `Give ygg a cgroup on ${host.name} (cgroup v1 as root, or a delegated cgroup v2) for memory and CPU per command too; ${key}.cgroup must not be false.`;
+  if (line.includes('sandbox.cgroup is false'))
+    return `Remove ${key}.cgroup (or set it to true) in hosts.yaml.`;
   if (line.includes('a cgroup of its own'))
     return `Let ygg log in to ${host.name} as root (it drops to ${key}.run_as for the command): it then gives each command a cgroup of its own, on cgroup v1 or v2.`;
   if (line.includes('CPU share'))
@@ -137,6 +145,7 @@ function protectionSteps(host: HostConfig, caps: SandboxCapabilities): DoctorSte
     runId: 'run-ATTEMPT',
     settings: host.sandbox,
     caps,
+    slots: host.slots,
   });
   const missing = protections.filter((p) => p.startsWith('NOT in force'));
   const inForce = protections.filter((p) => !p.startsWith('NOT in force'));
@@ -327,7 +336,27 @@ export function register(program: Command): void {
     )
     .option('--json', 'print JSON')
     .option('--config <path>', 'hosts.yaml (default: YGG_CONFIG, else beside .beads/, else the shipped one)')
-    .action(async (host: string | undefined, flags: { json?: boolean; config?: string }) => {
+    .option(
+      '--fix',
+      'as root on the host: create a user per slot (ygg-slot-0 … for its slots), used where it has no cgroup',
+    )
+    .addHelpText(
+      'after',
+      `
+--fix makes system users ygg-slot-0 … ygg-slot-(N-1) for each host's N slots (no home, no login
+shell, password locked; users that exist are left alone). Where a host gives ygg no cgroup, a
+command then runs as its slot's user, so a fork bomb in one slot cannot use up another slot's
+process count (memory and CPU time stay bounded per process). Run it as root: on this machine
+for a local host; for an SSH host ygg runs it over its login when that login is root, else it
+says what to run there as root. Restart a running loop afterwards.`,
+    )
+    .action(async (host: string | undefined, flags: { json?: boolean; config?: string; fix?: boolean }) => {
+      if (flags.fix) {
+        const fixed = await doctorFix({ cwd: process.cwd(), configPath: flags.config, host });
+        process.stdout.write(flags.json ? `${JSON.stringify(fixed, null, 2)}\n` : formatFix(fixed));
+        if (fixed.some((r) => !r.ok)) throw new ExitError(1);
+        return;
+      }
       const results = await doctor({ cwd: process.cwd(), configPath: flags.config, host });
       process.stdout.write(flags.json ? `${JSON.stringify(results, null, 2)}\n` : formatDiagnosis(results));
       if (results.some((r) => !r.ok)) throw new ExitError(1);

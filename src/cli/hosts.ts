@@ -101,6 +101,7 @@ async function reportHost(
       runId: 'run-ATTEMPT',
       settings: host.sandbox,
       caps: caps.value,
+      slots: host.slots,
     }).protections;
   } else {
     report.protections = [`NOT known: the sandbox probe failed (${(caps.reason as Error).message})`];

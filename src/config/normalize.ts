@@ -51,6 +51,7 @@ export function sandboxPartial(entry: SandboxEntry | undefined): Partial<Sandbox
   if (entry.cpu_share !== undefined) out.cpuShare = entry.cpu_share;
   if (entry.env !== undefined) out.env = { ...entry.env };
   if (entry.run_as !== undefined) out.runAs = entry.run_as;
+  if (entry.cgroup !== undefined) out.cgroup = entry.cgroup;
   if (entry.work_root !== undefined) out.workRoot = entry.work_root;
   return out;
 }

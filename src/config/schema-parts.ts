@@ -51,6 +51,11 @@ export const sandboxSchema = z
         'Variables set in the sandbox beside PATH, HOME and LANG; nothing else is inherited. Default: none.',
       ),
     run_as: name.describe('Unprivileged user to run as when ygg logs in as root. Default: none.'),
+    cgroup: z
+      .boolean()
+      .describe(
+        'Give each command a cgroup of its own where the host offers one; false leaves the host to the next isolation (a user per slot, else per-user limits). Default: true.',
+      ),
     work_root: name.describe('Parent of per-attempt work directories on the host. Default: /tmp/ygg-work.'),
   })
   .partial()

@@ -39,6 +39,8 @@ export interface SandboxSettings {
   env?: Record<string, string>;
   /** Unprivileged user to run as when ygg logs in as root. */
   runAs?: string;
+  /** false: no cgroup per command even where the host offers one (a user per slot, else per-user limits). */
+  cgroup?: boolean;
   /** Parent of the per-attempt work directories on the host. */
   workRoot: string;
 }

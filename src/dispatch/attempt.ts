@@ -32,6 +32,8 @@ export interface AttemptSpec {
   transport: Transport;
   attempt: number;
   gpus: readonly number[];
+  /** The slot it holds on the host: its sandboxed commands run as that slot's user where there is one. */
+  slotIndex?: number;
   artifactsDir: string;
   /** Timeouts and run times are measured on it (the loop's clock; default the system's). */
   clock?: Clock;
@@ -220,6 +222,7 @@ function buildContext(spec: AttemptSpec, parts: ContextParts): HandlerContext {
           options.sandbox,
           limits,
         );
+        if (spec.slotIndex !== undefined) request.sandbox.slot = spec.slotIndex;
         // A slot bound to GPUs brings the GPU devices into the sandbox, whose fresh /dev would
         // hide them; CUDA_VISIBLE_DEVICES names the slot's own.
         if (spec.gpus.length > 0 && request.sandbox.gpu === undefined)

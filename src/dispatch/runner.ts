@@ -216,6 +216,7 @@ export class Runner {
       transport: this.#options.transport(host),
       attempt,
       gpus: slot.gpus,
+      slotIndex: slot.index,
       artifactsDir: join(store.runtimeDir, 'artifacts', task.id, String(attempt)),
       clock,
       ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),

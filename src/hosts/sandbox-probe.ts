@@ -4,6 +4,7 @@
  * fixed text, run once per host by whichever transport reaches it.
  */
 import { CGROUP_PROBE, type CgroupSupport, parseCgroupProbe } from './sandbox-cgroup.js';
+import { parseSlotUsers, SLOT_PROBE, type SlotUser } from './sandbox-slots.js';
 
 export type BwrapState = 'working' | 'missing' | 'broken';
 
@@ -23,6 +24,8 @@ export interface SandboxCapabilities {
   gpuDevices: string[];
   /** Where each command gets a cgroup of its own; absent: limits count per user. */
   cgroup?: CgroupSupport;
+  /** `ygg-slot-0` … as far as they exist (made by `ygg doctor --fix`): a user per slot. */
+  slotUsers?: SlotUser[];
 }
 
 // $1: the run-as user. Prints key=value lines. The bwrap check runs as the user sandboxed
@@ -47,6 +50,7 @@ if command -v bwrap >/dev/null 2>&1; then
     printf 'bwrap_error=%s\\n' "$(printf '%s\\n' "$out" | head -n 1)"
   fi
 fi
+${SLOT_PROBE}
 ${CGROUP_PROBE}`;
 
 /** The argv that prints a host's sandbox capabilities (parse it with `parseSandboxProbe`). */
@@ -58,6 +62,7 @@ export function parseSandboxProbe(stdout: string, runAsName: string): SandboxCap
   const have = new Set<string>();
   const gpuDevices: string[] = [];
   const cgroupControllers: string[] = [];
+  const slotLines: string[] = [];
   const values = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');
@@ -67,6 +72,7 @@ export function parseSandboxProbe(stdout: string, runAsName: string): SandboxCap
     if (key === 'have') have.add(value);
     else if (key === 'gpu_dev') gpuDevices.push(value);
     else if (key === 'cg_ctl') cgroupControllers.push(value);
+    else if (key === 'slot_user') slotLines.push(value);
     else values.set(key, value);
   }
   const loginUid = Number(values.get('uid') ?? Number.NaN);
@@ -85,6 +91,8 @@ export function parseSandboxProbe(stdout: string, runAsName: string): SandboxCap
     nvidiaSmi: have.has('nvidia-smi'),
     gpuDevices,
   };
+  const slotUsers = parseSlotUsers(slotLines);
+  if (slotUsers.length > 0) caps.slotUsers = slotUsers;
   const cgroup = parseCgroupProbe(values, cgroupControllers);
   if (cgroup) caps.cgroup = cgroup;
   const bwrapError = values.get('bwrap_error');

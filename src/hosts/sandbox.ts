@@ -2,7 +2,8 @@
  * Sandboxed execution on a host, the same for SSH and local transports: the argv is wrapped in
  * a cgroup of its own (processes, memory, CPU share), an empty environment plus an allow-list,
  * `timeout -k` (wall clock, kills the group), `prlimit` (address space, CPU, file size, and
- * processes where no cgroup counts them), `setpriv` (drop root to an unprivileged user) and
+ * processes where no cgroup counts them), `setpriv` (drop root to an unprivileged user: the
+ * slot's own `ygg-slot-N` where there is no cgroup but a user per slot) and
  * `bwrap` (read-only system, hidden homes, private /tmp, a size-bounded work directory, no
  * network, own pid namespace), as far as the host's capabilities allow. What is not in force
  * is said in the result, never left out.
@@ -24,6 +25,7 @@ import {
 } from './sandbox-cgroup.js';
 import { classifyLimit, describeLimit, LimitSniffer } from './sandbox-limits.js';
 import type { SandboxCapabilities } from './sandbox-probe.js';
+import { slotUserFor, type WithoutCgroup, withoutCgroupLines } from './sandbox-slots.js';
 import type { ExecOptions, ExecResult, LimitReason, SandboxRequest } from './transport.js';
 
 export type { SandboxCapabilities } from './sandbox-probe.js';
@@ -114,6 +116,8 @@ export interface PlanOptions {
   env?: Record<string, string>;
   /** Names the work directory and cgroup (a fresh id when not given). */
   runId?: string;
+  /** Describes what any command on a host of this many slots gets (`ygg hosts`, `ygg doctor`). */
+  slots?: number;
 }
 
 /** Builds the wrapped argv and the list of protections for one command. */
@@ -133,9 +137,28 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   const missing: string[] = [];
 
   const isRoot = caps.loginUid === 0;
-  const drop = isRoot && caps.setpriv && caps.runAs !== undefined ? caps.runAs : undefined;
+  const canDrop = isRoot && caps.setpriv;
+  const cgroupOn = (request.cgroup ?? settings.cgroup) !== false;
+  const cgroup = caps.cgroup && cgroupOn ? cgroupDirs(caps.cgroup, runId) : undefined;
+  const shared = canDrop && caps.runAs !== undefined ? caps.runAs : undefined;
+  // Without a cgroup, a user per slot (where `ygg doctor --fix` made them) keeps process counts
+  // apart between slots; else all commands share one user's.
+  const withoutCgroup: WithoutCgroup | undefined = cgroup
+    ? undefined
+    : {
+        processes: limits.processes,
+        why: !cgroupOn
+          ? 'sandbox.cgroup is false in hosts.yaml'
+          : `no writable cgroup for ${isRoot ? 'root' : `uid ${caps.loginUid}`}`,
+        sharedUser: shared ? shared.name : isRoot ? 'root' : `uid ${caps.loginUid}`,
+        canDrop: canDrop && caps.prlimit,
+        slotUsers: caps.slotUsers ?? [],
+        slot: request.slot,
+        slots: options.slots,
+      };
+  const slotUser = withoutCgroup ? slotUserFor(withoutCgroup) : undefined;
+  const drop = slotUser ?? shared;
   const owner = drop ? `${drop.uid}:${drop.gid}` : '';
-  const cgroup = caps.cgroup ? cgroupDirs(caps.cgroup, runId) : undefined;
   // Files in tmpfs count as the memory of whoever wrote them: the cgroup's memory bound makes
   // room for the work directory, /tmp and /dev/shm beside the processes' own memory.
   const cgroupMemory = limits.memoryBytes + 2 * limits.tmpBytes + (diskBounded ? limits.diskBytes : 0);
@@ -171,7 +194,6 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     );
   }
 
-  const who = drop ? drop.name : isRoot ? 'root' : `uid ${caps.loginUid}`;
   if (caps.prlimit) {
     // The process rlimit counts every process of the user: with a cgroup of its own the
     // command is bounded there instead, so a neighbour's fork bomb cannot use up its count.
@@ -188,7 +210,7 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
       `CPU limit ${limits.cpuSeconds} s${cpuWatch ? ' (all its processes together)' : ' per process'}`,
       `file-size limit ${mib(limits.fileSizeBytes)}`,
     );
-    if (!cgroup) {
+    if (!cgroup && !slotUser) {
       inForce.push(`process limit ${limits.processes}${drop || !isRoot ? '' : ' (does not bind for root)'}`);
     }
   } else {
@@ -206,10 +228,10 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     if (quota) inForce.push(`CPU share ${limits.cpuShare} cores (cgroup quota)`);
     else if (limits.cpuShare !== undefined)
       missing.push('NOT in force: CPU share (the host has no cgroup CPU controller for ygg)');
-  } else {
-    missing.push(
-      `NOT in force: a cgroup of its own (no writable cgroup for ${isRoot ? 'root' : `uid ${caps.loginUid}`}): the process limit counts all sandboxed commands of ${who} together, so one fork bomb can stop its neighbours; memory is bounded per process only`,
-    );
+  } else if (withoutCgroup) {
+    const lines = withoutCgroupLines(withoutCgroup);
+    inForce.push(...lines.inForce);
+    missing.push(...lines.missing);
     if (limits.cpuShare !== undefined) missing.push('NOT in force: CPU share (needs a cgroup)');
   }
 

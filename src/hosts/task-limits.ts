@@ -27,7 +27,7 @@ export type TaskLimits = Pick<
 export const TASK_LIMIT_KEYS = ['network', 'memory', 'cpu', 'file_size', 'processes', 'tmp', 'disk'] as const;
 
 /** Keys of hosts.yaml's `sandbox` that only the operator sets. */
-const OPERATOR_KEYS = new Set(['enabled', 'run_as', 'work_root', 'cpu_share', 'env']);
+const OPERATOR_KEYS = new Set(['enabled', 'run_as', 'work_root', 'cpu_share', 'env', 'cgroup']);
 
 /** Spellings a submitter may try, and the key meant. */
 const MEANT: Record<string, string> = {
@@ -156,5 +156,7 @@ export function sandboxRequestFor(
   if (env !== undefined) request.env = env;
   const runAs = asked.runAs ?? allowed.runAs;
   if (runAs !== undefined) request.runAs = runAs;
+  const cgroup = asked.cgroup ?? allowed.cgroup;
+  if (cgroup !== undefined) request.cgroup = cgroup;
   return request;
 }

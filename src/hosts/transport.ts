@@ -25,6 +25,13 @@ export interface SandboxRequest {
   runAs?: string;
   /** Parent of the work directory ygg makes when `workdir` is not given (the host's `sandbox.work_root` otherwise). */
   workRoot?: string;
+  /** false: no cgroup of its own even where the host offers one (the host's `sandbox.cgroup` otherwise). */
+  cgroup?: boolean;
+  /**
+   * The slot the command's attempt holds on the host: where the host has no cgroup for it but a
+   * user per slot (`ygg-slot-N`), it runs as its slot's user, so its process count is its slot's.
+   */
+  slot?: number;
 }
 
 export interface ExecOptions {
