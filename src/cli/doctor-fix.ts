@@ -10,7 +10,7 @@ import type { HostConfig } from '../config/types.js';
 import { YggError } from '../errors.js';
 import { createTransport } from '../hosts/pool.js';
 import { parseSlotFix, SLOT_FIX_NOT_ROOT, slotFixArgv, slotUserName } from '../hosts/sandbox-slots.js';
-import type { DoctorOptions } from './doctor.js';
+import type { DoctorOptions } from './doctor-step.js';
 
 export interface FixResult {
   host: string;

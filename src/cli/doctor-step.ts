@@ -13,3 +13,9 @@ export interface HostDiagnosis {
   steps: DoctorStep[];
   ok: boolean;
 }
+
+export interface DoctorOptions {
+  cwd: string;
+  configPath?: string;
+  host?: string;
+}

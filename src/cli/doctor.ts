@@ -22,15 +22,9 @@ import { hostKeyCheck, knownHostsPath } from '../hosts/ssh/host-key.js';
 import { readKnownHosts } from '../hosts/ssh/known-hosts.js';
 import { doctorFix, formatFix } from './doctor-fix.js';
 import { runtimeDiagnosis } from './doctor-runtime.js';
-import type { DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
+import type { DoctorOptions, DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 
-export type { DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
-
-export interface DoctorOptions {
-  cwd: string;
-  configPath?: string;
-  host?: string;
-}
+export type { DoctorOptions, DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 
 function tcpCheck(address: string, port: number, timeoutMs: number): Promise<number> {
   const started = performance.now();
