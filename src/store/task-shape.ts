@@ -83,6 +83,22 @@ function membersProblem(
   return undefined;
 }
 
+const limitValue: ShapeCheck = (v, key) =>
+  typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string'
+    ? undefined
+    : wrong(key, v, 'a number, true/false or a size or duration');
+
+const recordOf =
+  (item: ShapeCheck): ShapeCheck =>
+  (v, key) => {
+    if (!isPlainObject(v)) return wrong(key, v, 'an object');
+    for (const [name, value] of Object.entries(v)) {
+      const problem = item(value, `${key}.${name}`);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+
 /** ygg's own keys under `metadata.ygg`: ygg never writes `null` there, so null is wrong too. */
 export const yggFieldChecks: Record<string, ShapeCheck> = {
   handler: aString,
@@ -91,8 +107,8 @@ export const yggFieldChecks: Record<string, ShapeCheck> = {
   timeout_ms: aNumber,
   hard_timeout_ms: aNumber,
   attempts: aNumber,
-  // Values are the sandbox's keys and units; the attempt checks them and names a bad one.
-  limits: (v, key) => (isPlainObject(v) ? undefined : wrong(key, v, 'an object')),
+  // Values in the sandbox's units (numbers, true/false, `512M`, `30s`); the attempt checks each.
+  limits: recordOf(limitValue),
   attempt: aNumber,
   lease: objectWith(
     {

@@ -89,7 +89,8 @@ const wrongYggKey: fc.Arbitrary<[string, unknown]> = fc.oneof(
   fc.tuple(fc.constant('argv'), fc.oneof(anyBut('array'), fc.array(anyBut('string'), { minLength: 1 }))),
   fc.tuple(
     fc.constant('limits'),
-    fc.oneof(anyBut('object'), fc.record({ cpu_s: anyBut('number', 'boolean') })),
+    // A limit's value is a number, true/false or a size or duration in text (checked when it runs).
+    fc.oneof(anyBut('object'), fc.record({ cpu_s: anyBut('number', 'boolean', 'string') })),
   ),
   fc.tuple(
     fc.constant('lease'),
