@@ -8,7 +8,7 @@ import { statusOf, type Task, yggOf } from '../../store/task.js';
 import { nextTimestamp } from '../../store/timestamps.js';
 import { ownerIsDeadHere, yggAssignee } from '../owner.js';
 import type { ClaimChange } from './changes.js';
-import { leaseLive, occupancy, slotRefusal } from './leases.js';
+import { claimView, leaseLive } from './leases.js';
 import { historyKept, withYgg } from './ygg-meta.js';
 
 /** True when `owner` may claim the task now: open and ygg's to take, or its lease has lapsed. */
@@ -24,10 +24,10 @@ export function isClaimable(task: Task, owner: string, now: number): boolean {
 export function claim(change: ClaimChange): Mutation {
   return (task, context) => {
     if (!isClaimable(task, change.owner, change.now)) return undefined;
-    const taken = occupancy(context?.tasks(['in_progress']) ?? [], change.now, task.id);
-    if (slotRefusal(taken.slots.get(change.host), change.slot, change.hostSlots)) return undefined;
-    if (change.typeCap !== undefined && (taken.types.get(change.type) ?? 0) >= change.typeCap)
-      return undefined;
+    const running = context?.tasks(['in_progress']) ?? [];
+    const taken = claimView(running, change.now, task.id, change.host, change.slot, change.type);
+    if (taken.onHost >= change.hostSlots || taken.slotTaken) return undefined;
+    if (change.typeCap !== undefined && taken.ofType >= change.typeCap) return undefined;
     const meta = yggOf(task);
     const stamp = nextTimestamp(task.updated_at, new Date(change.now));
     const attempt = (meta.attempt ?? 0) + 1;

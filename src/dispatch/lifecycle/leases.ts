@@ -53,3 +53,35 @@ export function slotRefusal(
   if (taken.includes(slot)) return 'slot taken';
   return undefined;
 }
+
+/** What the live leases of tasks other than `except` hold that one claim needs to know. */
+export interface ClaimView {
+  /** Slots held on the host (lent ones not counted). */
+  onHost: number;
+  /** The slot asked for is held already. */
+  slotTaken: boolean;
+  /** Tasks of the type under live leases. */
+  ofType: number;
+}
+
+/** One pass over the running tasks, no maps: a claim runs this once per task of a large commit. */
+export function claimView(
+  inProgress: readonly Task[],
+  now: number,
+  except: string,
+  host: string,
+  slot: number,
+  type: string,
+): ClaimView {
+  const view: ClaimView = { onHost: 0, slotTaken: false, ofType: 0 };
+  for (const task of inProgress) {
+    if (task.id === except || statusOf(task) !== 'in_progress') continue;
+    const lease = yggOf(task).lease;
+    if (!leaseLive(lease, now)) continue;
+    if (lease.type === type) view.ofType += 1;
+    if (lease.lent === true || lease.host !== host) continue;
+    view.onHost += 1;
+    if (lease.slot === slot) view.slotTaken = true;
+  }
+  return view;
+}
