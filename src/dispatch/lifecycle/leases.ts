@@ -64,6 +64,20 @@ export interface ClaimView {
   ofType: number;
 }
 
+/**
+ * The lease on a task, read directly: a claim looks at every running task's lease, hundreds of
+ * claims a commit, so this skips the validating reader (a lease of the wrong shape reads as none).
+ */
+function rawLease(task: Task): Lease | undefined {
+  const meta = task.metadata as { ygg?: { lease?: unknown } } | null | undefined;
+  const lease = meta && typeof meta === 'object' ? meta.ygg?.lease : undefined;
+  if (!lease || typeof lease !== 'object') return undefined;
+  const { owner, token, expires } = lease as Partial<Lease>;
+  return typeof owner === 'string' && typeof token === 'number' && typeof expires === 'string'
+    ? (lease as Lease)
+    : undefined;
+}
+
 /** One pass over the running tasks, no maps: a claim runs this once per task of a large commit. */
 export function claimView(
   inProgress: readonly Task[],
@@ -75,8 +89,8 @@ export function claimView(
 ): ClaimView {
   const view: ClaimView = { onHost: 0, slotTaken: false, ofType: 0 };
   for (const task of inProgress) {
-    if (task.id === except || statusOf(task) !== 'in_progress') continue;
-    const lease = yggOf(task).lease;
+    if (task.id === except || task.status !== 'in_progress') continue;
+    const lease = rawLease(task);
     if (!leaseLive(lease, now)) continue;
     if (lease.type === type) view.ofType += 1;
     if (lease.lent === true || lease.host !== host) continue;
