@@ -69,15 +69,36 @@ export function objectWith(fields: Record<string, ShapeCheck>, required: readonl
   };
 }
 
+/** Each field list with its keys spelled out, per prefix: every line ygg reads is checked. */
+const spelled = new WeakMap<Record<string, ShapeCheck>, Map<string, Array<[string, ShapeCheck, string]>>>();
+
+function spelledFields(
+  fields: Record<string, ShapeCheck>,
+  prefix: string,
+): Array<[string, ShapeCheck, string]> {
+  let byPrefix = spelled.get(fields);
+  if (!byPrefix) {
+    byPrefix = new Map();
+    spelled.set(fields, byPrefix);
+  }
+  let list = byPrefix.get(prefix);
+  if (!list) {
+    list = Object.entries(fields).map(([name, check]) => [name, check, prefix ? `${prefix}.${name}` : name]);
+    // Prefixes with an index (`history[3]`) are many; only the fixed ones are worth keeping.
+    if (!prefix.includes('[')) byPrefix.set(prefix, list);
+  }
+  return list;
+}
+
 function membersProblem(
   v: Record<string, unknown>,
   fields: Record<string, ShapeCheck>,
   prefix: string,
 ): ShapeProblem | undefined {
-  for (const [name, check] of Object.entries(fields)) {
+  for (const [name, check, key] of spelledFields(fields, prefix)) {
     const value = v[name];
     if (value === undefined) continue;
-    const problem = check(value, prefix ? `${prefix}.${name}` : name);
+    const problem = check(value, key);
     if (problem) return problem;
   }
   return undefined;
