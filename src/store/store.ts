@@ -55,7 +55,7 @@ export interface MutationContext {
    * The issues with one of `statuses` as they stand at this point of the commit (earlier changes
    * in it included), read under the write lock: for a change that depends on others (a cap).
    */
-  tasks(statuses: readonly string[]): Task[];
+  tasks(statuses: readonly string[]): Iterable<Task>;
 }
 
 export interface NewTask {

@@ -26,7 +26,7 @@ export interface Occupancy {
  * The occupancy of the store by running tasks other than `except`. A slot lent while its task
  * waits on a tool is not counted: another task may use it meanwhile.
  */
-export function occupancy(inProgress: readonly Task[], now: number, except?: string): Occupancy {
+export function occupancy(inProgress: Iterable<Task>, now: number, except?: string): Occupancy {
   const slots = new Map<string, number[]>();
   const types = new Map<string, number>();
   for (const task of inProgress) {
@@ -80,7 +80,7 @@ function rawLease(task: Task): Lease | undefined {
 
 /** One pass over the running tasks, no maps: a claim runs this once per task of a large commit. */
 export function claimView(
-  inProgress: readonly Task[],
+  inProgress: Iterable<Task>,
   now: number,
   except: string,
   host: string,

@@ -66,7 +66,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   // tasks of each asked-for set of statuses are found once per commit, then kept up to date as
   // each change of the commit applies.
   const members = new Map<string, { statuses: readonly string[]; tasks: Map<string, Task> }>();
-  const tasksInCommit = (statuses: readonly string[]): Task[] => {
+  const tasksInCommit = (statuses: readonly string[]): Iterable<Task> => {
     const key = statuses.join('\u0000');
     let set = members.get(key);
     if (!set) {
@@ -86,7 +86,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
       set = { statuses, tasks };
       members.set(key, set);
     }
-    return [...set.tasks.values()];
+    return set.tasks.values();
   };
   /** A change of the commit applied: the sets asked for so far follow it. */
   const applied = (task: Task) => {
