@@ -102,15 +102,7 @@ export class SettleWriter {
         return;
       case 'retry': {
         const { failure } = settlement;
-        if (settlement.unreachable && outcome.kind === 'failed')
-          bus.emit('host:unreachable', { host: run.host, error: failure.message });
-        totals.failed += 1;
-        bus.emit('task:failed', {
-          ...base,
-          runMs: failure.runMs,
-          error: failure.message,
-          reason: failure.reason,
-        });
+        this.#failed(run, base, settlement, outcome.kind === 'failed');
         const nextTryAt = now + settlement.delayMs;
         const written = await this.options.write({
           op: 'retry-later',
@@ -129,15 +121,7 @@ export class SettleWriter {
       }
       case 'dead': {
         const { failure } = settlement;
-        if (settlement.unreachable && outcome.kind === 'failed')
-          bus.emit('host:unreachable', { host: run.host, error: failure.message });
-        totals.failed += 1;
-        bus.emit('task:failed', {
-          ...base,
-          runMs: failure.runMs,
-          error: failure.message,
-          reason: failure.reason,
-        });
+        this.#failed(run, base, settlement, outcome.kind === 'failed');
         const written = await this.options.write({
           op: 'dead-letter',
           id: run.id,
@@ -155,6 +139,26 @@ export class SettleWriter {
         });
       }
     }
+  }
+
+  /** A failure is counted and told (a host that could not be reached too), whatever comes next. */
+  #failed(
+    run: SettledRun,
+    base: { taskId: string; type: string; host: string; attempt: number },
+    settlement: Extract<Settlement, { kind: 'retry' | 'dead' }>,
+    handlerFailed: boolean,
+  ): void {
+    const { bus, totals } = this.options;
+    const { failure } = settlement;
+    if (settlement.unreachable && handlerFailed)
+      bus.emit('host:unreachable', { host: run.host, error: failure.message });
+    totals.failed += 1;
+    bus.emit('task:failed', {
+      ...base,
+      runMs: failure.runMs,
+      error: failure.message,
+      reason: failure.reason,
+    });
   }
 
   /** The result comment; a long output is kept whole beside the store and listed. */

@@ -33,6 +33,20 @@ function stubborn() {
   return { plugin, seen };
 }
 
+/** A handler that succeeds at once, recording which tasks it ran. */
+function recording() {
+  const ran: string[] = [];
+  const plugin: Plugin = {
+    name: 'quick',
+    types: ['general'],
+    async run(task) {
+      ran.push(task.id);
+      return 'done';
+    },
+  };
+  return { plugin, ran };
+}
+
 describe('the loop on a fake clock', () => {
   it('aborts the handler’s signal at the soft timeout and fails the attempt at the hard one', async () => {
     const clock = new FakeClock();
@@ -55,15 +69,7 @@ describe('the loop on a fake clock', () => {
 
   it('takes back a task left in progress under its own lapsed lease, recording the lost attempt', async () => {
     const clock = new FakeClock();
-    const ran: string[] = [];
-    const quick: Plugin = {
-      name: 'quick',
-      types: ['general'],
-      async run(task) {
-        ran.push(task.id);
-        return 'done';
-      },
-    };
+    const { plugin: quick, ran } = recording();
     const h = await loopHarness('fake-clock-own-lease', hostsYaml(), pluginSet(quick), {
       clock,
       owner: 'this-loop',
@@ -94,15 +100,7 @@ describe('the loop on a fake clock', () => {
 
   it('leaves a task under another loop’s live lease alone until the lease lapses', async () => {
     const clock = new FakeClock();
-    const ran: string[] = [];
-    const quick: Plugin = {
-      name: 'quick',
-      types: ['general'],
-      async run(task) {
-        ran.push(task.id);
-        return 'done';
-      },
-    };
+    const { plugin: quick, ran } = recording();
     const h = await loopHarness('fake-clock-other-lease', hostsYaml(), pluginSet(quick), {
       clock,
       start: false,
