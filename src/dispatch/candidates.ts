@@ -24,14 +24,15 @@ export interface StoreScan {
 export class InProgressTasks {
   #byId: Map<string, Task> | undefined;
 
-  constructor(readonly store: Pick<TaskStore, 'list' | 'get'>) {}
+  constructor(readonly store: Pick<TaskStore, 'list' | 'get' | 'statusOf'>) {}
 
   /** The store changed (ours or another writer's): look again at the tasks it names. */
   changed(change: StoreChange): void {
     const byId = this.#byId;
     if (!byId) return;
     for (const id of [...change.added, ...change.changed, ...change.removed]) {
-      const task = this.store.get(id);
+      // The status alone first: most changed lines are not in progress and need no parse.
+      const task = this.store.statusOf(id) === 'in_progress' ? this.store.get(id) : undefined;
       if (task && statusOf(task) === 'in_progress') byId.set(id, task);
       else byId.delete(id);
     }

@@ -132,12 +132,14 @@ export class Runner {
   async onChange(ids: readonly string[], external: boolean): Promise<void> {
     for (const id of ids) {
       const ours = external ? this.#versions.get(id) : undefined;
+      const run = this.running.get(id);
+      // Only tasks of ours are looked at: reading every changed line would parse each one.
+      if (!ours && !run) continue;
       const current = this.#options.store.get(id);
       if (ours && current && isRevertOf(current, ours)) {
         await this.write({ op: 'reassert', id, ours }).catch(() => undefined);
         continue;
       }
-      const run = this.running.get(id);
       if (run && (!current || !holds(current, run.token))) this.#stopChanged(run, current);
     }
   }

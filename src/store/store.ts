@@ -102,6 +102,8 @@ export interface TaskStore extends AsyncDisposable {
    */
   list(statuses?: readonly string[]): readonly Task[];
   get(id: string): Task | undefined;
+  /** A task's status without reading the rest of it (cheap: no parse); undefined when missing. */
+  statusOf(id: string): string | undefined;
   /** bd's ready rules (BEADS-FORMAT.md), ordered by priority, oldest `created_at`, then id. Cheap to call often. */
   ready(now?: Date): readonly Task[];
   problems(): readonly StoreProblem[];

@@ -151,6 +151,14 @@ export class BeadsJsonlStore implements TaskStore {
     return record ? this.#taskOf(record, true) : undefined;
   }
 
+  statusOf(id: string): string | undefined {
+    const record = this.#file.index.record(id);
+    if (record?.kind !== 'issue') return undefined;
+    const status: unknown = record.issue?.status;
+    if (status === undefined || status === null) return 'open';
+    return typeof status === 'string' ? status : '(not a string)';
+  }
+
   ready(now: Date = this.#clock()): readonly Task[] {
     const { index, version } = this.#file;
     if (!this.#ready || this.#ready.version !== version) {
