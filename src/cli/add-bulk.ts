@@ -10,7 +10,7 @@ import { hasQueueLimits, type QueueLimits, queuedStatuses } from '../schedule/ba
 import type { NewTask } from '../store/store.js';
 import { submitterOf, type Task } from '../store/task.js';
 import { type LineFields, type LineProblem, parseTaskLines } from './add-lines.js';
-import { type AddOptions, newTaskFrom, queueConfig, safeUserName } from './add-task.js';
+import { type AddOptions, newTaskFrom, queueConfigOrWarning, safeUserName } from './add-task.js';
 import { usingStore } from './store-options.js';
 
 /** `ygg add`'s options without the title: they apply to every line, which may override them. */
@@ -64,14 +64,7 @@ export async function addFromLines(
 
   return usingStore(options, async (store) => {
     const warnings: string[] = [];
-    let config: YggConfig | undefined;
-    try {
-      config = await queueConfig(options, store);
-    } catch (error) {
-      warnings.push(
-        `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
-      );
-    }
+    const config = await queueConfigOrWarning(options, store, warnings);
     // Checked even when some lines are already bad, so that one error lists every bad line.
     for (const { line, options: one } of inputs) {
       for (const id of one.blockedBy ?? [])

@@ -124,14 +124,7 @@ export async function addCommand(options: AddOptions): Promise<Task> {
 export async function addToQueue(options: AddOptions): Promise<AddedTask> {
   return usingStore(options, async (store) => {
     const warnings: string[] = [];
-    let config: YggConfig | undefined;
-    try {
-      config = await queueConfig(options, store);
-    } catch (error) {
-      warnings.push(
-        `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
-      );
-    }
+    const config = await queueConfigOrWarning(options, store, warnings);
     const input = newTaskFrom(options);
     await checkHandler(options, config);
     const submitter = input.created_by ?? 'anonymous';
@@ -162,6 +155,22 @@ export async function queueConfig(
     cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
     runtimeDir: store.runtimeDir,
   });
+}
+
+/** The queue's hosts.yaml, or undefined with a warning saying the limits went unchecked. */
+export async function queueConfigOrWarning(
+  options: Pick<AddOptions, 'config' | 'cwd'>,
+  store: Parameters<typeof queueConfig>[1],
+  warnings: string[],
+): Promise<YggConfig | undefined> {
+  try {
+    return await queueConfig(options, store);
+  } catch (error) {
+    warnings.push(
+      `hosts.yaml could not be read, so queue limits were not checked: ${(error as Error).message}`,
+    );
+    return undefined;
+  }
 }
 
 export function parsePriority(value: string): number {
