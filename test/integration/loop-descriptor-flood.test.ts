@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { runYgg, yggBin } from '../helpers/cli.js';
+import { collectOutput, runYgg, yggBin } from '../helpers/cli.js';
 import { workspace } from '../helpers/running-loop.js';
 import { waitForTasks } from '../helpers/store-file.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -71,14 +71,7 @@ describe('ygg loop with its status port flooded', () => {
       ],
       { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
+    const output = collectOutput(child);
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     onTestFinished(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -86,7 +79,7 @@ describe('ygg loop with its status port flooded', () => {
     });
     const port = await waitUntil(
       () => {
-        const printed = /status and web view at http:\/\/[^:]+:(\d+)/.exec(stderr);
+        const printed = /status and web view at http:\/\/[^:]+:(\d+)/.exec(output.stderr());
         return printed ? Number(printed[1]) : undefined;
       },
       { what: 'the loop to print its status URL' },
@@ -111,9 +104,10 @@ describe('ygg loop with its status port flooded', () => {
     expect(after.code, after.stderr).toBe(0);
     const next = after.stdout.trim();
     await waitForTasks(ws.store, (tasks) => tasks.some((t) => t.id === next && t.status === 'closed'));
-    expect(child.exitCode, stderr).toBeNull();
+    expect(child.exitCode, output.stderr()).toBeNull();
     // Said at warn level, not silently.
-    const warned = stdout
+    const warned = output
+      .stdout()
       .split('\n')
       .filter((line) => line.includes('connections open, refusing more'))
       .map((line) => JSON.parse(line) as { level: number });

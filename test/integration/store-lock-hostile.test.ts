@@ -12,6 +12,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { logStoreLocks } from '../../src/app/observers.js';
 import { createLogger } from '../../src/observe/logger.js';
 import { StoreLock, type StoreLockNotice } from '../../src/store/beads-jsonl/store-lock.js';
+import { collectOutput } from '../helpers/cli.js';
 import { readTasks } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -24,16 +25,9 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     const child = spawn('sh', ['-c', 'ulimit -n 128 && exec "$0" "$@"', process.execPath, worker, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
+    const output = collectOutput(child);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout: output.stdout(), stderr: output.stderr() }));
   });
 }
 
