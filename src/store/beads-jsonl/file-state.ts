@@ -11,8 +11,14 @@ interface Retired {
   until: number;
 }
 
-/** How long a replaced file is watched for late appends. */
-const retiredForMs = 10_000;
+/**
+ * How long, and how many, replaced files are watched for late appends. A writer without the lock
+ * that appends (`echo >> issues.jsonl`) opens and writes within milliseconds, so a late line lands
+ * in one of the last few files we replaced. At hundreds of commits a second a longer watch would
+ * hold thousands of descriptors and stat them all on every commit.
+ */
+const retiredForMs = 2_000;
+const retiredAtMost = 32;
 
 /**
  * The Beads file as this store last read or wrote it: its lines (the index), which version of
@@ -71,6 +77,10 @@ export class FileState {
           size: Number(this.fileId?.size ?? 0n),
           until: Date.now() + retiredForMs,
         });
+      while (this.#retired.length > retiredAtMost) {
+        const oldest = this.#retired.shift() as Retired;
+        oldest.handle.close().catch(() => undefined);
+      }
       this.handle = handle;
     }
     this.index = index;
@@ -81,17 +91,20 @@ export class FileState {
   /** Picks up complete lines appended to replaced files since last looked; returns how many. */
   async checkRetired(): Promise<number> {
     const now = Date.now();
-    const kept: Retired[] = [];
+    const retired = this.#retired;
+    this.#retired = [];
+    const appended = await Promise.all(
+      retired.map((r) => readAppended(r.handle, r.size).catch(() => ({ lines: [], end: r.size }))),
+    );
     let count = 0;
-    for (const r of this.#retired) {
-      const { lines, end } = await readAppended(r.handle, r.size).catch(() => ({ lines: [], end: r.size }));
+    retired.forEach((r, i) => {
+      const { lines, end } = appended[i] as { lines: Buffer[]; end: number };
       r.size = end;
       this.carried.push(...lines);
       count += lines.length;
-      if (now > r.until) await r.handle.close().catch(() => undefined);
-      else kept.push(r);
-    }
-    this.#retired = kept;
+      if (now > r.until) r.handle.close().catch(() => undefined);
+      else this.#retired.push(r);
+    });
     return count;
   }
 
