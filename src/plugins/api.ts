@@ -43,7 +43,7 @@ export interface HandlerContext extends HandlerExtensions {
   type: string;
   /** GPU indices the held slot is bound to, when the host binds slots to GPUs. */
   gpu?: number[];
-  /** Per-attempt folder for files the handler produces (on this machine). */
+  /** Per-attempt folder for files the handler produces (on this machine), made when first read. */
   artifactsDir: string;
   /** Run a command on the task's host (argv, never a shell string). */
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;

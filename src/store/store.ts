@@ -56,6 +56,11 @@ export interface MutationContext {
    * in it included), read under the write lock: for a change that depends on others (a cap).
    */
   tasks(statuses: readonly string[]): Iterable<Task>;
+  /**
+   * How many changes this commit has applied so far. What a mutation derived from `tasks` stays
+   * true while this is unchanged, so it may be kept across the mutations of one commit.
+   */
+  readonly changes: number;
 }
 
 export interface NewTask {

@@ -209,12 +209,13 @@ const issueFieldChecks: Record<string, ShapeCheck> = {
  * cannot run) and ygg does not change its line; the key and message say what to fix by hand.
  * A custom string `status` is valid (simply not ready); a status that is not a string is not.
  */
-export function taskShapeProblem(task: unknown): ShapeProblem | undefined {
+export function taskShapeProblem(task: unknown, yggKnownGood = false): ShapeProblem | undefined {
   if (!isPlainObject(task)) return { key: '', message: `the line is ${describe(task)}, expected an object` };
   const top = membersProblem(task, issueFieldChecks, '');
   if (top) return top;
   const metadata = task.metadata;
   if (!isPlainObject(metadata) || metadata.ygg === undefined) return undefined;
   if (!isPlainObject(metadata.ygg)) return wrong('metadata.ygg', metadata.ygg, 'an object');
+  if (yggKnownGood) return undefined;
   return membersProblem(metadata.ygg, yggFieldChecks, 'metadata.ygg');
 }

@@ -167,6 +167,23 @@ export function yggOf(task: Task): YggMeta {
   return view as YggMeta;
 }
 
+/**
+ * Marks `metadata.ygg` built by ygg's own lifecycle from a view `yggOf` returned and fields of
+ * the documented shape, so reading it back skips the checks: a task's history is checked once
+ * when read from the file, not again after each of the dozens of changes a busy loop makes.
+ */
+export function trustedYgg<T extends YggMeta>(ygg: T): T {
+  yggViews.set(ygg, ygg);
+  return ygg;
+}
+
+/** True when the task's `metadata.ygg` is one `trustedYgg` marked (built by the lifecycle). */
+export function hasTrustedYgg(task: Task): boolean {
+  const meta: unknown = task?.metadata;
+  if (!isPlainObject(meta) || !isPlainObject(meta.ygg)) return false;
+  return yggViews.get(meta.ygg) === meta.ygg;
+}
+
 /** The task's well-formed dependencies (objects with string `depends_on_id` and `type`); never throws. */
 export function dependenciesOf(task: Task): Dependency[] {
   const deps: unknown = task.dependencies;

@@ -68,6 +68,31 @@ describe('the lifecycle on a real store', () => {
     expect(await applyChange(store, claim('c', { owner: 'loop-3', slot: 1, now: later }))).toBeDefined();
   });
 
+  it('claims and releases inside one commit see each other: never more than the host holds', async () => {
+    await using store = await storeWith(['a', 'b', 'c', 'd', 'e', 'f'], 'lifecycle-one-commit');
+    expect(await applyChange(store, claim('a', { slot: 0 }))).toBeDefined();
+    const a = store.get('a')!;
+    // Queued together, so one commit applies them in order: b fills the host, c and d are
+    // declined, a's release frees slot 0, e takes it, f is declined again (same slot, then full).
+    const results = await Promise.all([
+      applyChange(store, claim('b', { owner: 'loop-2', slot: 1 })),
+      applyChange(store, claim('c', { owner: 'loop-2', slot: 2 })),
+      applyChange(store, claim('d', { owner: 'loop-3', slot: 0, typeCap: 2 })),
+      applyChange(store, {
+        op: 'release',
+        id: 'a',
+        ending: { token: yggOf(a).lease!.token, now: t0 + 1, outcome: 'cancelled' },
+      }),
+      applyChange(store, claim('e', { owner: 'loop-3', slot: 0, now: t0 + 2 })),
+      applyChange(store, claim('f', { owner: 'loop-3', slot: 0, now: t0 + 2 })),
+      applyChange(store, claim('f', { owner: 'loop-3', slot: 1, host: 'fenrir', now: t0 + 2, typeCap: 3 })),
+    ]);
+    expect(results.map((r) => r !== undefined)).toEqual([true, false, false, true, true, false, true]);
+    expect(store.stats().commits).toBeLessThanOrEqual(3);
+    const running = store.list(['in_progress']).map((t) => `${t.id}@${yggOf(t).lease?.host}`);
+    expect(running.sort()).toEqual(['b@surtr', 'e@surtr', 'f@fenrir']);
+  });
+
   it('a slot lent while waiting on a tool is not counted; taking it back is declined while the host is full', async () => {
     await using store = await storeWith(['a', 'b', 'c'], 'lifecycle-lend');
     const a = (await applyChange(store, claim('a', { hostSlots: 1 })))!;

@@ -8,7 +8,7 @@ import { statusOf, type Task, yggOf } from '../../store/task.js';
 import { nextTimestamp } from '../../store/timestamps.js';
 import { ownerIsDeadHere, yggAssignee } from '../owner.js';
 import type { ClaimChange } from './changes.js';
-import { claimView, leaseLive } from './leases.js';
+import { claimedInCommit, claimViewInCommit, leaseLive } from './leases.js';
 import { historyKept, withYgg } from './ygg-meta.js';
 
 /** True when `owner` may claim the task now: open and ygg's to take, or its lease has lapsed. */
@@ -24,8 +24,9 @@ export function isClaimable(task: Task, owner: string, now: number): boolean {
 export function claim(change: ClaimChange): Mutation {
   return (task, context) => {
     if (!isClaimable(task, change.owner, change.now)) return undefined;
-    const running = context?.tasks(['in_progress']) ?? [];
-    const taken = claimView(running, change.now, task.id, change.host, change.slot, change.type);
+    const taken = context
+      ? claimViewInCommit(context, change.now, task, change.host, change.slot, change.type)
+      : { onHost: 0, slotTaken: false, ofType: 0 };
     if (taken.onHost >= change.hostSlots || taken.slotTaken) return undefined;
     if (change.typeCap !== undefined && taken.ofType >= change.typeCap) return undefined;
     const meta = yggOf(task);
@@ -45,18 +46,21 @@ export function claim(change: ClaimChange): Mutation {
     history.push({ attempt, host: change.host, start: stamp });
     const next: Task = { ...task, status: 'in_progress', assignee: yggAssignee, updated_at: stamp };
     if (!task.started_at) next.started_at = stamp;
-    return withYgg(next, {
+    const lease = {
+      owner: change.owner,
+      token: (meta.lease?.token ?? 0) + 1,
+      expires: new Date(change.now + change.leaseMs).toISOString(),
+      host: change.host,
+      slot: change.slot,
+      type: change.type,
+    };
+    const claimed = withYgg(next, {
       attempt,
-      lease: {
-        owner: change.owner,
-        token: (meta.lease?.token ?? 0) + 1,
-        expires: new Date(change.now + change.leaseMs).toISOString(),
-        host: change.host,
-        slot: change.slot,
-        type: change.type,
-      },
+      lease,
       next_try_at: undefined,
       history: history.slice(-historyKept),
     });
+    if (claimed && context) claimedInCommit(context, task, lease);
+    return claimed;
   };
 }

@@ -1,4 +1,5 @@
 /** Reading leases: which are live, and what the live ones hold on each host. */
+import type { MutationContext } from '../../store/store.js';
 import { type Lease, statusOf, type Task, yggOf } from '../../store/task.js';
 
 /** Expiry times already read: a claim looks at every live lease, hundreds of claims a commit. */
@@ -78,24 +79,80 @@ function rawLease(task: Task): Lease | undefined {
     : undefined;
 }
 
-/** One pass over the running tasks, no maps: a claim runs this once per task of a large commit. */
-export function claimView(
-  inProgress: Iterable<Task>,
+/** What the live leases hold, counted once: per host the held slots (lent ones left out), per type the tasks. */
+interface HeldCounts {
+  /** The context's `changes` this was true at, and the time it was read at. */
+  changes: number;
+  now: number;
+  hosts: Map<string, Map<number, number>>;
+  types: Map<string, number>;
+}
+
+const heldInCommit = new WeakMap<MutationContext, HeldCounts>();
+
+function count(held: HeldCounts, lease: Lease, by: 1 | -1): void {
+  if (typeof lease.type === 'string') held.types.set(lease.type, (held.types.get(lease.type) ?? 0) + by);
+  if (lease.lent === true || typeof lease.host !== 'string') return;
+  let slots = held.hosts.get(lease.host);
+  if (!slots) {
+    slots = new Map();
+    held.hosts.set(lease.host, slots);
+  }
+  const slot = typeof lease.slot === 'number' ? lease.slot : -1;
+  slots.set(slot, (slots.get(slot) ?? 0) + by);
+}
+
+/**
+ * What the live leases of tasks other than `task` hold, for a claim inside a commit: the running
+ * tasks are counted once per commit instead of once per claim (a commit of a busy loop holds
+ * hundreds of claims). The counts are read again when another change of the commit has applied
+ * since, or when this claim's clock is earlier.
+ */
+export function claimViewInCommit(
+  context: MutationContext,
   now: number,
-  except: string,
+  task: Task,
   host: string,
   slot: number,
   type: string,
 ): ClaimView {
-  const view: ClaimView = { onHost: 0, slotTaken: false, ofType: 0 };
-  for (const task of inProgress) {
-    if (task.id === except || task.status !== 'in_progress') continue;
-    const lease = rawLease(task);
-    if (!leaseLive(lease, now)) continue;
-    if (lease.type === type) view.ofType += 1;
-    if (lease.lent === true || lease.host !== host) continue;
-    view.onHost += 1;
-    if (lease.slot === slot) view.slotTaken = true;
+  let held = heldInCommit.get(context);
+  if (!held || held.changes !== context.changes || now < held.now) {
+    held = { changes: context.changes, now, hosts: new Map(), types: new Map() };
+    for (const running of context.tasks(['in_progress'])) {
+      if (running.status !== 'in_progress') continue;
+      const lease = rawLease(running);
+      if (leaseLive(lease, now)) count(held, lease, 1);
+    }
+    heldInCommit.set(context, held);
+  }
+  const slots = held.hosts.get(host);
+  const view: ClaimView = {
+    onHost: slots ? [...slots.values()].reduce((a, b) => a + b, 0) : 0,
+    slotTaken: (slots?.get(slot) ?? 0) > 0,
+    ofType: held.types.get(type) ?? 0,
+  };
+  // The task's own lease (live, from a loop that died here) holds nothing against its new claim.
+  const own = task.status === 'in_progress' ? rawLease(task) : undefined;
+  if (leaseLive(own, held.now)) {
+    if (own.type === type) view.ofType -= 1;
+    if (own.lent !== true && own.host === host) {
+      view.onHost -= 1;
+      if (own.slot === slot && (slots?.get(slot) ?? 0) <= 1) view.slotTaken = false;
+    }
   }
   return view;
+}
+
+/**
+ * A claim of the commit is about to apply: its lease joins the counts (and the task's old one
+ * leaves them), so the next claim reuses them.
+ */
+export function claimedInCommit(context: MutationContext, before: Task, lease: Lease): void {
+  const held = heldInCommit.get(context);
+  if (!held || held.changes !== context.changes) return;
+  const old = before.status === 'in_progress' ? rawLease(before) : undefined;
+  if (leaseLive(old, held.now)) count(held, old, -1);
+  count(held, lease, 1);
+  held.changes = context.changes + 1;
 }

@@ -1,7 +1,14 @@
 /** The one place `metadata.ygg` and an attempt's history record are rewritten. */
 import { makeComment } from '../../store/operations.js';
 import type { MutationContext } from '../../store/store.js';
-import { type AttemptRecord, statusOf, type Task, type YggMeta, yggOf } from '../../store/task.js';
+import {
+  type AttemptRecord,
+  statusOf,
+  type Task,
+  trustedYgg,
+  type YggMeta,
+  yggOf,
+} from '../../store/task.js';
 import { yggAssignee } from '../owner.js';
 import type { Ending } from './changes.js';
 
@@ -23,7 +30,11 @@ export function withYgg(task: Task, patch: Partial<YggMeta>): Task | undefined {
     if (value === undefined) delete ygg[key];
     else ygg[key] = value;
   }
-  return { ...task, metadata: { ...(task.metadata as Record<string, unknown> | undefined), ygg } };
+  // The view was checked and the patch is the lifecycle's own: no need to check it again.
+  return {
+    ...task,
+    metadata: { ...(task.metadata as Record<string, unknown> | undefined), ygg: trustedYgg(ygg as YggMeta) },
+  };
 }
 
 /** True while the attempt holding `token` still owns the task. */

@@ -58,9 +58,13 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   const working = new Map<string, { task: Task; ops: number[] }>();
   const added = new Map<string, { task: Task; op: number }>();
   let commentId = index.maxIntCommentId;
+  let changes = 0;
   const context: MutationContext = {
     newCommentId: () => (index.usesIntCommentIds && !index.usesStringCommentIds ? ++commentId : randomUUID()),
     tasks: (statuses) => tasksInCommit(statuses),
+    get changes() {
+      return changes;
+    },
   };
   // A claim asks for the in-progress tasks once per task of a commit that may hold hundreds: the
   // tasks of each asked-for set of statuses are found once per commit, then kept up to date as
@@ -90,6 +94,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   };
   /** A change of the commit applied: the sets asked for so far follow it. */
   const applied = (task: Task) => {
+    changes += 1;
     for (const { statuses, tasks } of members.values()) {
       if (statuses.includes(statusOf(task))) tasks.set(task.id, task);
       else tasks.delete(task.id);
@@ -164,7 +169,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
     const text = spliceJson(oldText, JSON.parse(oldText), task, placeLikeBd);
     if (text === oldText) continue;
     const after = Buffer.from(text, 'utf8');
-    const record = parseLine(after).record;
+    const record = parseLine(after, task).record;
     if (record.kind !== 'issue' || record.issue?.badShape) {
       const error = new YggError(
         `a change to ${id} would write a line ${record.kind !== 'issue' ? 'bd rejects' : 'ygg cannot read back'} (${record.notes?.[0]?.message})`,

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { StoreProblem } from '../store.js';
-import { statusOf, type Task } from '../task.js';
+import { hasTrustedYgg, statusOf, type Task } from '../task.js';
 import { isPlainObject, taskShapeProblem } from '../task-shape.js';
 import { parseMicros } from '../timestamps.js';
 import { nestsDeeperThan } from './json-scan.js';
@@ -23,8 +23,12 @@ export interface ParsedLine {
 
 const linkTypes = new Set<string>(['blocks', 'conditional-blocks', 'parent-child', 'waits-for']);
 
-/** Reads one line; never throws. Problems go on the record, without file and line number. */
-export function parseLine(raw: Buffer): ParsedLine {
+/**
+ * Reads one line; never throws. Problems go on the record, without file and line number.
+ * `written`: the task this line was just serialised from; when its `metadata.ygg` was built by
+ * the lifecycle from checked values, that part is not checked again (every claim and outcome).
+ */
+export function parseLine(raw: Buffer, written?: Task): ParsedLine {
   const bad = (kind: StoreProblem['kind'], message: string, hint = keepHint): ParsedLine => ({
     record: { raw, kind: 'bad', notes: [{ kind, message, hint }] },
     task: undefined,
@@ -70,7 +74,7 @@ export function parseLine(raw: Buffer): ParsedLine {
   }
   const task = value as Task;
   const record: LineRecord = { raw, kind: 'issue', issue: slimOf(task, priority) };
-  const shape = taskShapeProblem(task);
+  const shape = taskShapeProblem(task, written !== undefined && hasTrustedYgg(written));
   if (shape && record.issue) {
     record.issue.badShape = true;
     record.notes = [
