@@ -8,13 +8,12 @@ import { basename, dirname } from 'node:path';
 export class FileWatcher {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #debounce: NodeJS.Timeout | undefined;
+  #pending: NodeJS.Immediate | undefined;
 
   constructor(
     readonly path: string,
     readonly pollIntervalMs: number,
     readonly onSignal: () => void,
-    readonly debounceMs = 5,
   ) {}
 
   start(): void {
@@ -32,21 +31,25 @@ export class FileWatcher {
     this.#timer.unref();
   }
 
+  /**
+   * The events of one write arrive together (a rename shows as two): they are taken as one
+   * signal on the next turn of the event loop, with no timer in the way of a new task's pickup.
+   */
   #kick(): void {
-    if (this.#debounce) return;
-    this.#debounce = setTimeout(() => {
-      this.#debounce = undefined;
+    if (this.#pending) return;
+    this.#pending = setImmediate(() => {
+      this.#pending = undefined;
       this.onSignal();
-    }, this.debounceMs);
-    this.#debounce.unref();
+    });
+    this.#pending.unref();
   }
 
   stop(): void {
     this.#watcher?.close();
     this.#watcher = undefined;
     if (this.#timer) clearInterval(this.#timer);
-    if (this.#debounce) clearTimeout(this.#debounce);
+    if (this.#pending) clearImmediate(this.#pending);
     this.#timer = undefined;
-    this.#debounce = undefined;
+    this.#pending = undefined;
   }
 }
