@@ -174,7 +174,7 @@ describe('ygg loop as a process', () => {
       ).toHaveLength(1);
     }
     expect(tasks.some((t) => t.status === 'in_progress')).toBe(false);
-  });
+  }, 180_000); // five loop processes killed and restarted: minutes on a loaded 2-core machine
 
   it('cancels a running task with ygg cancel within a second, leaving it closed as cancelled', async () => {
     const { dir, store } = await workspace('cancel');
