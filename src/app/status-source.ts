@@ -73,6 +73,7 @@ export function loopStatusSource(
     snap.paused = loop.paused;
     snap.loop.state = loop.state === 'created' ? 'starting' : loop.state;
     snap.loop.startedAt = new Date(loop.startedAt).toISOString();
+    snap.loop.owner = loop.owner;
     for (const host of snap.hosts) {
       const slots = loop.slots.get(host.name);
       if (slots) host.slots = { used: slots.used, total: slots.total, effective: slots.effective };

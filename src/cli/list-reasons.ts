@@ -7,10 +7,10 @@ import { classifyType, typeConfigFor } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import { type ControlState, readControl } from '../dispatch/control.js';
 import { heldByDependency } from '../dispatch/held.js';
-import { connectStatus } from '../observe/monitor/client.js';
 import { route } from '../schedule/router.js';
 import type { TaskStore } from '../store/store.js';
 import type { Task } from '../store/task.js';
+import { liveSnapshot } from './live-loops.js';
 
 export interface WaitReason {
   /** `loop`: told by the running loop; `config`: worked out from hosts.yaml. */
@@ -25,8 +25,7 @@ export async function waitReasons(
   store?: Pick<TaskStore, 'get'>,
 ): Promise<Map<string, WaitReason>> {
   const reasons = new Map<string, WaitReason>();
-  const live = await connectStatus(runtimeDir, 1500);
-  const snapshot = await live?.snapshot(AbortSignal.timeout(3000)).catch(() => undefined);
+  const snapshot = await liveSnapshot(runtimeDir);
   for (const held of snapshot?.unroutable ?? [])
     reasons.set(held.id, { source: 'loop', reason: held.reason });
   // Tasks the loop has not looked at yet (or no loop): what hosts.yaml and the switches say.

@@ -3,6 +3,7 @@
  * the snapshot, the event stream, and the two actions (with the token).
  */
 import { YggError } from '../../errors.js';
+import { liveLoopRecords } from '../server/loop-records.js';
 import { readStatusFile, type StatusFile } from '../server/status-file.js';
 import type { AttemptOutput, StatusSnapshot } from '../snapshot.js';
 
@@ -16,17 +17,42 @@ export interface StatusClient {
   output(id: string, signal?: AbortSignal): Promise<AttemptOutput | undefined>;
 }
 
-/** A client when a loop's status file exists and its server answers; undefined otherwise. */
+/**
+ * A client of a running loop whose server answers: the one `status.json` names, else any live
+ * loop in `.ygg/loops/` (newest first); undefined when none answers. Each loop's server shows
+ * every loop on the store.
+ */
 export async function connectStatus(runtimeDir: string, timeoutMs = 2000): Promise<StatusClient | undefined> {
-  const file = await readStatusFile(runtimeDir);
-  if (!file) return undefined;
-  const client = statusClient(file);
-  try {
-    await client.snapshot(AbortSignal.timeout(timeoutMs));
-    return client;
-  } catch {
-    return undefined; // a stale file: the loop died without removing it
+  const records = (await liveLoopRecords(runtimeDir)).reverse();
+  const files = [
+    await readStatusFile(runtimeDir),
+    ...records.flatMap((r) =>
+      r.url && r.token && r.host && r.port
+        ? [
+            {
+              pid: r.pid,
+              host: r.host,
+              port: r.port,
+              url: r.url,
+              token: r.token,
+              startedAt: r.startedAt,
+              version: r.version,
+            },
+          ]
+        : [],
+    ),
+  ];
+  for (const file of files) {
+    if (!file) continue;
+    const client = statusClient(file);
+    try {
+      await client.snapshot(AbortSignal.timeout(timeoutMs));
+      return client;
+    } catch {
+      // a stale file: that loop died without removing it
+    }
   }
+  return undefined;
 }
 
 export function statusClient(file: StatusFile): StatusClient {
