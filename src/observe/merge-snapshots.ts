@@ -32,6 +32,9 @@ export function mergeLoopViews(
   const named = (view: LoopView) => (several ? loopName(view.record) : undefined);
   const nameOf = new Map(answered.map((v) => [v.snapshot, named(v)]));
   const all = [first, ...others];
+  // A task one loop runs is not waiting, whatever another loop (without its handler, say) said.
+  const runningIds = new Set(all.flatMap((s) => s.running.map((r) => r.id)));
+  const notRunning = <T extends { id: string }>(items: T[]) => items.filter((i) => !runningIds.has(i.id));
   const merged: StatusSnapshot = {
     ...first,
     paused: all.some((s) => s.paused),
@@ -40,10 +43,22 @@ export function mergeLoopViews(
       all.flatMap((s) => s.running.map((r) => withLoop(r, nameOf.get(s) ?? r.loop))),
       (r) => r.id,
     ),
-    unroutable: uniqueBy(
-      all.flatMap((s) => s.unroutable.map((u) => withLoop(u, nameOf.get(s) ?? u.loop))),
-      (u) => u.id,
+    unroutable: notRunning(
+      uniqueBy(
+        all.flatMap((s) => s.unroutable.map((u) => withLoop(u, nameOf.get(s) ?? u.loop))),
+        (u) => u.id,
+      ),
     ).slice(0, snapshotLimits.unroutable),
+    ...(all.some((s) => s.waiting)
+      ? {
+          waiting: notRunning(
+            uniqueBy(
+              all.flatMap((s) => (s.waiting ?? []).map((w) => withLoop(w, nameOf.get(s) ?? w.loop))),
+              (w) => w.id,
+            ),
+          ).slice(0, snapshotLimits.waiting),
+        }
+      : {}),
     recent: mergeRecent(all),
     throughput: {
       perMinute: sum(all.map((s) => s.throughput.perMinute)),

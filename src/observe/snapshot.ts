@@ -114,6 +114,11 @@ export interface UnroutableTask {
   loop?: string;
 }
 
+/** A ready task that is not running, with the loop's one reason for it (`kind`: admission's). */
+export interface WaitingTask extends UnroutableTask {
+  kind: string;
+}
+
 /** One loop running on the store, as the merged view lists them. */
 export interface LoopSummary {
   /** `pid 1234` (and `on MACHINE` for another machine's). */
@@ -173,6 +178,8 @@ export interface StatusSnapshot {
   recent: RecentOutcome[];
   deadLetters: { count: number; tasks: DeadLetter[] };
   unroutable: UnroutableTask[];
+  /** Every ready task the loop decided not to start now, with why (slot waits too); bounded. */
+  waiting?: WaitingTask[];
   throughput: Throughput;
   learner?: LearnerStatus;
   /** Every loop on the store (this one first), when the snapshot merges several loops' views. */
@@ -198,6 +205,7 @@ export const snapshotLimits = {
   recent: 50,
   deadLetters: 100,
   unroutable: 100,
+  waiting: 1000,
   errorChars: 200,
 } as const;
 

@@ -3,7 +3,7 @@
  * the snapshot, the event stream, and the two actions (with the token).
  */
 import { YggError } from '../../errors.js';
-import { liveLoopRecords } from '../server/loop-records.js';
+import { type LoopRecord, liveLoopRecords } from '../server/loop-records.js';
 import { readStatusFile, type StatusFile } from '../server/status-file.js';
 import type { AttemptOutput, StatusSnapshot } from '../snapshot.js';
 
@@ -24,24 +24,7 @@ export interface StatusClient {
  */
 export async function connectStatus(runtimeDir: string, timeoutMs = 2000): Promise<StatusClient | undefined> {
   const records = (await liveLoopRecords(runtimeDir)).reverse();
-  const files = [
-    await readStatusFile(runtimeDir),
-    ...records.flatMap((r) =>
-      r.url && r.token && r.host && r.port
-        ? [
-            {
-              pid: r.pid,
-              host: r.host,
-              port: r.port,
-              url: r.url,
-              token: r.token,
-              startedAt: r.startedAt,
-              version: r.version,
-            },
-          ]
-        : [],
-    ),
-  ];
+  const files = [await readStatusFile(runtimeDir), ...records.map(recordFile)];
   for (const file of files) {
     if (!file) continue;
     const client = statusClient(file);
@@ -53,6 +36,38 @@ export async function connectStatus(runtimeDir: string, timeoutMs = 2000): Promi
     }
   }
   return undefined;
+}
+
+/**
+ * A client of the loop running task `id` now (its events and output are that loop's own), else
+ * of any loop that answers (the task is not running yet: whichever loop claims it is unknown).
+ */
+export async function connectStatusFor(runtimeDir: string, id: string): Promise<StatusClient | undefined> {
+  for (const record of await liveLoopRecords(runtimeDir)) {
+    const file = recordFile(record);
+    if (!file) continue;
+    const own = await fetch(`${file.url}/status?scope=loop`, {
+      headers: { authorization: `Bearer ${file.token}` },
+      signal: AbortSignal.timeout(2000),
+    })
+      .then((r) => (r.ok ? (r.json() as Promise<StatusSnapshot>) : undefined))
+      .catch(() => undefined);
+    if (own?.running.some((r) => r.id === id)) return statusClient(file);
+  }
+  return connectStatus(runtimeDir);
+}
+
+function recordFile(r: LoopRecord): StatusFile | undefined {
+  if (!r.url || !r.token || !r.host || !r.port) return undefined;
+  return {
+    pid: r.pid,
+    host: r.host,
+    port: r.port,
+    url: r.url,
+    token: r.token,
+    startedAt: r.startedAt,
+    version: r.version,
+  };
 }
 
 export function statusClient(file: StatusFile): StatusClient {
