@@ -20,7 +20,7 @@ import { RuntimeEstimator } from '../schedule/estimates.js';
 import type { Placement } from '../schedule/makespan.js';
 import { HostSlots, resizeSlots } from '../schedule/slots.js';
 import type { StoreChange, TaskStore } from '../store/store.js';
-import { type Task, yggOf } from '../store/task.js';
+import { statusOf, type Task, yggOf } from '../store/task.js';
 import type { Holdup } from './admission.js';
 import { InProgressTasks } from './candidates.js';
 import { type Clock, systemClock } from './clock.js';
@@ -279,6 +279,10 @@ export class Loop implements PassView {
     // The wait (ready to started) of a new task counts from when it arrived, if it arrived ready.
     if (change.added.length > 0)
       this.#waiting.arrived(change.added, new Set(this.store.ready().map((t) => t.id)), now);
+    for (const id of [...change.changed, ...change.removed]) {
+      const task = this.store.get(id);
+      if (!task || statusOf(task) !== 'open') this.#waiting.forget(id);
+    }
     void this.#runner.onChange([...change.changed, ...change.removed], change.external);
     this.kick();
   }

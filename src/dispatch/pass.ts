@@ -41,6 +41,9 @@ export interface PassResult {
   plan: Map<string, Placement> | undefined;
 }
 
+/** How many tasks past the last free slot a pass gives the reason they wait. */
+const notReachedMarks = 1000;
+
 export function runPass(ctx: PassContext, now: number): PassResult {
   const { runner, view } = ctx;
   const scan = scanInProgress(ctx.inProgress.get(), view.owner, now, (id) => runner.isInFlight(id));
@@ -73,7 +76,8 @@ export function runPass(ctx: PassContext, now: number): PassResult {
       const usable = anyHostUsable(input.hosts);
       if (usable) otherLater = true;
       const reason = usable ? slotReason(usableHosts(input.hosts)) : hostsOutReason(input.hosts);
-      for (const rest of ordered.slice(at))
+      // Bounded, as the snapshot's list of waiting tasks is: a long queue costs no more per pass.
+      for (const rest of ordered.slice(at, at + notReachedMarks))
         if (!runner.isInFlight(rest.id)) ctx.waiting.notReached(rest, view.typeOf(rest), reason, now);
       break;
     }

@@ -50,6 +50,12 @@ export class WaitingTasks {
     this.holdups.set(task.id, { kind: 'slot', type, reason });
   }
 
+  /** It is no longer waiting (closed, cancelled, removed, dead): nothing kept for it. */
+  forget(id: string): void {
+    this.holdups.delete(id);
+    this.#readySince.delete(id);
+  }
+
   /** It starts now: returns since when it was ready. */
   started(task: Task, now: number): number {
     this.#noteReady(task, now);
