@@ -6,6 +6,7 @@
  */
 import type { Holdup, Loop } from '../dispatch/loop.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
+import { reportedKinds } from '../dispatch/waiting.js';
 import {
   type AttemptOutput,
   type StatusSnapshot,
@@ -51,15 +52,6 @@ function attemptOutputs(loop: Loop) {
     },
   };
 }
-
-const reportedHoldups = new Set<Holdup['kind']>([
-  'unroutable',
-  'no-handler',
-  'waiting',
-  'held',
-  'assigned',
-  'admission',
-]);
 
 export function loopStatusSource(
   loop: Loop,
@@ -108,7 +100,7 @@ export function loopStatusSource(
       return [{ id, title: task.title, type: h.type, reason: h.reason, kind: h.kind }];
     });
     snap.unroutable = waiting
-      .filter((w) => reportedHoldups.has(w.kind as Holdup['kind']))
+      .filter((w) => reportedKinds.has(w.kind as Holdup['kind']))
       .slice(0, snapshotLimits.unroutable)
       .map(({ kind: _, ...task }) => task);
     snap.waiting = waiting.slice(0, snapshotLimits.waiting);

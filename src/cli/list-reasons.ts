@@ -5,10 +5,13 @@
  * cancelled, or is still open, a defer, a retry time); else admission's `decide` over hosts.yaml,
  * the operator switches and the plugins, as a loop would decide with every host up and idle.
  */
+import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
+import type { Holdup } from '../dispatch/admission.js';
 import { configHoldup } from '../dispatch/config-admission.js';
 import { readControl } from '../dispatch/control.js';
-import { storeHoldup } from '../dispatch/waiting.js';
+import { reportedKinds, storeHoldup } from '../dispatch/waiting.js';
+import { type StatusSnapshot, snapshotLimits } from '../observe/snapshot.js';
 import type { PluginSet } from '../plugins/loader.js';
 import type { TaskStore } from '../store/store.js';
 import type { Task } from '../store/task.js';
@@ -33,9 +36,10 @@ export async function waitReasons(
   config: YggConfig | undefined,
   store: Pick<TaskStore, 'get'>,
   now = Date.now(),
+  options: { askLoops?: boolean; plugins?: PluginSet } = {},
 ): Promise<Map<string, WaitReason>> {
   const reasons = new Map<string, WaitReason>();
-  const snapshot = await liveSnapshot(runtimeDir);
+  const snapshot = options.askLoops === false ? undefined : await liveSnapshot(runtimeDir);
   const told = snapshot?.waiting ?? snapshot?.unroutable.map((u) => ({ ...u, kind: 'unroutable' })) ?? [];
   const wanted = new Set(tasks.map((t) => t.id));
   for (const w of told)
@@ -47,7 +51,7 @@ export async function waitReasons(
         ...(w.loop ? { loop: w.loop } : {}),
       });
   const control = await readControl(runtimeDir);
-  let plugins: PluginSet | undefined;
+  let plugins = options.plugins;
   for (const task of tasks) {
     if (reasons.has(task.id)) continue;
     const fromStore = storeHoldup(task, store, now);
@@ -63,8 +67,59 @@ export async function waitReasons(
   return reasons;
 }
 
-/** Imported only when a task needs admission's answer (most lists need none). */
-async function loadAllPlugins(config: YggConfig): Promise<PluginSet> {
-  const { builtinPluginDir, loadPlugins } = await import('../plugins/loader.js');
-  return loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
+const loaded = new Map<string, Promise<PluginSet>>();
+
+/** Imported only when a task needs admission's answer (most lists need none); once per process (the monitor asks every second). */
+function loadAllPlugins(config: YggConfig): Promise<PluginSet> {
+  const key = JSON.stringify(config.pluginDirs);
+  let plugins = loaded.get(key);
+  if (!plugins) {
+    plugins = import('../plugins/loader.js').then(({ builtinPluginDir, loadPlugins }) =>
+      loadPlugins([builtinPluginDir(), ...config.pluginDirs]),
+    );
+    loaded.set(key, plugins);
+  }
+  return plugins;
+}
+
+/**
+ * bd's ready tasks, then the open ones it does not call ready because a blocker ended dead: ygg
+ * holds those for good, and `list --ready` says so rather than hide them.
+ */
+export function readyOrHeld(store: Pick<TaskStore, 'ready' | 'list' | 'get'>, now: number): Task[] {
+  const ready = store.ready();
+  const ids = new Set(ready.map((t) => t.id));
+  const held = store
+    .list(['open'])
+    .filter((t) => !ids.has(t.id) && storeHoldup(t, store, now)?.kind === 'held');
+  return [...ready, ...held];
+}
+
+/**
+ * A store-only snapshot (no loop runs) given the same reasons `list --ready` gives: `waiting`
+ * for every ready task that waits, `unroutable` for those not in line at all.
+ */
+export async function withStoreReasons(
+  snapshot: StatusSnapshot,
+  store: Pick<TaskStore, 'get' | 'ready' | 'list' | 'runtimeDir'>,
+  config: YggConfig | undefined,
+  plugins?: PluginSet,
+): Promise<StatusSnapshot> {
+  const ready = readyOrHeld(store, Date.now());
+  const reasons = await waitReasons(ready, store.runtimeDir, config, store, Date.now(), {
+    askLoops: false,
+    ...(plugins ? { plugins } : {}),
+  });
+  const waiting = ready.flatMap((t) => {
+    const w = reasons.get(t.id);
+    return w
+      ? [{ id: t.id, title: t.title, type: classifyType(t, config), reason: w.reason, kind: w.kind }]
+      : [];
+  });
+  snapshot.waiting = waiting.slice(0, snapshotLimits.waiting);
+  snapshot.unroutable = waiting
+    .filter((w) => reportedKinds.has(w.kind as Holdup['kind']))
+    .slice(0, snapshotLimits.unroutable)
+    .map(({ kind: _, ...task }) => task);
+  return snapshot;
 }

@@ -6,7 +6,7 @@ import { storeHoldup } from '../dispatch/waiting.js';
 import type { TaskStore } from '../store/store.js';
 import { priorityOf, statusOf, type Task, yggOf } from '../store/task.js';
 import { parseMicros } from '../store/timestamps.js';
-import { type WaitReason, waitReasons } from './list-reasons.js';
+import { readyOrHeld, type WaitReason, waitReasons } from './list-reasons.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 import { type TaskView, taskRow, viewOf } from './task-view.js';
 
@@ -60,19 +60,6 @@ export async function listCommand(options: ListOptions): Promise<TaskView[]> {
       };
     });
   });
-}
-
-/**
- * bd's ready tasks, then the open ones it does not call ready because a blocker ended dead: ygg
- * holds those for good, and `list --ready` says so rather than hide them.
- */
-function readyOrHeld(store: Pick<TaskStore, 'ready' | 'list' | 'get'>, now: number): Task[] {
-  const ready = store.ready();
-  const ids = new Set(ready.map((t) => t.id));
-  const held = store
-    .list(['open'])
-    .filter((t) => !ids.has(t.id) && storeHoldup(t, store, now)?.kind === 'held');
-  return [...ready, ...held];
 }
 
 /** Plain `list`: the store's reasons (blockers, defer, retry time), no loop asked. */

@@ -12,6 +12,7 @@ import type { StatusSnapshot } from '../observe/snapshot.js';
 import { snapshotFromStore } from '../observe/store-snapshot.js';
 import { openStore } from '../store/open.js';
 import type { TaskStore } from '../store/store.js';
+import { withStoreReasons } from './list-reasons.js';
 import { liveSnapshot } from './live-loops.js';
 import { type CommonOptions, withCommonOptions } from './runtime.js';
 
@@ -42,7 +43,7 @@ export async function currentSnapshot(
 ): Promise<{ snapshot: StatusSnapshot }> {
   const live = await liveSnapshot(store.runtimeDir, 5000);
   if (live) return { snapshot: live };
-  return { snapshot: snapshotFromStore(store, config, { version }) };
+  return { snapshot: await withStoreReasons(snapshotFromStore(store, config, { version }), store, config) };
 }
 
 /** One frame (`--once`) or the snapshot as JSON (`--json`). */
@@ -94,7 +95,7 @@ export async function monitorInteractive(options: MonitorOptions): Promise<void>
       runtimeDir: store.runtimeDir,
       storeSnapshot: async () => {
         await store.load();
-        return snapshotFromStore(store, config, { version });
+        return withStoreReasons(snapshotFromStore(store, config, { version }), store, config);
       },
       onUpdate: (update) => {
         client = update.client;

@@ -9,6 +9,20 @@ import { taskShapeProblem } from '../store/task-shape.js';
 import type { Holdup } from './admission.js';
 import { heldByDependency } from './held.js';
 
+/**
+ * The holds every view lists as tasks that cannot run (the monitor's and the web view's
+ * "unroutable"): no host, hosts down or drained, no handler, held by a blocker, assigned to
+ * someone else, held by a rate or queue limit. Not a backoff, nor a wait for a slot.
+ */
+export const reportedKinds: ReadonlySet<Holdup['kind']> = new Set<Holdup['kind']>([
+  'unroutable',
+  'no-handler',
+  'waiting',
+  'held',
+  'assigned',
+  'admission',
+]);
+
 export class WaitingTasks {
   readonly holdups = new Map<string, Holdup>();
   readonly #readySince = new Map<string, number>();

@@ -143,5 +143,9 @@ describe('one reason per waiting task, the same everywhere', () => {
     expect(await ygg(ws.dir, 'position', 'bd-orphan')).toBe(
       `bd-orphan: not in line to run: ${reasons.get('bd-orphan')}\n`,
     );
+    const alone = JSON.parse(await ygg(ws.dir, 'monitor', '--json')) as StatusSnapshot;
+    expect(alone.loop.running).toBe(false);
+    for (const id of ['bd-after', 'bd-orphan'])
+      expect(alone.unroutable.find((u) => u.id === id)?.reason).toBe(reasons.get(id));
   });
 });
