@@ -4,7 +4,7 @@
  * show every loop and which loop runs what; when one stops, the others stay in view; a record
  * left by a dead loop is ignored and removed.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/observe/snapshot.js';
 import { yggOf } from '../../src/store/task.js';
-import { repoRoot, runYgg, yggBin } from '../helpers/cli.js';
+import { collectOutput, repoRoot, runYgg, yggBin } from '../helpers/cli.js';
 import { type RunningLoop, startLoop, type Workspace, workspace } from '../helpers/running-loop.js';
 import { readTasks, waitForTasks } from '../helpers/store-file.js';
 import { testDir } from '../helpers/tmp.js';
@@ -94,6 +94,34 @@ describe('several loops on one store, all in view', () => {
     expect(ready.stdout).toMatch(/bd-nohandler.*no handler plugin named "nope"/);
     const statusFile = JSON.parse(await readFile(join(ws.dir, '.ygg', 'status.json'), 'utf8'));
     expect(statusFile.pid).toBe(pidA);
+  });
+
+  it('logs -f follows a task run by a loop other than the one status.json names', async () => {
+    const ws = await workspace('loops-view-logs');
+    await ws.add('bd-talk', 'prints, then works on', {
+      handler: 'shell',
+      argv: ['sh', '-c', 'echo first words; sleep 120'],
+    });
+    const a = await startLoop(ws.dir);
+    await waitForTasks(ws.store, (all) => all.some((t) => t.id === 'bd-talk' && t.status === 'in_progress'));
+    const b = await startLoop(ws.dir);
+    const statusFile = JSON.parse(await readFile(join(ws.dir, '.ygg', 'status.json'), 'utf8'));
+    expect(statusFile.pid).toBe(b.child.pid);
+    const follower = spawn(process.execPath, [yggBin, 'logs', '-f', 'bd-talk'], {
+      cwd: ws.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = collectOutput(follower);
+    const ended = new Promise<number | null>((resolve) => follower.on('exit', (code) => resolve(code)));
+    try {
+      await waitUntil(() => output.stdout().includes('first words'), { what: 'the replayed output' });
+      expect((await runYgg(['cancel', 'bd-talk'], { cwd: ws.dir })).code).toBe(0);
+      expect(await ended).toBe(0);
+      expect(output.stdout()).toMatch(/cancelled/);
+    } finally {
+      follower.kill();
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 
   it('a record left by a dead loop is ignored and removed', async () => {
