@@ -4,14 +4,18 @@
  * with a loop running and without; plain `list` tells dead letters and held tasks apart; and
  * `loop --until-idle` ends non-zero naming what is left and why, also when every host is down.
  */
+import { existsSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/observe/snapshot.js';
 import { runYgg } from '../helpers/cli.js';
 import { startLoop, workspace } from '../helpers/running-loop.js';
 import { waitForTasks } from '../helpers/store-file.js';
 import { waitUntil } from '../helpers/wait.js';
+
+const chromiumPath = '/usr/bin/chromium';
 
 const oneSlot = `
 hosts:
@@ -126,6 +130,23 @@ describe('one reason per waiting task, the same everywhere', () => {
     const snapshot = JSON.parse(await ygg(ws.dir, 'monitor', '--json')) as StatusSnapshot;
     expect(snapshot.unroutable.find((u) => u.id === 'bd-orphan')?.reason).toBe(reasons.get('bd-orphan'));
     expect(snapshot.waiting?.find((w) => w.id === 'bd-next')?.reason).toBe(reasons.get('bd-next'));
+    if (existsSync(chromiumPath)) {
+      // The web view lists it with the same words.
+      const browser = await chromium.launch({
+        executablePath: chromiumPath,
+        args: ['--headless', '--no-sandbox'],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(loop.browserUrl);
+        await page
+          .locator('#unroutable tr', { hasText: 'bd-orphan' })
+          .filter({ hasText: reasons.get('bd-orphan')! })
+          .waitFor({ timeout: 20_000 });
+      } finally {
+        await browser.close();
+      }
+    }
     const frame = await ygg(ws.dir, 'monitor', '--once');
     expect(frame).toMatch(/Unroutable .*bd-orphan: no host is eligible/);
 
