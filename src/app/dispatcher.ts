@@ -8,8 +8,9 @@ import { watch } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { formatProblem } from '../config/problems.js';
 import type { YggConfig } from '../config/types.js';
-import { Loop } from '../dispatch/loop.js';
+import { type IdleEnd, Loop } from '../dispatch/loop.js';
 import { QueuePolicy } from '../dispatch/queue-policy.js';
+import { type LeftTask, leftTasks } from '../dispatch/waiting.js';
 import { feedCounters } from '../observe/counter-feed.js';
 import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
@@ -23,6 +24,8 @@ export interface DispatcherOptions extends CommonOptions, ObserveFlags {
   legacy?: boolean;
   /** Show a progress bar and stop once nothing is left (`--until-idle`). */
   untilIdle?: boolean;
+  /** With `untilIdle`: how long ready tasks may wait on hosts that are all down or drained before it gives up. */
+  hostsDownMs?: number;
   /** Safety-net poll of the store; stands over hosts.yaml, also after a reload. */
   intervalMs?: number;
   bus?: EventBus;
@@ -31,6 +34,15 @@ export interface DispatcherOptions extends CommonOptions, ObserveFlags {
   /** Reload hosts.yaml when the file changes (the CLI's loop does; SIGHUP calls `reload`). */
   watchConfig?: boolean;
 }
+
+/** How `--until-idle` ended: `end` says why it stopped, `left` the open tasks and why each waits. */
+export interface IdleReport {
+  end: IdleEnd;
+  left: LeftTask[];
+}
+
+/** `--until-idle` waits this long for down hosts to come back before it gives up. */
+export const defaultHostsDownMs = 120_000;
 
 export class Dispatcher implements AsyncDisposable {
   /** Cleanups in the order things were built; run in reverse. */
@@ -70,15 +82,19 @@ export class Dispatcher implements AsyncDisposable {
    * Starts the loop once the hosts were probed; resolves when it stopped: on `stop`, or with
    * `untilIdle` once nothing is ready, running or waiting for a retry.
    */
-  async run(): Promise<void> {
+  async run(): Promise<IdleReport | undefined> {
     const loop = this.loop;
     await this.#hosts?.ready();
     await loop.start();
+    let report: IdleReport | undefined;
     if (this.#options.untilIdle) {
-      await loop.untilIdle();
+      const end = await loop.untilIdle(this.#options.hostsDownMs ?? defaultHostsDownMs);
+      // What is left, and why, as the loop saw it when it stopped looking.
+      report = { end, left: leftTasks(loop.store, loop.holdups, loop.now()) };
       if (loop.state === 'running') await loop.stop();
     }
     await stopped(loop);
+    return report;
   }
 
   /** Re-reads hosts.yaml: a valid file applies; an invalid or unreadable one is said and ignored. */

@@ -4,9 +4,13 @@
  * bar; and the retention sweeps that keep `.ygg/` bounded. Call before `loop.start()` so no event
  * is missed; dispose after the loop stopped.
  */
+
+import { hostname } from 'node:os';
 import type { Loop } from '../dispatch/loop.js';
 import { YggError } from '../errors.js';
 import { createLogger, type Logger, parseLogLevel } from '../observe/logger.js';
+import { peerMergingSource } from '../observe/loop-peers.js';
+import { announceLoop } from '../observe/loop-presence.js';
 import { ProgressWriter } from '../observe/progress-bar.js';
 import { logSweep } from '../observe/retention/log-sweep.js';
 import { startRetention } from '../observe/retention/sweeper.js';
@@ -35,7 +39,15 @@ export async function observeLoop(
 ): Promise<LoopObservers> {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  const source = loopStatusSource(loop, { version });
+  const own = loopStatusSource(loop, { version });
+  // The status server shows every loop on the store: this one's view merged with the others'.
+  const startedAt = new Date(loop.startedAt).toISOString();
+  const self = { owner: loop.owner, pid: process.pid, machine: hostname(), startedAt };
+  const source = peerMergingSource(own, { runtimeDir: loop.store.runtimeDir, self });
+  const disposeSources = () => {
+    source[Symbol.dispose]();
+    own[Symbol.dispose]();
+  };
   const progress =
     options.untilIdle === true
       ? new ProgressWriter({
@@ -68,13 +80,24 @@ export async function observeLoop(
     // The configured port is taken (another loop, say) and none was asked for: take a free one.
     if (!(error instanceof YggError) || flags.statusPort !== undefined || !/in use/.test(error.message)) {
       progress?.[Symbol.dispose]();
-      source[Symbol.dispose]();
+      disposeSources();
       throw error;
     }
     observers = await start(0);
     logger.warn({ port: observers.server?.port }, `${error.message}; using port ${observers.server?.port}`);
   }
   if (observers.server) stderr.write(`ygg: status and web view at ${observers.server.browserUrl}\n`);
+  const server = observers.server;
+  const presence = await announceLoop({
+    runtimeDir: loop.store.runtimeDir,
+    owner: loop.owner,
+    startedAt: loop.startedAt,
+    version,
+    logger,
+    ...(server
+      ? { server: { url: server.url, host: server.host, port: server.port, token: server.token } }
+      : {}),
+  });
   const offLocks = logStoreLocks(logger);
   const retention = startRetention({
     runtimeDir: loop.store.runtimeDir,
@@ -94,8 +117,9 @@ export async function observeLoop(
       try {
         await retention.close();
         await observers.close();
+        await presence.close();
       } finally {
-        source[Symbol.dispose]();
+        disposeSources();
         logger.flush();
       }
     },

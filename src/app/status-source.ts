@@ -6,8 +6,15 @@
  */
 import type { Holdup, Loop } from '../dispatch/loop.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
-import type { AttemptOutput, StatusSnapshot, StatusSource } from '../observe/snapshot.js';
+import { reportedKinds } from '../dispatch/waiting.js';
+import {
+  type AttemptOutput,
+  type StatusSnapshot,
+  type StatusSource,
+  snapshotLimits,
+} from '../observe/snapshot.js';
 import { StatusTracker } from '../observe/status-tracker.js';
+import { statusOf } from '../store/task.js';
 
 /** Progress lines kept per running attempt, for `ygg logs -f` attaching mid-run. */
 const maxOutputLines = 500;
@@ -46,15 +53,6 @@ function attemptOutputs(loop: Loop) {
   };
 }
 
-const reportedHoldups = new Set<Holdup['kind']>([
-  'unroutable',
-  'no-handler',
-  'waiting',
-  'held',
-  'assigned',
-  'admission',
-]);
-
 export function loopStatusSource(
   loop: Loop,
   options: { version: string; by?: string },
@@ -73,6 +71,7 @@ export function loopStatusSource(
     snap.paused = loop.paused;
     snap.loop.state = loop.state === 'created' ? 'starting' : loop.state;
     snap.loop.startedAt = new Date(loop.startedAt).toISOString();
+    snap.loop.owner = loop.owner;
     for (const host of snap.hosts) {
       const slots = loop.slots.get(host.name);
       if (slots) host.slots = { used: slots.used, total: slots.total, effective: slots.effective };
@@ -94,9 +93,17 @@ export function loopStatusSource(
     }));
     // Every holdup the loop reports (no host, hosts down or drained, no handler, held by a
     // blocker, assigned to someone else, held by a rate limit or queue limit); not a backoff.
-    snap.unroutable = [...loop.holdups.entries()]
-      .filter(([, h]) => reportedHoldups.has(h.kind))
-      .map(([id, h]) => ({ id, title: loop.store.get(id)?.title ?? id, type: h.type, reason: h.reason }));
+    // Only tasks still open: one cancelled or closed elsewhere while it waited no longer waits.
+    const waiting = [...loop.holdups.entries()].flatMap(([id, h]) => {
+      const task = loop.store.get(id);
+      if (!task || statusOf(task) !== 'open') return [];
+      return [{ id, title: task.title, type: h.type, reason: h.reason, kind: h.kind }];
+    });
+    snap.unroutable = waiting
+      .filter((w) => reportedKinds.has(w.kind as Holdup['kind']))
+      .slice(0, snapshotLimits.unroutable)
+      .map(({ kind: _, ...task }) => task);
+    snap.waiting = waiting.slice(0, snapshotLimits.waiting);
     return snap;
   };
   const by = options.by ?? 'status server';

@@ -24,8 +24,8 @@ import {
   readKnownHosts,
   verifyKnownHost,
 } from '../hosts/ssh/known-hosts.js';
-import { connectStatus } from '../observe/monitor/client.js';
 import { locateStore } from '../store/beads-jsonl/locate.js';
+import { liveSnapshot } from './live-loops.js';
 
 export interface HostsOptions {
   cwd: string;
@@ -46,8 +46,14 @@ export interface HostReport {
   latencyMs?: number;
   error?: string;
   hint?: string;
-  /** `used`: told by the running loop (absent when none answers). */
-  slots: { configured: number; effective: number; used?: number; vramGbNeeded?: number };
+  /** `used`: told by the running loops (absent when none answers); `byLoop`: how many each runs there, with several loops. */
+  slots: {
+    configured: number;
+    effective: number;
+    used?: number;
+    byLoop?: Record<string, number>;
+    vramGbNeeded?: number;
+  };
   /** null: the host has no nvidia-smi; undefined: not known (host down). */
   gpus?: GpuReading[] | null;
   protections: string[];
@@ -68,12 +74,18 @@ async function reportHost(
   live: LiveHosts,
 ): Promise<HostReport> {
   const used = live.used.get(host.name);
+  const byLoop = live.byLoop.get(host.name);
   const report: HostReport = {
     name: host.name,
     transport: host.transport,
     state: 'down',
     drained: live.drained.has(host.name),
-    slots: { configured: host.slots, effective: host.slots, ...(used === undefined ? {} : { used }) },
+    slots: {
+      configured: host.slots,
+      effective: host.slots,
+      ...(used === undefined ? {} : { used }),
+      ...(byLoop ? { byLoop } : {}),
+    },
     protections: [],
   };
   if (host.ssh) report.address = `${host.ssh.user}@${host.ssh.address}:${host.ssh.port}`;
@@ -114,14 +126,16 @@ async function reportHost(
   return report;
 }
 
-/** What the store's switches and its running loop (if one answers) say about the hosts. */
+/** What the store's switches and its running loops (those that answer) say about the hosts. */
 interface LiveHosts {
   drained: Set<string>;
   used: Map<string, number>;
+  /** Per host, tasks each loop runs there (several loops only). */
+  byLoop: Map<string, Record<string, number>>;
 }
 
 async function liveHosts(options: HostsOptions): Promise<LiveHosts> {
-  const live: LiveHosts = { drained: new Set(), used: new Map() };
+  const live: LiveHosts = { drained: new Set(), used: new Map(), byLoop: new Map() };
   let runtimeDir: string;
   try {
     runtimeDir = locateStore({ store: options.storePath, cwd: options.cwd }).runtimeDir;
@@ -129,9 +143,15 @@ async function liveHosts(options: HostsOptions): Promise<LiveHosts> {
     return live; // no store here: no switches and no loop to ask
   }
   for (const name of (await readControl(runtimeDir)).drained) live.drained.add(name);
-  const loop = await connectStatus(runtimeDir, 1500);
-  const snapshot = await loop?.snapshot(AbortSignal.timeout(3000)).catch(() => undefined);
+  const snapshot = await liveSnapshot(runtimeDir);
   for (const host of snapshot?.hosts ?? []) live.used.set(host.name, host.slots.used);
+  if (snapshot?.loops)
+    for (const run of snapshot.running) {
+      if (!run.loop) continue;
+      const counts = live.byLoop.get(run.host) ?? {};
+      counts[run.loop] = (counts[run.loop] ?? 0) + 1;
+      live.byLoop.set(run.host, counts);
+    }
   return live;
 }
 
@@ -157,8 +177,13 @@ function gpuText(gpus: GpuReading[] | null | undefined): string {
 
 /** `slots 1/3 used`, or `slots 3` without a loop; usable ones when GPU memory is short. */
 function slotsText(r: HostReport): string {
-  const { used, effective, configured, vramGbNeeded } = r.slots;
-  const count = used === undefined ? `slots ${configured}` : `slots ${used}/${configured} used`;
+  const { used, effective, configured, vramGbNeeded, byLoop } = r.slots;
+  const by = byLoop
+    ? ` (${Object.entries(byLoop)
+        .map(([loop, n]) => `${n} by ${loop}`)
+        .join(', ')})`
+    : '';
+  const count = used === undefined ? `slots ${configured}` : `slots ${used}/${configured} used${by}`;
   const usable =
     effective < configured ? `, ${effective} usable for ${vramGbNeeded} GB tasks (GPU memory is short)` : '';
   return count + usable;

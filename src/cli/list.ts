@@ -2,9 +2,11 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
 import { classifyType } from '../config/type-rules.js';
-import { priorityOf, statusOf, type Task } from '../store/task.js';
+import { storeHoldup } from '../dispatch/waiting.js';
+import type { TaskStore } from '../store/store.js';
+import { priorityOf, statusOf, type Task, yggOf } from '../store/task.js';
 import { parseMicros } from '../store/timestamps.js';
-import { waitReasons } from './list-reasons.js';
+import { readyOrHeld, type WaitReason, waitReasons } from './list-reasons.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 import { type TaskView, taskRow, viewOf } from './task-view.js';
 
@@ -36,17 +38,52 @@ export async function listCommand(options: ListOptions): Promise<TaskView[]> {
     })
       .then((found) => found.config)
       .catch(() => undefined);
-    let tasks: readonly Task[] = options.ready ? store.ready() : store.list();
+    const now = Date.now();
+    let tasks: readonly Task[] = options.ready ? readyOrHeld(store, now) : store.list();
     if (options.status) tasks = tasks.filter((t) => statusOf(t) === options.status);
     if (options.type) tasks = tasks.filter((t) => classifyType(t, config) === options.type);
     if (!options.ready) tasks = [...tasks].sort(compareTasks);
-    const reasons = options.ready ? await waitReasons(tasks, store.runtimeDir, config, store) : new Map();
+    const reasons: Map<string, WaitReason> = options.ready
+      ? await waitReasons(tasks, store.runtimeDir, config, store, now)
+      : storeReasons(tasks, store, now);
     return tasks.map((task) => {
-      const view = viewOf(task, config);
+      const view: TaskView = viewOf(task, config);
+      const state = displayState(task, reasons.get(task.id));
+      if (state) view.state = state;
       const waiting = reasons.get(task.id);
-      return waiting ? { ...view, waiting: waiting.reason } : view;
+      if (!waiting) return view;
+      return {
+        ...view,
+        waiting: waiting.reason,
+        waiting_kind: waiting.kind,
+        ...(waiting.loop ? { waiting_loop: waiting.loop } : {}),
+      };
     });
   });
+}
+
+/** Plain `list`: the store's reasons (blockers, defer, retry time), no loop asked. */
+function storeReasons(
+  tasks: readonly Task[],
+  store: Pick<TaskStore, 'get'>,
+  now: number,
+): Map<string, WaitReason> {
+  const reasons = new Map<string, WaitReason>();
+  for (const task of tasks) {
+    const holdup = storeHoldup(task, store, now);
+    if (holdup) reasons.set(task.id, { source: 'store', ...holdup });
+  }
+  return reasons;
+}
+
+/** What the status column shows when the status alone would mislead: a dead letter, a held task. */
+function displayState(task: Task, waiting: WaitReason | undefined): string | undefined {
+  if (yggOf(task).dead) return 'dead';
+  if (statusOf(task) !== 'open' || !waiting) return undefined;
+  if (waiting.kind === 'held') return 'held';
+  if (waiting.kind === 'blocked') return 'waiting';
+  if (waiting.kind === 'deferred') return 'deferred';
+  return undefined;
 }
 
 export function register(program: Command): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { YggError } from '../errors.js';
-import { connectStatus } from '../observe/monitor/client.js';
+import { connectStatusFor } from '../observe/monitor/client.js';
 import { formatDuration } from '../observe/monitor/format.js';
 import type { StatusSnapshot } from '../observe/snapshot.js';
 import { openStore } from '../store/open.js';
@@ -59,7 +59,7 @@ export async function logsCommand(
   write(formatTaskLog(task));
   const active = ['open', 'in_progress'].includes(statusOf(task));
   if (!options.follow || !active) return;
-  const client = await connectStatus(store.runtimeDir);
+  const client = await connectStatusFor(store.runtimeDir, id);
   if (!client) {
     write('(no loop running: nothing to follow)\n');
     return;

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { Dispatcher, type DispatcherOptions } from '../app/dispatcher.js';
+import {
+  Dispatcher,
+  type DispatcherOptions,
+  defaultHostsDownMs,
+  type IdleReport,
+} from '../app/dispatcher.js';
 import type { Loop } from '../dispatch/loop.js';
 import { ExitError } from '../errors.js';
 import { EventBus } from '../observe/events.js';
@@ -10,6 +15,7 @@ import { type CommonOptions, withCommonOptions } from './runtime.js';
 export interface LoopCommandOptions extends CommonOptions, ObserveFlags {
   legacy?: boolean;
   untilIdle?: boolean;
+  hostsDownMs?: number;
   interval?: number;
   graceMs?: number;
 }
@@ -19,7 +25,12 @@ export interface LoopRun {
   ending: 'idle' | 'graceful' | 'forced';
   signal?: NodeJS.Signals;
   loop: Loop;
+  /** With --until-idle: how it ended and the tasks left. */
+  idle?: IdleReport;
 }
+
+/** `--until-idle` exits with this when tasks are left that it could not run. */
+export const tasksLeftExitCode = 3;
 
 /**
  * Runs the dispatcher until idle (`untilIdle`) or until SIGINT/SIGTERM: the first signal stops
@@ -57,9 +68,9 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', reload);
   try {
-    await dispatcher.run();
+    const idle = await dispatcher.run();
     if (loop.forced) ending = 'forced';
-    return { ending, ...(caught ? { signal: caught } : {}), loop };
+    return { ending, ...(caught ? { signal: caught } : {}), loop, ...(idle && !caught ? { idle } : {}) };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -78,7 +89,15 @@ export function register(program: Command): void {
         '--legacy',
         'the Python dispatcher’s older behaviour, for comparison: one running task per type',
       )
-      .option('--until-idle', 'exit 0 once nothing is ready, running or waiting for a retry')
+      .option(
+        '--until-idle',
+        `exit once nothing is ready, running or waiting for a retry: 0 when no task is left, ${tasksLeftExitCode} naming each task left and why`,
+      )
+      .option(
+        '--hosts-down-wait <duration>',
+        'with --until-idle: how long ready tasks may wait on hosts that are all down or drained before it exits (default 2m)',
+        parseDuration,
+      )
       .option(
         '--interval <duration>',
         'safety-net poll of the store besides the file watch (500ms, 5s; a bare number is ms)',
@@ -89,15 +108,20 @@ export function register(program: Command): void {
         'on SIGINT/SIGTERM, how long running tasks may finish before they are aborted (30s, 2m)',
         parseDuration,
       ),
-  ).action(async (flags: LoopCommandOptions & { grace?: number }) => {
+  ).action(async (flags: LoopCommandOptions & { grace?: number; hostsDownWait?: number }) => {
     const run = await runLoopCommand({
       ...flags,
       ...(flags.grace === undefined ? {} : { graceMs: flags.grace }),
+      ...(flags.hostsDownWait === undefined ? {} : { hostsDownMs: flags.hostsDownWait }),
     });
     const t = run.loop.totals;
     process.stderr.write(
       `ygg: loop ${run.ending === 'idle' ? 'idle' : 'stopped'}: ${t.succeeded} succeeded, ${t.retried} retried, ${t.dead} dead, ${t.cancelled} cancelled\n`,
     );
+    if (run.idle && run.idle.left.length > 0) {
+      process.stderr.write(idleReportText(run.idle, flags.hostsDownWait ?? defaultHostsDownMs));
+      throw new ExitError(tasksLeftExitCode);
+    }
     if (run.ending === 'forced') {
       process.stderr.write(
         'ygg: running tasks were aborted (a second signal, or the grace period ran out) and reopened to run again later\n',
@@ -105,4 +129,14 @@ export function register(program: Command): void {
       throw new ExitError(128 + (signalNumbers[run.signal ?? 'SIGTERM'] ?? 15));
     }
   });
+}
+
+/** What --until-idle left, each task with why it waits, and why it stopped waiting. */
+export function idleReportText(report: IdleReport, hostsDownMs: number): string {
+  const n = report.left.length;
+  const head =
+    report.end === 'hosts-down'
+      ? `ygg: gave up after ${hostsDownMs / 1000} s: the hosts these tasks need stayed down or drained; ${n} ${n === 1 ? 'task' : 'tasks'} left:`
+      : `ygg: nothing more can run here; ${n} ${n === 1 ? 'task' : 'tasks'} left:`;
+  return `${[head, ...report.left.map((t) => `  ${t.id}  ${t.title}: ${t.reason}`)].join('\n')}\n`;
 }

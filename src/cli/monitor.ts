@@ -5,13 +5,15 @@ import { version } from '../app/version.js';
 import type { YggConfig } from '../config/types.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
 import { type MonitorActions, startMonitorApp } from '../observe/monitor/app.js';
-import { connectStatus, type StatusClient } from '../observe/monitor/client.js';
+import type { StatusClient } from '../observe/monitor/client.js';
 import { runFeed } from '../observe/monitor/feed.js';
 import { renderFrame } from '../observe/monitor/render.js';
 import type { StatusSnapshot } from '../observe/snapshot.js';
 import { snapshotFromStore } from '../observe/store-snapshot.js';
 import { openStore } from '../store/open.js';
 import type { TaskStore } from '../store/store.js';
+import { withStoreReasons } from './list-reasons.js';
+import { liveSnapshot } from './live-loops.js';
 import { type CommonOptions, withCommonOptions } from './runtime.js';
 
 export interface MonitorOptions extends CommonOptions {
@@ -34,20 +36,14 @@ async function configOrNothing(options: CommonOptions): Promise<YggConfig | unde
   }
 }
 
-/** The current snapshot: from the running loop when there is one, else from the store alone. */
+/** The current snapshot: every running loop's view merged, else from the store alone. */
 export async function currentSnapshot(
   store: TaskStore,
   config: YggConfig | undefined,
-): Promise<{ snapshot: StatusSnapshot; client?: StatusClient }> {
-  const client = await connectStatus(store.runtimeDir);
-  if (client) {
-    try {
-      return { snapshot: await client.snapshot(AbortSignal.timeout(5000)), client };
-    } catch {
-      // fell over between the two requests: use the store
-    }
-  }
-  return { snapshot: snapshotFromStore(store, config, { version }) };
+): Promise<{ snapshot: StatusSnapshot }> {
+  const live = await liveSnapshot(store.runtimeDir, 5000);
+  if (live) return { snapshot: live };
+  return { snapshot: await withStoreReasons(snapshotFromStore(store, config, { version }), store, config) };
 }
 
 /** One frame (`--once`) or the snapshot as JSON (`--json`). */
@@ -99,7 +95,7 @@ export async function monitorInteractive(options: MonitorOptions): Promise<void>
       runtimeDir: store.runtimeDir,
       storeSnapshot: async () => {
         await store.load();
-        return snapshotFromStore(store, config, { version });
+        return withStoreReasons(snapshotFromStore(store, config, { version }), store, config);
       },
       onUpdate: (update) => {
         client = update.client;

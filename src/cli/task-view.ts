@@ -3,10 +3,17 @@ import type { YggConfig } from '../config/types.js';
 import { dependenciesOf, labelsOf, priorityOf, statusOf, type Task } from '../store/task.js';
 
 /**
- * A task as `--json` prints it: every key of the line, plus its ygg `type` and, in
- * `list --ready`, why it is not running (`waiting`).
+ * A task as `--json` prints it: every key of the line, plus its ygg `type`; in `ygg list` its
+ * `state` when the status alone misleads (`dead`, `held`, `waiting`, `deferred`) and why it is
+ * not running (`waiting`, with the kind of hold and, with several loops, the loop that said so).
  */
-export type TaskView = Task & { type: string; waiting?: string };
+export type TaskView = Task & {
+  type: string;
+  state?: string;
+  waiting?: string;
+  waiting_kind?: string;
+  waiting_loop?: string;
+};
 
 export function viewOf(task: Task, config?: Pick<YggConfig, 'typeRules' | 'issueTypeMap'>): TaskView {
   return { ...task, type: classifyType(task, config) };
@@ -14,7 +21,9 @@ export function viewOf(task: Task, config?: Pick<YggConfig, 'typeRules' | 'issue
 
 /** One line of `ygg list`: id, priority, status, type, title (and why it waits, when known). */
 export function taskRow(task: TaskView): string {
-  const row = [task.id, `P${priorityOf(task)}`, statusOf(task), task.type, task.title].join('\t');
+  const row = [task.id, `P${priorityOf(task)}`, task.state ?? statusOf(task), task.type, task.title].join(
+    '\t',
+  );
   return task.waiting ? `${row}\t(${task.waiting})` : row;
 }
 

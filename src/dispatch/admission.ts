@@ -15,7 +15,17 @@ import { type HostsView, routeByPlan, routeTask } from './routing.js';
 
 /** Why a ready task is not running. */
 export interface Holdup {
-  kind: 'unroutable' | 'waiting' | 'assigned' | 'held' | 'retry' | 'no-handler' | 'admission' | 'bad-task';
+  /** `slot`: it could run, but a slot or a type's cap is full now (a reason shown, never reported as an event). */
+  kind:
+    | 'unroutable'
+    | 'waiting'
+    | 'assigned'
+    | 'held'
+    | 'retry'
+    | 'no-handler'
+    | 'admission'
+    | 'bad-task'
+    | 'slot';
   reason: string;
   type: string;
 }
@@ -24,8 +34,8 @@ export type Decision =
   | { kind: 'launch'; task: Task; type: string; plugin: Plugin; slot: Slot }
   /** It cannot run now for a reason worth showing; `report` false for reasons that come and go. */
   | { kind: 'hold'; task: Task; holdup: Holdup; report: boolean; later: boolean; at?: number }
-  /** A slot or cap is full now: try again when one frees (no reason shown). */
-  | { kind: 'later'; task: Task };
+  /** A slot or cap is full now: try again when one frees; `reason` says which. */
+  | { kind: 'later'; task: Task; reason: string };
 
 /** What admission needs to know for one pass. */
 export interface AdmissionInput {
@@ -83,8 +93,14 @@ export function decide(task: Task, input: AdmissionInput): Decision {
   }
   const config = input.typeConfig(type);
   const running = input.typesRunning.get(type) ?? 0;
-  if (input.legacy && running > 0) return { kind: 'later', task };
-  if (config.maxConcurrent !== undefined && running >= config.maxConcurrent) return { kind: 'later', task };
+  if (input.legacy && running > 0)
+    return { kind: 'later', task, reason: `waiting: --legacy runs one ${type} task at a time` };
+  if (config.maxConcurrent !== undefined && running >= config.maxConcurrent)
+    return {
+      kind: 'later',
+      task,
+      reason: `waiting: ${running} ${type} tasks run, its max_concurrent (${config.maxConcurrent})`,
+    };
   const admission = input.admit?.(task, type);
   if (admission)
     return {
@@ -97,7 +113,7 @@ export function decide(task: Task, input: AdmissionInput): Decision {
   const decision = input.plan
     ? routeByPlan(input.hosts, input.plan, task, type, config)
     : routeTask(input.hosts, task, type, config);
-  if (decision.kind === 'busy') return { kind: 'later', task };
+  if (decision.kind === 'busy') return { kind: 'later', task, reason: slotReason(config.hosts) };
   if (decision.kind === 'waiting') return hold(task, 'waiting', type, decision.reason, true);
   if (decision.kind === 'unroutable') return hold(task, 'unroutable', type, decision.reason);
   // A task that declares GPU memory takes a slot on a GPU that has it free, not just any slot.
@@ -109,6 +125,20 @@ export function decide(task: Task, input: AdmissionInput): Decision {
       gpuFits && vramGb ? (gpus) => gpuFits(decision.host, gpus, vramGb) : undefined,
       input.hosts.heldElsewhere.get(decision.host),
     );
-  if (!slot) return { kind: 'later', task };
+  if (!slot)
+    return {
+      kind: 'later',
+      task,
+      reason: vramGb
+        ? `waiting for a slot on ${decision.host} with ${vramGb} GB of GPU memory free`
+        : slotReason([decision.host]),
+    };
   return { kind: 'launch', task, type, plugin, slot };
+}
+
+/** Why a task that could run waits: every slot it may use is taken. */
+export function slotReason(hosts: readonly string[]): string {
+  return hosts.length > 0
+    ? `waiting for a free slot (${hosts.join(', ')} full)`
+    : 'waiting for a free slot (every host is full)';
 }

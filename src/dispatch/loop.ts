@@ -20,7 +20,7 @@ import { RuntimeEstimator } from '../schedule/estimates.js';
 import type { Placement } from '../schedule/makespan.js';
 import { HostSlots, resizeSlots } from '../schedule/slots.js';
 import type { StoreChange, TaskStore } from '../store/store.js';
-import { type Task, yggOf } from '../store/task.js';
+import { statusOf, type Task, yggOf } from '../store/task.js';
 import type { Holdup } from './admission.js';
 import { InProgressTasks } from './candidates.js';
 import { type Clock, systemClock } from './clock.js';
@@ -38,6 +38,8 @@ export type { Holdup } from './admission.js';
 export type { RunningAttempt } from './runner.js';
 export type { LoopTotals } from './settle-writer.js';
 export type LoopState = 'created' | 'running' | 'stopping' | 'stopped';
+/** How `untilIdle` ended: nothing left to do now, or the ready tasks waited on down hosts too long. */
+export type IdleEnd = 'idle' | 'hosts-down';
 
 export interface LoopOptions extends DispatchExtensions, HostSignals {
   store: TaskStore;
@@ -77,7 +79,10 @@ export class Loop implements PassView {
   #heldElsewhere = new Map<string, number[]>();
   #passQueued = false;
   #pollTimer: unknown;
-  #idleWaiters: Array<() => void> = [];
+  #idleWaiters: Array<(end: IdleEnd) => void> = [];
+  /** With `untilIdle(hostsDownMs)`: since when the ready tasks wait on down hosts alone. */
+  #hostsDown: { since: number; timer: unknown } | undefined;
+  #hostsDownMs: number | undefined;
   #cleanups: Array<() => void> = [];
   #stopping: Promise<void> | undefined;
   #forced = false;
@@ -197,8 +202,13 @@ export class Loop implements PassView {
     this.#wake.at(at);
   }
 
-  /** Resolves when nothing is ready, running, or waiting for a retry or a lease to lapse. */
-  untilIdle(): Promise<void> {
+  /**
+   * Resolves when nothing is ready, running, or waiting for a retry or a lease to lapse: `idle`.
+   * With `hostsDownMs`, also once the ready tasks have waited that long on hosts that are down or
+   * drained and nothing runs: `hosts-down`.
+   */
+  untilIdle(hostsDownMs?: number): Promise<IdleEnd> {
+    this.#hostsDownMs = hostsDownMs;
     return new Promise((resolve) => {
       this.#idleWaiters.push(resolve);
       this.kick();
@@ -230,7 +240,8 @@ export class Loop implements PassView {
       for (const cleanup of this.#cleanups.splice(0)) cleanup();
       await this.store.flush();
       this.#setState('stopped');
-      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      this.#endHostsDown();
+      for (const resolve of this.#idleWaiters.splice(0)) resolve('idle');
     })();
     return this.#stopping;
   }
@@ -268,6 +279,10 @@ export class Loop implements PassView {
     // The wait (ready to started) of a new task counts from when it arrived, if it arrived ready.
     if (change.added.length > 0)
       this.#waiting.arrived(change.added, new Set(this.store.ready().map((t) => t.id)), now);
+    for (const id of [...change.changed, ...change.removed]) {
+      const task = this.store.get(id);
+      if (!task || statusOf(task) !== 'open') this.#waiting.forget(id);
+    }
     void this.#runner.onChange([...change.changed, ...change.removed], change.external);
     this.kick();
   }
@@ -282,18 +297,45 @@ export class Loop implements PassView {
     if (this.#state !== 'running') return;
     let later = false;
     let launched = 0;
+    let hostsOnly = false;
     if (!this.paused) {
       const result = runPass(this.#passContext(), this.clock.now());
       this.#heldElsewhere = result.heldElsewhere;
       this.#plan = result.plan;
       ({ later, launched } = result);
+      hostsOnly = result.waitsOnHostsOnly;
       this.#wake.at(result.nextWake);
     } else if (this.store.ready().length > 0) {
       later = true;
     }
-    if (launched === 0 && this.#runner.busy === 0 && !later) {
-      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    const still = launched === 0 && this.#runner.busy === 0;
+    if (still && !later) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve('idle');
     }
+    this.#watchHostsDown(still && hostsOnly);
+  }
+
+  /** Ends `untilIdle` once the ready tasks have waited `hostsDownMs` on down hosts alone. */
+  #watchHostsDown(waiting: boolean): void {
+    const bound = this.#hostsDownMs;
+    if (!waiting || bound === undefined || this.#idleWaiters.length === 0) {
+      this.#endHostsDown();
+      return;
+    }
+    const now = this.clock.now();
+    if (!this.#hostsDown) {
+      const timer = this.clock.setTimeout(() => this.kick(), bound);
+      this.#hostsDown = { since: now, timer };
+      return;
+    }
+    if (now - this.#hostsDown.since < bound) return;
+    this.#endHostsDown();
+    for (const resolve of this.#idleWaiters.splice(0)) resolve('hosts-down');
+  }
+
+  #endHostsDown(): void {
+    if (this.#hostsDown) this.clock.clearTimeout(this.#hostsDown.timer);
+    this.#hostsDown = undefined;
   }
 
   #passContext(): PassContext {

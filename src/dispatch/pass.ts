@@ -8,7 +8,7 @@ import type { Placement } from '../schedule/makespan.js';
 import { orderForMakespan } from '../schedule/order.js';
 import type { HostSlots } from '../schedule/slots.js';
 import type { Task } from '../store/task.js';
-import { type AdmissionInput, type Decision, decide } from './admission.js';
+import { type AdmissionInput, type Decision, decide, slotReason } from './admission.js';
 import { type InProgressTasks, scanInProgress } from './candidates.js';
 import type { DispatchExtensions, PassView } from './extensions.js';
 import { admissionInput, type PassParts, planFor, totalFree } from './pass-input.js';
@@ -32,12 +32,17 @@ export interface PassResult {
   launched: number;
   /** Something could run later without any outside change (a slot frees, a retry comes due). */
   later: boolean;
+  /** Only hosts coming back (up, or undrained) would let anything run: the ready tasks wait on them alone. */
+  waitsOnHostsOnly: boolean;
   /** When to look again at the latest (a retry, a lease that lapses). */
   nextWake: number;
   /** What other loops' live leases hold per host (for a slot taken back after a tool call). */
   heldElsewhere: Map<string, number[]>;
   plan: Map<string, Placement> | undefined;
 }
+
+/** How many tasks past the last free slot a pass gives the reason they wait. */
+const notReachedMarks = 1000;
 
 export function runPass(ctx: PassContext, now: number): PassResult {
   const { runner, view } = ctx;
@@ -55,27 +60,59 @@ export function runPass(ctx: PassContext, now: number): PassResult {
     ? planFor({ ...parts, estimator: view.estimator }, input.hosts, ordered, ctx.plan)
     : undefined;
   if (plan) input.plan = plan;
+  let otherLater = false;
   const result: PassResult = {
     launched: 0,
     later: false,
+    waitsOnHostsOnly: false,
     nextWake: scan.nextExpiry,
     heldElsewhere: scan.elsewhere.slots,
     plan,
   };
-  for (const task of ordered) {
+  for (const [at, task] of ordered.entries()) {
     if (totalFree(input.hosts) === 0) {
       result.later = true;
+      // No slot free: full (it frees by itself) or every host down or drained (it does not).
+      const usable = anyHostUsable(input.hosts);
+      if (usable) otherLater = true;
+      const reason = usable ? slotReason(usableHosts(input.hosts)) : hostsOutReason(input.hosts);
+      // Bounded, as the snapshot's list of waiting tasks is: a long queue costs no more per pass.
+      for (const rest of ordered.slice(at, at + notReachedMarks))
+        if (!runner.isInFlight(rest.id)) ctx.waiting.notReached(rest, view.typeOf(rest), reason, now);
       break;
     }
     if (runner.isInFlight(task.id)) continue;
     const decision = decideSafely(task, input);
     const applied = apply(ctx, decision, input, now);
     if (applied === 'launched') result.launched += 1;
-    else if (applied === 'later') result.later = true;
+    else if (applied === 'later') {
+      result.later = true;
+      if (decision.kind !== 'hold' || decision.holdup.kind !== 'waiting') otherLater = true;
+    }
     if (decision.kind === 'hold' && decision.at !== undefined)
       result.nextWake = Math.min(result.nextWake, decision.at);
   }
+  result.waitsOnHostsOnly = result.later && !otherLater;
   return result;
+}
+
+function usableHosts(hosts: AdmissionInput['hosts']): string[] {
+  return [...hosts.slots.keys()].filter((name) => hosts.up(name) && !hosts.drained.includes(name));
+}
+
+function anyHostUsable(hosts: AdmissionInput['hosts']): boolean {
+  return usableHosts(hosts).length > 0;
+}
+
+function hostsOutReason(hosts: AdmissionInput['hosts']): string {
+  const names = [...hosts.slots.keys()];
+  const down = names.filter((n) => !hosts.up(n));
+  const drained = names.filter((n) => hosts.up(n) && hosts.drained.includes(n));
+  const parts = [
+    ...(down.length ? [`down: ${down.join(', ')}`] : []),
+    ...(drained.length ? [`drained: ${drained.join(', ')}`] : []),
+  ];
+  return `waiting: every host is down or drained (${parts.join('; ')})`;
 }
 
 function order(ctx: PassContext, candidates: readonly Task[]): readonly Task[] {
@@ -113,7 +150,7 @@ function apply(
     return decision.later ? 'later' : 'held';
   }
   if (decision.kind === 'later') {
-    ctx.waiting.waitsForSlot(task, now);
+    ctx.waiting.waitsForSlot(task, input.typeOf(task), decision.reason, now);
     return 'later';
   }
   const types = input.typesRunning as Map<string, number>;

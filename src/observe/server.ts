@@ -132,7 +132,14 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
     }
     switch (url.pathname) {
       case '/status':
-        return send(response, 200, source.snapshot());
+        // scope=loop: this loop's own view, for another loop's server merging its peers.
+        return send(
+          response,
+          200,
+          url.searchParams.get('scope') === 'loop' && source.ownSnapshot
+            ? source.ownSnapshot()
+            : source.snapshot(),
+        );
       case '/metrics': {
         if (!metrics) return send(response, 404, { error: 'metrics are off' });
         const text = await metrics.text();

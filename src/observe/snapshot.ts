@@ -68,6 +68,8 @@ export interface RunningTask {
   fraction?: number;
   /** Progress lines this attempt has written so far (`ygg logs -f` replays those it missed). */
   outputLines?: number;
+  /** The loop running it (`pid 1234`), when several loops share the store. */
+  loop?: string;
 }
 
 /** The latest progress lines of a running attempt: line numbers `first` .. `first + lines.length - 1`. */
@@ -108,6 +110,26 @@ export interface UnroutableTask {
   title: string;
   type: string;
   reason: string;
+  /** The loop that gave the reason, when several loops share the store. */
+  loop?: string;
+}
+
+/** A ready task that is not running, with the loop's one reason for it (`kind`: admission's). */
+export interface WaitingTask extends UnroutableTask {
+  kind: string;
+}
+
+/** One loop running on the store, as the merged view lists them. */
+export interface LoopSummary {
+  /** `pid 1234` (and `on MACHINE` for another machine's). */
+  name: string;
+  pid: number;
+  startedAt: string;
+  state?: LoopInfo['state'];
+  /** Tasks it runs now; absent when it could not be asked. */
+  running?: number;
+  /** `live`: its view is merged in; `no-status`: it runs without a status server; `unreachable`: it did not answer. */
+  view: 'live' | 'no-status' | 'unreachable';
 }
 
 export interface Throughput {
@@ -140,6 +162,8 @@ export interface LoopInfo {
   startedAt?: string;
   version: string;
   state?: 'starting' | 'running' | 'stopping' | 'stopped';
+  /** The lease owner it claims under (`machine:pid:start`). */
+  owner?: string;
 }
 
 export interface StatusSnapshot {
@@ -154,13 +178,19 @@ export interface StatusSnapshot {
   recent: RecentOutcome[];
   deadLetters: { count: number; tasks: DeadLetter[] };
   unroutable: UnroutableTask[];
+  /** Every ready task the loop decided not to start now, with why (slot waits too); bounded. */
+  waiting?: WaitingTask[];
   throughput: Throughput;
   learner?: LearnerStatus;
+  /** Every loop on the store (this one first), when the snapshot merges several loops' views. */
+  loops?: LoopSummary[];
 }
 
 /** What the running loop hands to the observers (status server, metrics, notifications). */
 export interface StatusSource {
   snapshot(): StatusSnapshot;
+  /** This loop's own view only (`GET /status?scope=loop`), when `snapshot` merges other loops' too. */
+  ownSnapshot?(): StatusSnapshot;
   /** Cancel a queued or running task. Rejects with a YggError when there is no such task. */
   cancel(id: string): Promise<void>;
   /** Send a dead (blocked) task back to the queue. Rejects with a YggError when it is not dead. */
@@ -175,6 +205,7 @@ export const snapshotLimits = {
   recent: 50,
   deadLetters: 100,
   unroutable: 100,
+  waiting: 1000,
   errorChars: 200,
 } as const;
 

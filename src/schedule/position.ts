@@ -12,8 +12,14 @@ import { orderForMakespan } from './order.js';
 
 export interface QueuePlace {
   id: string;
-  /** `queued`: ready and waiting; `not-ready`: open but held (dependencies, defer, retry time). */
-  state: 'queued' | 'not-ready' | 'running' | 'done' | 'missing';
+  /**
+   * `queued`: ready and in line for a slot; `held`: ready by bd's rules but not in line (no host
+   * or handler can take it, a blocker ended dead or cancelled, assigned to someone else);
+   * `not-ready`: open but waiting (dependencies, defer, retry time).
+   */
+  state: 'queued' | 'held' | 'not-ready' | 'running' | 'done' | 'missing';
+  /** Why it waits, as the dispatcher decided (the same words as `list --ready`). */
+  reason?: string;
   /** 1-based place among the ready tasks, when queued. */
   position?: number;
   /** Ready tasks waiting in all. */
@@ -82,11 +88,16 @@ export function leastRecentlyStarted(tasks: readonly Task[]): string[] {
 /** One line for people: `queued, position 3 of 12`, `running`, ... */
 export function describePlace(place: QueuePlace): string {
   const over = place.overLimit ? ` (${place.overLimit})` : '';
+  const why = place.reason ? `; ${place.reason}` : '';
   switch (place.state) {
     case 'queued':
-      return `queued, position ${place.position} of ${place.of}${over}`;
+      return `queued, position ${place.position} of ${place.of}${over}${why}`;
+    case 'held':
+      return `not in line to run: ${place.reason}${over}`;
     case 'not-ready':
-      return `open but not ready yet (dependencies, a defer or a retry time); ${place.of} tasks are ready${over}`;
+      return place.reason
+        ? `open but not ready: ${place.reason}${over}`
+        : `open but not ready yet (dependencies, a defer or a retry time); ${place.of} tasks are ready${over}`;
     case 'running':
       return 'running';
     case 'done':

@@ -56,6 +56,8 @@ export interface RunningLoop {
   child: ChildProcess;
   /** The URL the loop printed for the browser (with the token). */
   browserUrl: string;
+  /** Its log so far (stdout). */
+  stdout(): string;
   stderr(): string;
   stop(): Promise<void>;
 }
@@ -68,7 +70,10 @@ export async function startLoop(dir: string, args: string[] = []): Promise<Runni
     env: { ...process.env, NO_COLOR: '1' },
   });
   let stderr = '';
-  child.stdout!.resume();
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -90,5 +95,5 @@ export async function startLoop(dir: string, args: string[] = []): Promise<Runni
       reject(new Error(`loop exited ${code} before printing its status URL:\n${stderr}`));
     });
   });
-  return { child, browserUrl, stderr: () => stderr, stop };
+  return { child, browserUrl, stdout: () => stdout, stderr: () => stderr, stop };
 }

@@ -137,10 +137,17 @@ describe('poison lines beside a running loop', () => {
       expect(ready.code, ready.stderr).toBe(0);
       expect(ready.stdout).not.toContain('bad-');
 
-      // Only tasks that cannot run remain besides one new valid task: --until-idle runs it and ends.
+      // Only tasks that cannot run remain besides one new valid task: --until-idle runs it and ends,
+      // exiting 3 and naming each open task it cannot use, with why (issue 16).
       await addValid('ok-last');
       const idle = await runYgg(['loop', '--until-idle', '--no-status'], { cwd: ws.dir, timeoutMs: 60_000 });
-      expect(idle.code, idle.stderr).toBe(0);
+      // A line ygg does not read at all (too deep) is no task of its: it is told, not left.
+      const unread = new Set(bad.filter((p) => p.kind === 'too-deep').map((p) => p.id));
+      const open = (await readTasks(ws.store))
+        .filter((t) => t.status === 'open' && !unread.has(t.id))
+        .map((t) => t.id);
+      expect(idle.code, idle.stderr).toBe(open.length > 0 ? 3 : 0);
+      for (const id of open) expect(idle.stderr).toMatch(new RegExp(`${id} .*: ygg cannot use this task: `));
       const tasks = await readTasks(ws.store);
       expect(tasks.find((t) => t.id === 'ok-last')?.status).toBe('closed');
       const finalLines = (await readFile(ws.store, 'utf8')).split('\n');

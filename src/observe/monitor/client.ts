@@ -3,6 +3,7 @@
  * the snapshot, the event stream, and the two actions (with the token).
  */
 import { YggError } from '../../errors.js';
+import { type LoopRecord, liveLoopRecords } from '../server/loop-records.js';
 import { readStatusFile, type StatusFile } from '../server/status-file.js';
 import type { AttemptOutput, StatusSnapshot } from '../snapshot.js';
 
@@ -16,17 +17,57 @@ export interface StatusClient {
   output(id: string, signal?: AbortSignal): Promise<AttemptOutput | undefined>;
 }
 
-/** A client when a loop's status file exists and its server answers; undefined otherwise. */
+/**
+ * A client of a running loop whose server answers: the one `status.json` names, else any live
+ * loop in `.ygg/loops/` (newest first); undefined when none answers. Each loop's server shows
+ * every loop on the store.
+ */
 export async function connectStatus(runtimeDir: string, timeoutMs = 2000): Promise<StatusClient | undefined> {
-  const file = await readStatusFile(runtimeDir);
-  if (!file) return undefined;
-  const client = statusClient(file);
-  try {
-    await client.snapshot(AbortSignal.timeout(timeoutMs));
-    return client;
-  } catch {
-    return undefined; // a stale file: the loop died without removing it
+  const records = (await liveLoopRecords(runtimeDir)).reverse();
+  const files = [await readStatusFile(runtimeDir), ...records.map(recordFile)];
+  for (const file of files) {
+    if (!file) continue;
+    const client = statusClient(file);
+    try {
+      await client.snapshot(AbortSignal.timeout(timeoutMs));
+      return client;
+    } catch {
+      // a stale file: that loop died without removing it
+    }
   }
+  return undefined;
+}
+
+/**
+ * A client of the loop running task `id` now (its events and output are that loop's own), else
+ * of any loop that answers (the task is not running yet: whichever loop claims it is unknown).
+ */
+export async function connectStatusFor(runtimeDir: string, id: string): Promise<StatusClient | undefined> {
+  for (const record of await liveLoopRecords(runtimeDir)) {
+    const file = recordFile(record);
+    if (!file) continue;
+    const own = await fetch(`${file.url}/status?scope=loop`, {
+      headers: { authorization: `Bearer ${file.token}` },
+      signal: AbortSignal.timeout(2000),
+    })
+      .then((r) => (r.ok ? (r.json() as Promise<StatusSnapshot>) : undefined))
+      .catch(() => undefined);
+    if (own?.running.some((r) => r.id === id)) return statusClient(file);
+  }
+  return connectStatus(runtimeDir);
+}
+
+function recordFile(r: LoopRecord): StatusFile | undefined {
+  if (!r.url || !r.token || !r.host || !r.port) return undefined;
+  return {
+    pid: r.pid,
+    host: r.host,
+    port: r.port,
+    url: r.url,
+    token: r.token,
+    startedAt: r.startedAt,
+    version: r.version,
+  };
 }
 
 export function statusClient(file: StatusFile): StatusClient {

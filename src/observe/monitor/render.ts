@@ -71,11 +71,14 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
 
   // Header and fixed lines.
   const t = snapshot.throughput;
+  const loops = snapshot.loops ?? [];
   const loopText = view.offline
     ? view.offline
-    : snapshot.loop.running
-      ? `loop ${snapshot.loop.state ?? 'running'}${snapshot.loop.pid ? ` pid ${snapshot.loop.pid}` : ''}`
-      : 'loop not running (store only)';
+    : loops.length > 1
+      ? `${loops.length} loops: ${loops.map((l) => `${l.name} ${l.view === 'live' ? (l.state ?? 'running') : l.view}`).join(', ')}`
+      : snapshot.loop.running
+        ? `loop ${snapshot.loop.state ?? 'running'}${snapshot.loop.pid ? ` pid ${snapshot.loop.pid}` : ''}`
+        : 'loop not running (store only)';
   const header = line(
     ['ygg ', 'bold'],
     [loopText, snapshot.loop.running && !view.offline ? 'green' : 'yellow'],
@@ -123,7 +126,8 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
   const idW = Math.min(14, Math.max(6, ...items.map((i) => i.id.length)));
   const runningLines = snapshot.running.map((r) => {
     const mark = selected?.kind === 'running' && selected.id === r.id;
-    const right = ` ${cell(r.host, 8)} ${formatDuration(r.elapsedMs).padStart(6)}`;
+    const by = r.loop ? ` ${cell(r.loop, 10)}` : '';
+    const right = ` ${cell(r.host, 8)}${by} ${formatDuration(r.elapsedMs).padStart(6)}`;
     const progress = r.progress ? ` ${r.progress}` : '';
     const titleW = Math.max(4, width - 3 - idW - right.length - 1);
     return line(
