@@ -14,6 +14,7 @@ import { redactIn, redactUrl } from './url.js';
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined); // a cut connection fails the query in flight
   try {
     await client.connect();
   } catch (error) {

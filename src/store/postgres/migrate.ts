@@ -34,6 +34,7 @@ export async function schemaVersion(client: pg.ClientBase): Promise<number> {
 /** Applies every pending migration, each in its own transaction, under a lock. */
 export async function migrate(url: string): Promise<MigrateResult> {
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined); // a cut connection fails the query in flight
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey]);

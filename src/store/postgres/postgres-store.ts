@@ -40,6 +40,8 @@ interface Queued {
   reject(error: Error): void;
 }
 
+const guarded = new WeakSet<pg.PoolClient>();
+
 const selectRows = 'SELECT seq, id, line, revision FROM ygg_issues WHERE revision > $1 ORDER BY seq';
 
 export class PostgresStore implements TaskStore {
@@ -189,7 +191,14 @@ export class PostgresStore implements TaskStore {
   /** A pooled connection; the driver's errors come back without the URL's password. */
   async #connect(): Promise<pg.PoolClient> {
     try {
-      return await this.#pool.connect();
+      const client = await this.#pool.connect();
+      // A connection cut while checked out (the server restarting) fails its query; without a
+      // listener its 'error' event would end the process.
+      if (!guarded.has(client)) {
+        guarded.add(client);
+        client.on('error', () => undefined);
+      }
+      return client;
     } catch (error) {
       throw this.#cleanError(error, 'cannot connect to');
     }

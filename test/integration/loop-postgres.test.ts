@@ -1,0 +1,160 @@
+/**
+ * `ygg loop` processes sharing one PostgreSQL store (as dispatchers on different machines would):
+ * slots hold across them, every task closes once, a killed dispatcher's tasks are taken back, and
+ * the database restarting mid-run loses nothing. Judged from the database's rows and what the
+ * loops logged about each attempt.
+ */
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { type AttemptRecord, type Task, yggOf } from '../../src/store/task.js';
+import { repoRoot } from '../helpers/cli.js';
+import { type LoopProcess, mostAtOnce, spawnLoop, succeededAttempts } from '../helpers/loop-process.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { testDir } from '../helpers/tmp.js';
+
+let server: TestPostgres;
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface Queue {
+  dir: string;
+  url: string;
+  store: PostgresStore;
+}
+
+/** A fresh database, and a folder with the loops' hosts.yaml (each loop gets its own runtime folder). */
+async function queueWith(name: string, hostsYaml: string | { copyFrom: string }): Promise<Queue> {
+  const dir = await testDir(name);
+  if (typeof hostsYaml === 'string') await writeFile(join(dir, 'hosts.yaml'), hostsYaml);
+  else await copyFile(hostsYaml.copyFrom, join(dir, 'hosts.yaml'));
+  const url = await server.newDatabase();
+  const store = await PostgresStore.open({ url, runtimeDir: join(dir, 'submitter'), pollIntervalMs: 1000 });
+  return { dir, url, store };
+}
+
+/** Starts a loop on the queue's database and waits until it runs. */
+async function startLoop(queue: Queue, name: string): Promise<LoopProcess> {
+  const runtime = join(queue.dir, name);
+  const loop = spawnLoop(queue.dir, ['--store', queue.url, '--config', join(queue.dir, 'hosts.yaml')], {
+    cwd: runtime,
+  });
+  await loop.logged((line) => line.event === 'loop:state' && line.state === 'running');
+  return loop;
+}
+
+async function addAll(queue: Queue, type: string, count: number, simulateMs: number): Promise<string[]> {
+  const added = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      queue.store.add({
+        title: `${type} ${i + 1}`,
+        labels: [type],
+        metadata: { ygg: { handler: 'simulate', simulate_ms: simulateMs } },
+      }),
+    ),
+  );
+  return added.map((t) => t.id);
+}
+
+/** Resolves once every id is closed in the database (the store's mirror follows NOTIFY). */
+function allClosed(queue: Queue, ids: string[], ms = 90_000): Promise<Task[]> {
+  const done = () => ids.every((id) => queue.store.statusOf(id) === 'closed');
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      clearTimeout(timer);
+      stop();
+      resolve(ids.map((id) => queue.store.get(id) as Task));
+    };
+    const timer = setTimeout(() => {
+      stop();
+      const left = ids.filter((id) => queue.store.statusOf(id) !== 'closed');
+      reject(new Error(`not closed in ${ms} ms: ${left.map((id) => `${id} ${queue.store.statusOf(id)}`)}`));
+    }, ms);
+    const stop = queue.store.watch(() => {
+      if (done()) finish();
+    });
+    if (done()) finish();
+  });
+}
+
+const successes = (task: Task): AttemptRecord[] =>
+  (yggOf(task).history ?? []).filter((h) => h.outcome === 'succeeded');
+
+describe('ygg loop processes on one PostgreSQL store', () => {
+  it('two loops with the shipped hosts.yaml: no host over its slots, every task closed once', async () => {
+    const queue = await queueWith('pg-two-loops', { copyFrom: join(repoRoot, 'hosts.yaml') });
+    const loops = [await startLoop(queue, 'a'), await startLoop(queue, 'b')];
+    // reasoning goes to surtr-reasoning (2 slots).
+    const ids = await addAll(queue, 'reasoning', 12, 600);
+    const tasks = await allClosed(queue, ids);
+    for (const loop of loops) expect(await loop.stop(), loop.stderr()).toEqual({ code: 0, signal: null });
+    const attempts = succeededAttempts(loops.flatMap((l) => l.lines()));
+    for (const task of tasks) {
+      expect(successes(task), `${task.id}'s history`).toHaveLength(1);
+      expect(attempts.filter((a) => a.taskId === task.id)).toHaveLength(1);
+    }
+    expect(attempts.every((a) => a.host === 'surtr-reasoning')).toBe(true);
+    expect(mostAtOnce(attempts)).toBeLessThanOrEqual(2);
+    await queue.store.close();
+  });
+
+  it('kill -9 of a dispatcher: the other takes its tasks back after the lease, none run twice', async () => {
+    const queue = await queueWith(
+      'pg-kill',
+      `
+hosts:
+  surtr: { transport: local, slots: 2 }
+  fenrir: { transport: local, slots: 2 }
+types:
+  work: { hosts: [surtr, fenrir] }
+queue:
+  lease: 2s
+`,
+    );
+    const victim = await startLoop(queue, 'victim');
+    const ids = await addAll(queue, 'work', 8, 1500);
+    await victim.logged((line) => line.event === 'task:started');
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    await queue.store.refresh();
+    const taken = ids.filter((id) => queue.store.statusOf(id) === 'in_progress');
+    expect(taken.length).toBeGreaterThan(0);
+    const survivor = await startLoop(queue, 'survivor');
+    const tasks = await allClosed(queue, ids);
+    expect(await survivor.stop()).toEqual({ code: 0, signal: null });
+    for (const task of tasks) expect(successes(task), `${task.id}'s history`).toHaveLength(1);
+    for (const id of taken) {
+      const history = yggOf(tasks.find((t) => t.id === id) as Task).history ?? [];
+      expect(history.map((h) => h.outcome)).toEqual(['lost', 'succeeded']);
+    }
+    await queue.store.close();
+  });
+
+  it('the database restarting mid-run: nothing lost, nothing closed twice', async () => {
+    const queue = await queueWith(
+      'pg-restart',
+      `
+hosts:
+  surtr: { transport: local, slots: 3 }
+  fenrir: { transport: local, slots: 3 }
+types:
+  work: { hosts: [surtr, fenrir] }
+queue:
+  lease: 5s
+`,
+    );
+    const loops = [await startLoop(queue, 'a'), await startLoop(queue, 'b')];
+    const ids = await addAll(queue, 'work', 40, 400);
+    await Promise.any(loops.map((l) => l.logged((line) => line.event === 'task:succeeded')));
+    await server.restart();
+    const tasks = await allClosed(queue, ids, 120_000);
+    for (const loop of loops) expect(await loop.stop(), loop.stderr()).toEqual({ code: 0, signal: null });
+    for (const task of tasks) expect(successes(task), `${task.id}'s history`).toHaveLength(1);
+    await queue.store.close();
+  });
+});
