@@ -31,6 +31,7 @@ export async function openRuntime(options: CommonOptions): Promise<Runtime> {
   const { config, path } = await openConfig(options);
   const store = await openStore({
     ...(options.store ? { path: options.store } : {}),
+    ...(config.store ? { configured: config.store } : {}),
     cwd: options.cwd ?? process.cwd(),
     lockTimeoutMs: lockTimeoutFor(config),
   });

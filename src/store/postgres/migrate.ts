@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { YggError } from '../../errors.js';
 import { latestSchemaVersion, migrations } from './migrations/index.js';
-import { redactUrl } from './url.js';
+import { redactIn, redactUrl } from './url.js';
 
 /** Serialises migrations from several machines (an arbitrary constant: 'yggm'). */
 const migrationLockKey = 0x7967676d;
@@ -35,7 +35,14 @@ export async function schemaVersion(client: pg.ClientBase): Promise<number> {
 export async function migrate(url: string): Promise<MigrateResult> {
   const client = new pg.Client({ connectionString: url });
   client.on('error', () => undefined); // a cut connection fails the query in flight
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    const text = redactIn(error instanceof Error ? error.message : String(error), url);
+    throw new YggError(`cannot connect to the database ${redactUrl(url)}: ${text}`, {
+      hint: 'Check that PostgreSQL is running and reachable, and PGPASSWORD or PGPASSFILE for the password.',
+    });
+  }
   try {
     await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey]);
     await client.query(versionTable);
