@@ -270,6 +270,7 @@ export class PostgresStore implements TaskStore {
     }
     let plan: ReturnType<typeof planBatch> | undefined;
     let revision = 0;
+    const seqs = new Map<string, number>();
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [writeLockKey]);
@@ -283,7 +284,11 @@ export class PostgresStore implements TaskStore {
         const next = await client.query<{ r: string }>(`SELECT nextval('ygg_revision') AS r`);
         revision = Number(next.rows[0]?.r);
         const rows = [...plan.writes.values()].map(({ task, line }) => rowOf(task, line));
-        await client.query(upsertRows, [JSON.stringify(rows), revision]);
+        const written = await client.query<{ id: string; seq: string }>(`${upsertRows} RETURNING id, seq`, [
+          JSON.stringify(rows),
+          revision,
+        ]);
+        for (const row of written.rows) seqs.set(row.id, Number(row.seq));
         await client.query(`SELECT pg_notify('${changeChannel}', $1)`, [String(revision)]);
       }
       await client.query('COMMIT');
@@ -300,11 +305,10 @@ export class PostgresStore implements TaskStore {
     if (plan.writes.size > 0) {
       for (const [id, { line }] of plan.writes) {
         (this.#mirror.has(id) ? changed : added).push(id);
-        this.#mirror.set(id, line);
+        this.#mirror.set(id, line, seqs.get(id));
       }
       // Ours are in; a later catch-up starts after them.
       this.#mirror.revision = Math.max(this.#mirror.revision, revision);
-      // Arrival order for new rows: refreshed from the database on the next catch-up.
     }
     batch.forEach((item, i) => {
       const result = plan.results[i];
