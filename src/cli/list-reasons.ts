@@ -22,7 +22,7 @@ export async function waitReasons(
   tasks: readonly Task[],
   runtimeDir: string,
   config: YggConfig | undefined,
-  store?: Pick<TaskStore, 'get'>,
+  store?: Pick<TaskStore, 'get' | 'sharedState'>,
 ): Promise<Map<string, WaitReason>> {
   const reasons = new Map<string, WaitReason>();
   const live = await connectStatus(runtimeDir, 1500);
@@ -30,7 +30,9 @@ export async function waitReasons(
   for (const held of snapshot?.unroutable ?? [])
     reasons.set(held.id, { source: 'loop', reason: held.reason });
   // Tasks the loop has not looked at yet (or no loop): what hosts.yaml and the switches say.
-  const control = await readControl(runtimeDir);
+  const control = await readControl(
+    store?.sharedState ? { runtimeDir, sharedState: store.sharedState } : runtimeDir,
+  );
   for (const task of tasks) {
     if (reasons.has(task.id)) continue;
     const reason = staticReason(task, config, control, store);

@@ -4,12 +4,12 @@
  * the database restarting mid-run loses nothing. Judged from the database's rows and what the
  * loops logged about each attempt.
  */
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { type AttemptRecord, type Task, yggOf } from '../../src/store/task.js';
-import { repoRoot } from '../helpers/cli.js';
+import { repoRoot, runYgg } from '../helpers/cli.js';
 import { type LoopProcess, mostAtOnce, spawnLoop, succeededAttempts } from '../helpers/loop-process.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { testDir } from '../helpers/tmp.js';
@@ -155,6 +155,45 @@ queue:
     const tasks = await allClosed(queue, ids, 120_000);
     for (const loop of loops) expect(await loop.stop(), loop.stderr()).toEqual({ code: 0, signal: null });
     for (const task of tasks) expect(successes(task), `${task.id}'s history`).toHaveLength(1);
+    await queue.store.close();
+  });
+
+  it('ygg pause and hosts drain from another folder reach a loop through the database', async () => {
+    const queue = await queueWith(
+      'pg-pause',
+      `
+hosts:
+  surtr: { transport: local, slots: 2 }
+  fenrir: { transport: local, slots: 2 }
+types:
+  work: { hosts: [surtr, fenrir] }
+`,
+    );
+    const loop = await startLoop(queue, 'dispatcher');
+    // Another machine: its own folder, no .ygg/ shared with the loop's.
+    const elsewhere = join(queue.dir, 'elsewhere');
+    await mkdir(elsewhere);
+    const config = join(queue.dir, 'hosts.yaml');
+    const cli = (args: string[]) => runYgg([...args, '--store', queue.url], { cwd: queue.dir });
+    expect((await cli(['pause'])).code).toBe(0);
+    await loop.logged((line) => line.event === 'queue:paused' && line.paused === true);
+    // (`hosts` takes --store and --config itself, before its subcommand sees them: the environment here.)
+    const drain = await runYgg(['hosts', 'drain', 'surtr'], {
+      cwd: elsewhere,
+      env: { YGG_STORE: queue.url, YGG_CONFIG: config },
+    });
+    expect(drain.code, drain.stderr).toBe(0);
+    await loop.logged((line) => line.event === 'host:drain' && line.host === 'surtr');
+    const ids = await addAll(queue, 'work', 4, 100);
+    const ready = await runYgg(['list', '--ready', '--json', '--store', queue.url, '--config', config], {
+      cwd: elsewhere,
+    });
+    expect(ready.stdout).toContain('paused');
+    expect((await cli(['resume'])).code).toBe(0);
+    const tasks = await allClosed(queue, ids);
+    expect(await loop.stop()).toEqual({ code: 0, signal: null });
+    // Drained: every attempt ran on fenrir.
+    for (const task of tasks) expect(yggOf(task).history?.map((h) => h.host)).toEqual(['fenrir']);
     await queue.store.close();
   });
 });

@@ -3,13 +3,15 @@
  * net; reconnects when the database goes away (and asks for a catch-up when it is back).
  */
 import pg from 'pg';
-import { changeChannel } from './rows.js';
+import { changeChannel, settingsChannel } from './rows.js';
 
 export interface ChangeListenerOptions {
   url: string;
   pollIntervalMs: number;
   /** Something may have changed: catch up. */
   onChange(): void;
+  /** A shared setting may have changed (its NOTIFY, a reconnect, the poll). */
+  onSetting?(): void;
   /** The connection was lost or came back (for the log; the message has no password). */
   onState?(state: 'lost' | 'back'): void;
 }
@@ -24,7 +26,10 @@ export class ChangeListener {
   constructor(readonly options: ChangeListenerOptions) {}
 
   start(): void {
-    this.#poll = setInterval(() => this.options.onChange(), this.options.pollIntervalMs);
+    this.#poll = setInterval(() => {
+      this.options.onChange();
+      this.options.onSetting?.();
+    }, this.options.pollIntervalMs);
     this.#poll.unref();
     void this.#connect();
   }
@@ -49,10 +54,13 @@ export class ChangeListener {
     this.#client = client;
     client.on('error', lost);
     client.on('end', lost);
-    client.on('notification', () => this.options.onChange());
+    client.on('notification', (message) => {
+      if (message.channel === settingsChannel) this.options.onSetting?.();
+      else this.options.onChange();
+    });
     try {
       await client.connect();
-      await client.query(`LISTEN ${changeChannel}`);
+      await client.query(`LISTEN ${changeChannel}; LISTEN ${settingsChannel}`);
     } catch {
       lost();
       return;
@@ -63,6 +71,7 @@ export class ChangeListener {
     }
     // Commits made while we were not listening.
     this.options.onChange();
+    this.options.onSetting?.();
   }
 
   async stop(): Promise<void> {

@@ -13,13 +13,14 @@
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { YggError } from '../../errors.js';
-import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore } from '../store.js';
+import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { type BatchOp, planBatch } from './batch-plan.js';
 import { ChangeListener } from './listener.js';
 import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
 import { changeChannel, rowOf, upsertRows, writeLockKey } from './rows.js';
+import { postgresSharedState } from './shared-state.js';
 import { redactIn, redactUrl } from './url.js';
 
 export interface PostgresStoreOptions {
@@ -48,12 +49,15 @@ export class PostgresStore implements TaskStore {
   /** The URL without its password (for messages). */
   readonly path: string;
   readonly runtimeDir: string;
+  /** Pause and drained hosts, shared by every machine on the database. */
+  readonly sharedState: SharedState;
   readonly #url: string;
   readonly #options: PostgresStoreOptions;
   readonly #pool: pg.Pool;
   readonly #mirror: IssueMirror;
   readonly #clock: () => Date;
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #settingListeners = new Set<() => void>();
   #queue: Queued[] = [];
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
@@ -73,6 +77,17 @@ export class PostgresStore implements TaskStore {
     this.#pool = new pg.Pool({ connectionString: options.url, max: 2 });
     // An idle connection the server closed (a restart): the next query opens another.
     this.#pool.on('error', () => undefined);
+    this.sharedState = postgresSharedState({
+      withClient: (fn) => this.#withClient(fn),
+      listen: (onChange) => {
+        this.#settingListeners.add(onChange);
+        this.#startListener();
+        return () => {
+          this.#settingListeners.delete(onChange);
+          this.#stopListenerWhenUnused();
+        };
+      },
+    });
   }
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -144,22 +159,31 @@ export class PostgresStore implements TaskStore {
 
   watch(listener: (change: StoreChange) => void): () => void {
     this.#listeners.add(listener);
-    if (!this.#listener && !this.#closed) {
-      this.#listener = new ChangeListener({
-        url: this.#url,
-        pollIntervalMs: this.#options.pollIntervalMs ?? 5000,
-        onChange: () => this.#requestRefresh(),
-        onState: (state) => this.#options.onConnection?.(state, this.path),
-      });
-      this.#listener.start();
-    }
+    this.#startListener();
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) {
-        void this.#listener?.stop();
-        this.#listener = undefined;
-      }
+      this.#stopListenerWhenUnused();
     };
+  }
+
+  #startListener(): void {
+    if (this.#listener || this.#closed) return;
+    this.#listener = new ChangeListener({
+      url: this.#url,
+      pollIntervalMs: this.#options.pollIntervalMs ?? 5000,
+      onChange: () => this.#requestRefresh(),
+      onSetting: () => {
+        for (const listener of this.#settingListeners) listener();
+      },
+      onState: (state) => this.#options.onConnection?.(state, this.path),
+    });
+    this.#listener.start();
+  }
+
+  #stopListenerWhenUnused(): void {
+    if (this.#listeners.size > 0 || this.#settingListeners.size > 0) return;
+    void this.#listener?.stop();
+    this.#listener = undefined;
   }
 
   /** Catches up with the database now (what a NOTIFY does). */

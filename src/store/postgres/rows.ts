@@ -94,3 +94,5 @@ ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, title = EXCLUDED.ti
 export const writeLockKey = 0x79676777;
 /** The channel a commit notifies, with its revision as the payload. */
 export const changeChannel = 'ygg_changes';
+/** The channel a change of shared settings (pause, drained hosts) notifies, with the key. */
+export const settingsChannel = 'ygg_settings';
