@@ -106,4 +106,33 @@ describe('the CLI on a PostgreSQL store', () => {
     expect(list.stderr).not.toContain('s3cret-pw');
     expect(list.stderr).toContain('postgres:***@');
   });
+
+  it('ygg doctor checks the database: reachable, schema version, clock skew', async () => {
+    const dir = await testDir('pg-cli-doctor');
+    await writeFile(join(dir, 'hosts.yaml'), 'hosts:\n  here: { transport: local, slots: 1 }\n');
+    const storeEntry = async (url: string) => {
+      const run = await runYgg(['doctor', '--json', '--config', join(dir, 'hosts.yaml')], {
+        cwd: dir,
+        env: { YGG_STORE: url },
+      });
+      const entries = JSON.parse(run.stdout) as {
+        host: string;
+        ok: boolean;
+        steps: { step: string; status: string; fix?: string }[];
+      }[];
+      return entries.find((e) => e.host === 'store');
+    };
+    const good = await storeEntry(await server.newDatabase());
+    expect(good?.steps.map((s) => [s.step, s.status])).toEqual([
+      ['database', 'ok'],
+      ['schema', 'ok'],
+      ['clock', 'ok'],
+    ]);
+    const bare = await storeEntry(await emptyDatabase('cli_doctor'));
+    expect(bare?.ok).toBe(false);
+    expect(bare?.steps.find((s) => s.step === 'schema')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('ygg init --store'),
+    });
+  });
 });
