@@ -26,7 +26,13 @@ export class ControlWatcher {
   }
 
   async reload(): Promise<void> {
-    const next = await readControl(this.place);
+    let next: ControlState;
+    try {
+      next = await readControl(this.place);
+    } catch {
+      // A database store that is away: keep the switches as last read; its return reloads them.
+      return;
+    }
     const before = this.#state;
     this.#state = next;
     if (before.paused !== next.paused) this.bus.emit('queue:paused', { paused: next.paused });
