@@ -184,6 +184,10 @@ queue:
     });
     for (const loop of loops) expect(await loop.stop(), loop.stderr()).toEqual({ code: 0, signal: null });
     for (const task of tasks) expect(successes(task), `${task.id}'s history`).toHaveLength(1);
+    for (const loop of loops) {
+      expect(loop.stderr()).toContain('ygg: lost the database postgres://');
+      expect(loop.stderr()).toMatch(/ygg: the database postgres:\/\/\S+ is back/);
+    }
     await queue.store.close();
   }, 150_000);
 
