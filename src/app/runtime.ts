@@ -31,7 +31,15 @@ export async function openRuntime(options: CommonOptions): Promise<Runtime> {
   const { config, path } = await openConfig(options);
   const store = await openStore({
     ...(options.store ? { path: options.store } : {}),
+    ...(config.store ? { configured: config.store } : {}),
     cwd: options.cwd ?? process.cwd(),
+    // A database store: said once when it goes away and once when it is back.
+    onConnection: (state, where) =>
+      process.stderr.write(
+        state === 'lost'
+          ? `ygg: lost the database ${where}; writes wait until it is back\n`
+          : `ygg: the database ${where} is back\n`,
+      ),
     lockTimeoutMs: lockTimeoutFor(config),
   });
   const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);

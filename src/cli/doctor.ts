@@ -23,6 +23,7 @@ import { readKnownHosts } from '../hosts/ssh/known-hosts.js';
 import { doctorFix, formatFix } from './doctor-fix.js';
 import { runtimeDiagnosis } from './doctor-runtime.js';
 import type { DoctorOptions, DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
+import { storeDiagnosis } from './doctor-store.js';
 
 export type { DoctorOptions, DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 
@@ -304,8 +305,13 @@ export async function doctor(options: DoctorOptions): Promise<HostDiagnosis[]> {
     });
   }
   const results = await Promise.all(hosts.map(diagnose));
-  // With no host named, `.ygg/`'s disk use against the retention limits too.
-  return options.host ? results : [...results, ...(await runtimeDiagnosis(options.cwd, config))];
+  // With no host named, `.ygg/`'s disk use against the retention limits too, and a database store.
+  if (options.host) return results;
+  const store = await storeDiagnosis({
+    cwd: options.cwd,
+    ...(options.configPath ? { configPath: options.configPath } : {}),
+  });
+  return [...results, ...store, ...(await runtimeDiagnosis(options.cwd, config))];
 }
 
 const MARK: Record<StepStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: '--  ' };

@@ -26,7 +26,7 @@ export async function drainHost(options: DrainOptions): Promise<string[]> {
   if (!options.undo && !known.includes(options.host)) {
     throw new YggError(`no host named ${options.host} in ${path}`, { hint: `Hosts: ${known.join(', ')}.` });
   }
-  const next = await updateControl(store.runtimeDir, (state) => ({
+  const next = await updateControl(store, (state) => ({
     ...state,
     drained: options.undo
       ? state.drained.filter((h) => h !== options.host)

@@ -2,9 +2,13 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { YggError } from '../errors.js';
+import { migrate } from '../store/postgres/migrate.js';
+import { isPostgresUrl, redactUrl } from '../store/postgres/url.js';
 
 export interface InitOptions {
   cwd?: string;
+  /** A `postgres://` URL: create ygg's schema there instead of `.beads/issues.jsonl`. */
+  store?: string;
 }
 
 export interface InitResult {
@@ -29,10 +33,7 @@ async function shippedHostsFile(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Creates `.beads/issues.jsonl`, copies the shipped `hosts.yaml`, git-ignores `.ygg/`: each only where missing. */
-export async function initCommand(options: InitOptions = {}): Promise<InitResult> {
-  const cwd = options.cwd ?? process.cwd();
-  const result: InitResult = { done: [], kept: [] };
+async function initBeadsFile(cwd: string, result: InitResult): Promise<void> {
   const file = join(cwd, '.beads', 'issues.jsonl');
   const found = await exists(file);
   if (found && !found.isFile()) {
@@ -46,6 +47,17 @@ export async function initCommand(options: InitOptions = {}): Promise<InitResult
     await writeFile(file, '', { flag: 'wx' });
     result.done.push('.beads/issues.jsonl');
   }
+}
+
+/** Creates `.beads/issues.jsonl` (or the schema in PostgreSQL), copies the shipped `hosts.yaml`, git-ignores `.ygg/`: each only where missing. */
+export async function initCommand(options: InitOptions = {}): Promise<InitResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const result: InitResult = { done: [], kept: [] };
+  if (isPostgresUrl(options.store)) {
+    const migrated = await migrate(options.store);
+    const where = `ygg schema version ${migrated.to} in ${redactUrl(options.store)}`;
+    (migrated.applied.length > 0 ? result.done : result.kept).push(where);
+  } else await initBeadsFile(cwd, result);
   const hosts = join(cwd, 'hosts.yaml');
   const shipped = await shippedHostsFile();
   if (await exists(hosts)) result.kept.push('hosts.yaml');
@@ -71,8 +83,9 @@ export function register(program: Command): void {
     .description(
       'create .beads/issues.jsonl, hosts.yaml and a .gitignore entry for .ygg/ here (each only if missing)',
     )
-    .action(async () => {
-      const result = await initCommand();
+    .option('--store <url>', "a postgres:// URL: create ygg's schema in that database instead of .beads/")
+    .action(async (flags: { store?: string }) => {
+      const result = await initCommand(flags.store ? { store: flags.store } : {});
       for (const path of result.done) process.stdout.write(`created ${path}\n`);
       for (const path of result.kept) process.stdout.write(`kept ${path}\n`);
     });

@@ -34,7 +34,7 @@ export async function waitReasons(
   tasks: readonly Task[],
   runtimeDir: string,
   config: YggConfig | undefined,
-  store: Pick<TaskStore, 'get'>,
+  store: Pick<TaskStore, 'get' | 'sharedState'>,
   now = Date.now(),
   options: { askLoops?: boolean; plugins?: PluginSet } = {},
 ): Promise<Map<string, WaitReason>> {
@@ -50,7 +50,9 @@ export async function waitReasons(
         reason: w.reason,
         ...(w.loop ? { loop: w.loop } : {}),
       });
-  const control = await readControl(runtimeDir);
+  const control = await readControl(
+    store.sharedState ? { runtimeDir, sharedState: store.sharedState } : runtimeDir,
+  );
   let plugins = options.plugins;
   for (const task of tasks) {
     if (reasons.has(task.id)) continue;

@@ -9,7 +9,7 @@ export async function setPaused(paused: boolean, options: CommonOptions): Promis
     ...(options.store ? { path: options.store } : {}),
     cwd: options.cwd ?? process.cwd(),
   });
-  await updateControl(store.runtimeDir, (state) => ({ ...state, paused }));
+  await updateControl(store, (state) => ({ ...state, paused }));
   return paused ? 'queue paused: no new tasks start; running ones finish' : 'queue resumed';
 }
 

@@ -34,6 +34,7 @@ export const commands: readonly CommandModule[] = [
   // `ygg hosts drain NAME`: a subcommand of hosts, in its own file.
   { names: ['hosts'], load: () => import('./drain.js') },
   { names: ['doctor'], load: () => import('./doctor.js') },
+  { names: ['store'], load: () => import('./store.js') },
 ];
 
 /**

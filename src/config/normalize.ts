@@ -331,5 +331,9 @@ export function normalize(file: HostsFile, baseDir: string, sourcePath?: string)
     ...pipeline(file, baseDir),
   };
   if (sourcePath) config.sourcePath = sourcePath;
+  if (file.store)
+    config.store = /^postgres(ql)?:\/\//i.test(file.store)
+      ? file.store
+      : resolveLocalPath(file.store, baseDir);
   return config;
 }

@@ -259,6 +259,8 @@ export interface StatusSettings {
 }
 
 export interface YggConfig {
+  /** `store:` as written (a path relative to the file, or a postgres:// URL), when set. */
+  store?: string;
   /** Hosts in file order. */
   hosts: HostConfig[];
   types: Record<string, TypeConfig>;

@@ -1,16 +1,16 @@
 /**
  * The operator switches as a loop sees them (`ygg pause`, `resume`, `hosts drain`): read from the
- * control file at start, on each change of it and on the loop's poll; a change is told on the bus.
+ * control file (or the store's shared state) at start, on each change of it and on the loop's poll; a change is told on the bus.
  */
 import type { EventBus } from '../observe/events.js';
-import { type ControlState, readControl, watchControl } from './control.js';
+import { type ControlPlace, type ControlState, readControl, watchControl } from './control.js';
 
 export class ControlWatcher {
   #state: ControlState = { paused: false, drained: [] };
   #unwatch: (() => void) | undefined;
 
   constructor(
-    readonly runtimeDir: string,
+    readonly place: ControlPlace,
     readonly bus: EventBus,
     /** Called after every read, changed or not (the loop looks at its queue again). */
     readonly onRead: () => void,
@@ -21,12 +21,18 @@ export class ControlWatcher {
   }
 
   async start(): Promise<void> {
-    this.#state = await readControl(this.runtimeDir);
-    this.#unwatch = watchControl(this.runtimeDir, () => void this.reload());
+    this.#state = await readControl(this.place);
+    this.#unwatch = watchControl(this.place, () => void this.reload());
   }
 
   async reload(): Promise<void> {
-    const next = await readControl(this.runtimeDir);
+    let next: ControlState;
+    try {
+      next = await readControl(this.place);
+    } catch {
+      // A database store that is away: keep the switches as last read; its return reloads them.
+      return;
+    }
     const before = this.#state;
     this.#state = next;
     if (before.paused !== next.paused) this.bus.emit('queue:paused', { paused: next.paused });

@@ -1,6 +1,7 @@
 import { watch } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SharedState } from '../store/store.js';
 
 /** Operator switches shared between `ygg pause/resume/hosts drain` and a running loop. */
 export interface ControlState {
@@ -11,17 +12,32 @@ export interface ControlState {
 
 const empty: ControlState = { paused: false, drained: [] };
 
+/** Where the switches live: `.ygg/control.json`, or the store's shared state (a database store). */
+export type ControlPlace = string | { runtimeDir: string; sharedState?: SharedState | undefined };
+
+const controlKey = 'control';
+
+const shared = (place: ControlPlace): SharedState | undefined =>
+  typeof place === 'string' ? undefined : place.sharedState;
+const folder = (place: ControlPlace): string => (typeof place === 'string' ? place : place.runtimeDir);
+
+function controlOf(value: unknown): ControlState {
+  const parsed = (value && typeof value === 'object' ? value : {}) as Partial<ControlState>;
+  return {
+    paused: parsed.paused === true,
+    drained: Array.isArray(parsed.drained) ? parsed.drained.filter((h) => typeof h === 'string') : [],
+  };
+}
+
 export function controlPath(runtimeDir: string): string {
   return join(runtimeDir, 'control.json');
 }
 
-export async function readControl(runtimeDir: string): Promise<ControlState> {
+export async function readControl(place: ControlPlace): Promise<ControlState> {
+  const state = shared(place);
+  if (state) return controlOf(await state.read(controlKey));
   try {
-    const parsed = JSON.parse(await readFile(controlPath(runtimeDir), 'utf8')) as Partial<ControlState>;
-    return {
-      paused: parsed.paused === true,
-      drained: Array.isArray(parsed.drained) ? parsed.drained.filter((h) => typeof h === 'string') : [],
-    };
+    return controlOf(JSON.parse(await readFile(controlPath(folder(place)), 'utf8')));
   } catch {
     return { ...empty, drained: [] };
   }
@@ -29,9 +45,12 @@ export async function readControl(runtimeDir: string): Promise<ControlState> {
 
 /** Changes the switches atomically (temp file and rename) so a loop never reads half a file. */
 export async function updateControl(
-  runtimeDir: string,
+  place: ControlPlace,
   change: (state: ControlState) => ControlState,
 ): Promise<ControlState> {
+  const state = shared(place);
+  if (state) return controlOf(await state.update(controlKey, (current) => change(controlOf(current))));
+  const runtimeDir = folder(place);
   await mkdir(runtimeDir, { recursive: true });
   const next = change(await readControl(runtimeDir));
   const path = controlPath(runtimeDir);
@@ -42,7 +61,10 @@ export async function updateControl(
 }
 
 /** Calls `onChange` whenever the control file may have changed. Returns a stop function. */
-export function watchControl(runtimeDir: string, onChange: () => void): () => void {
+export function watchControl(place: ControlPlace, onChange: () => void): () => void {
+  const state = shared(place);
+  if (state) return state.watch(onChange);
+  const runtimeDir = folder(place);
   try {
     const watcher = watch(runtimeDir, (_event, name) => {
       if (name === null || name === 'control.json') onChange();

@@ -103,7 +103,7 @@ export class Loop implements PassView {
     this.#waiting = new WaitingTasks(this.bus);
     this.#inProgress = new InProgressTasks(this.store);
     this.#wake = new WakeTimer(this.clock, () => this.kick());
-    this.#control = new ControlWatcher(this.store.runtimeDir, this.bus, () => this.kick());
+    this.#control = new ControlWatcher(this.store, this.bus, () => this.kick());
     this.#runner = new Runner({
       store: this.store,
       bus: this.bus,

@@ -94,11 +94,25 @@ export interface AddContext {
   tasks(statuses?: readonly string[]): readonly Task[];
 }
 
+/**
+ * Small named JSON values every machine on a store shares (a database store has them; the file
+ * store keeps such state in files under its runtime folder instead).
+ */
+export interface SharedState {
+  read(key: string): Promise<unknown>;
+  /** Changes the value atomically against concurrent writers; resolves with the value written. */
+  update(key: string, change: (current: unknown) => unknown): Promise<unknown>;
+  /** Calls `onChange` when a value may have changed (any machine's write). Returns a stop function. */
+  watch(onChange: () => void): () => void;
+}
+
 export interface TaskStore extends AsyncDisposable {
   /** The Beads file this store reads and writes. */
   readonly path: string;
   /** ygg's runtime folder beside `.beads/` (state, lock, logs, artifacts). */
   readonly runtimeDir: string;
+  /** State shared by every machine on the store, when the store has a place for it. */
+  readonly sharedState?: SharedState;
   /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */
   load(): Promise<void>;
   /**

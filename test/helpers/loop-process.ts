@@ -3,6 +3,7 @@
  * is kept and parsed, for tests that judge what several loops did from what they logged.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { onTestFinished } from 'vitest';
 import { yggBin } from './cli.js';
 
@@ -38,9 +39,10 @@ export interface LoopProcess {
  * Starts `ygg loop --no-status --log-level info ARGS` in `dir`. Killed (SIGKILL after a graceful
  * try) when the test ends, so a failing test leaves no process behind.
  */
-export function spawnLoop(dir: string, args: string[] = []): LoopProcess {
+export function spawnLoop(dir: string, args: string[] = [], options: { cwd?: string } = {}): LoopProcess {
+  if (options.cwd) mkdirSync(options.cwd, { recursive: true });
   const child = spawn(process.execPath, [yggBin, 'loop', '--no-status', '--log-level', 'info', ...args], {
-    cwd: dir,
+    cwd: options.cwd ?? dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });

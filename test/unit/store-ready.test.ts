@@ -1,7 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
+import { importIssues } from '../../src/store/postgres/bridge.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { testDir } from '../helpers/tmp.js';
 
 type Line = Record<string, unknown>;
@@ -24,16 +27,34 @@ const dep = (from: string, to: string, type: string, metadata?: string) => ({
   ...(metadata ? { metadata } : {}),
 });
 
-async function readyIds(lines: Line[], now = new Date('2026-06-01T00:00:00Z')): Promise<string[]> {
-  const dir = await testDir('ready');
-  mkdirSync(join(dir, '.beads'));
-  const file = join(dir, '.beads', 'issues.jsonl');
-  writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
-  await using store = await BeadsJsonlStore.open({ path: file });
-  return store.ready(now).map((t) => t.id);
-}
+let postgres: TestPostgres | undefined;
+beforeAll(async () => {
+  postgres = await startPostgres();
+});
+afterAll(async () => {
+  await postgres?.stop();
+});
 
-describe('ready set (bd rules)', () => {
+/** The same lines in each store: the file, or a fresh database they were imported into. */
+const stores = {
+  'Beads JSONL': async (file: string) => BeadsJsonlStore.open({ path: file }),
+  PostgreSQL: async (file: string) => {
+    const url = await (postgres as TestPostgres).newDatabase();
+    await importIssues(url, file);
+    return PostgresStore.open({ url, runtimeDir: join(file, '..', 'runtime') });
+  },
+};
+
+describe.each(Object.entries(stores))('ready set (bd rules), %s store', (_name, open) => {
+  async function readyIds(lines: Line[], now = new Date('2026-06-01T00:00:00Z')): Promise<string[]> {
+    const dir = await testDir('ready');
+    mkdirSync(join(dir, '.beads'));
+    const file = join(dir, '.beads', 'issues.jsonl');
+    writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
+    await using store = await open(file);
+    return store.ready(now).map((t) => t.id);
+  }
+
   it('takes only open issues; missing status means open', async () => {
     const ids = await readyIds([
       issue('a'),

@@ -1,0 +1,81 @@
+/**
+ * `ygg doctor`'s entry for a PostgreSQL store: the database reachable, its schema version, and
+ * this machine's clock against the database's (leases are stamped on each dispatcher's clock, so
+ * two dispatchers whose clocks disagree by seconds misjudge each other's leases).
+ */
+import pg from 'pg';
+import { chosenStore } from '../store/open.js';
+import { schemaVersion } from '../store/postgres/migrate.js';
+import { latestSchemaVersion } from '../store/postgres/migrations/index.js';
+import { isPostgresUrl, redactIn, redactUrl } from '../store/postgres/url.js';
+import type { DoctorStep, HostDiagnosis } from './doctor-step.js';
+
+/** Skew beyond this is a warning (a lease is 15 s or more; renewals come every third of it). */
+export const clockSkewWarnMs = 1000;
+
+export async function storeDiagnosis(options: {
+  cwd: string;
+  store?: string;
+  configPath?: string;
+}): Promise<HostDiagnosis[]> {
+  const url = chosenStore({
+    cwd: options.cwd,
+    ...(options.store ? { path: options.store } : {}),
+    ...(options.configPath ? { configPath: options.configPath } : {}),
+  });
+  if (!isPostgresUrl(url)) return [];
+  const shown = redactUrl(url);
+  const steps: DoctorStep[] = [];
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    steps.push({
+      step: 'database',
+      status: 'fail',
+      detail: `${shown}: ${redactIn(error instanceof Error ? error.message : String(error), url)}`,
+      fix: 'Start PostgreSQL or fix the URL; the password comes from PGPASSWORD or PGPASSFILE.',
+    });
+    return [{ host: 'store', steps, ok: false }];
+  }
+  try {
+    steps.push({ step: 'database', status: 'ok', detail: `${shown} reachable` });
+    const version = await schemaVersion(client);
+    steps.push(
+      version === latestSchemaVersion
+        ? { step: 'schema', status: 'ok', detail: `version ${version}` }
+        : {
+            step: 'schema',
+            status: 'fail',
+            detail: `version ${version}; this ygg needs ${latestSchemaVersion}`,
+            fix:
+              version === 0
+                ? `ygg init --store '${shown}'`
+                : version < latestSchemaVersion
+                  ? `ygg store migrate --store '${shown}' (stop the loops on it first)`
+                  : 'upgrade ygg on this machine',
+          },
+    );
+    const before = Date.now();
+    const result = await client.query<{ ms: string }>(
+      'SELECT (extract(epoch from clock_timestamp()) * 1000)::text AS ms',
+    );
+    const after = Date.now();
+    const skew = Math.round(Number(result.rows[0]?.ms) - (before + after) / 2);
+    const detail = `this machine's clock is ${Math.abs(skew)} ms ${skew > 0 ? 'behind' : 'ahead of'} the database's (±${Math.ceil((after - before) / 2)} ms)`;
+    steps.push(
+      Math.abs(skew) <= clockSkewWarnMs
+        ? { step: 'clock', status: 'ok', detail }
+        : {
+            step: 'clock',
+            status: 'warn',
+            detail,
+            fix: 'Run NTP (chrony, systemd-timesyncd) on every dispatcher machine and the database host: leases are judged on each clock.',
+          },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return [{ host: 'store', steps, ok: steps.every((s) => s.status !== 'fail') }];
+}

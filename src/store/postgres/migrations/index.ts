@@ -1,0 +1,12 @@
+/** Every schema version in order; a new one is appended, never edited once released. */
+import { initial } from './0001-initial.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [initial];
+
+export const latestSchemaVersion = migrations.at(-1)?.version ?? 0;

@@ -1,0 +1,169 @@
+/**
+ * The in-memory view of the issues table that a PostgreSQL store reads from synchronously: each
+ * row's line, parsed once, with the slim index bd's ready rules run on. It is caught up from the
+ * rows whose revision is newer than the last one it took.
+ */
+
+import type { SlimIssue } from '../beads-jsonl/line-record.js';
+import { parseLine } from '../beads-jsonl/parse-line.js';
+import { computeReadyBase, type ReadyBase, readyAt } from '../beads-jsonl/ready.js';
+import type { StoreProblem } from '../store.js';
+import type { Task } from '../task.js';
+
+interface Entry {
+  seq: number;
+  line: string;
+  task: Task | undefined;
+  status: string;
+  problems: StoreProblem[];
+  badShape: boolean;
+  slim: SlimIssue | undefined;
+}
+
+export interface MirrorRow {
+  seq: string | number;
+  id: string;
+  line: string;
+  revision: string | number;
+}
+
+export class IssueMirror {
+  /** The newest revision taken in. */
+  revision = 0;
+  /** Comment ids seen: integers (and the largest), strings. */
+  maxIntCommentId = 0;
+  usesIntCommentIds = false;
+  usesStringCommentIds = false;
+  readonly #entries = new Map<string, Entry>();
+  readonly #byStatus = new Map<string, Set<string>>();
+  #sorted: string[] | undefined;
+  #version = 0;
+  #ready: { version: number; base: ReadyBase } | undefined;
+
+  constructor(readonly where: string) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Takes rows in; returns which ids were added and which changed. */
+  apply(rows: readonly MirrorRow[]): { added: string[]; changed: string[] } {
+    const added: string[] = [];
+    const changed: string[] = [];
+    for (const row of rows) {
+      const revision = Number(row.revision);
+      if (revision > this.revision) this.revision = revision;
+      const before = this.#entries.get(row.id);
+      if (before && before.line === row.line) continue;
+      this.set(row.id, row.line, Number(row.seq));
+      (before ? changed : added).push(row.id);
+    }
+    return { added, changed };
+  }
+
+  /** Sets one issue's line (after our own commit, or from a row). */
+  set(id: string, line: string, seq?: number): void {
+    const before = this.#entries.get(id);
+    const { record, task } = parseLine(Buffer.from(line, 'utf8'));
+    const status = record.issue?.status ?? '(unreadable)';
+    const problems = (record.notes ?? []).map((note) => ({
+      ...note,
+      file: this.where,
+      line: 0,
+      message: `${this.where}: ${note.message}`,
+    }));
+    if (record.maxIntCommentId !== undefined) {
+      this.usesIntCommentIds = true;
+      this.maxIntCommentId = Math.max(this.maxIntCommentId, record.maxIntCommentId);
+    }
+    if (record.stringCommentIds) this.usesStringCommentIds = true;
+    if (before) this.#byStatus.get(before.status)?.delete(id);
+    else this.#sorted = undefined;
+    const ids = this.#byStatus.get(status) ?? new Set<string>();
+    this.#byStatus.set(status, ids);
+    ids.add(id);
+    this.#entries.set(id, {
+      seq: seq ?? before?.seq ?? Number.MAX_SAFE_INTEGER,
+      line,
+      task,
+      status,
+      problems,
+      badShape: record.issue?.badShape === true,
+      slim: record.issue,
+    });
+    this.#version++;
+  }
+
+  line(id: string): string | undefined {
+    return this.#entries.get(id)?.line;
+  }
+
+  get(id: string): Task | undefined {
+    return this.#entries.get(id)?.task;
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  /** True when the line has a key of the wrong shape: ygg never changes such a task. */
+  badShape(id: string): boolean {
+    return this.#entries.get(id)?.badShape === true;
+  }
+
+  statusOf(id: string): string | undefined {
+    return this.#entries.get(id)?.status;
+  }
+
+  /** Ids in arrival order. */
+  ids(): readonly string[] {
+    if (!this.#sorted) {
+      this.#sorted = [...this.#entries.entries()].sort((a, b) => a[1].seq - b[1].seq).map(([id]) => id);
+    }
+    return this.#sorted;
+  }
+
+  list(statuses?: readonly string[]): Task[] {
+    const out: Task[] = [];
+    for (const id of this.ids()) {
+      const entry = this.#entries.get(id) as Entry;
+      if (statuses && !statuses.includes(entry.status)) continue;
+      if (entry.task) out.push(entry.task);
+    }
+    return out;
+  }
+
+  /** The ids with one of `statuses` (cheap: kept per status). */
+  idsWith(statuses: readonly string[]): string[] {
+    return statuses.flatMap((status) => [...(this.#byStatus.get(status) ?? [])]);
+  }
+
+  ready(nowMs: number): Task[] {
+    if (!this.#ready || this.#ready.version !== this.#version) {
+      const slims = new Map<string, SlimIssue>();
+      for (const [id, entry] of this.#entries) if (entry.slim) slims.set(id, entry.slim);
+      this.#ready = { version: this.#version, base: computeReadyBase(slims.values(), slims) };
+    }
+    return readyAt(this.#ready.base, nowMs)
+      .ready.map((slim) => this.get(slim.id))
+      .filter((task): task is Task => task !== undefined);
+  }
+
+  /** The prefix most ids use (`bd` for `bd-a1b2`), or undefined when there are none. */
+  prefix(): string | undefined {
+    const counts = new Map<string, number>();
+    for (const id of this.#entries.keys()) {
+      const base = id.split('.')[0] ?? id;
+      const dash = base.lastIndexOf('-');
+      if (dash > 0) counts.set(base.slice(0, dash), (counts.get(base.slice(0, dash)) ?? 0) + 1);
+    }
+    let best: string | undefined;
+    let bestCount = 0;
+    for (const [prefix, count] of counts) if (count > bestCount) [best, bestCount] = [prefix, count];
+    return best;
+  }
+
+  problems(): StoreProblem[] {
+    return [...this.#entries.values()].flatMap((entry) => entry.problems);
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * A TaskStore in PostgreSQL, so several dispatchers and submitters on different machines share
+ * one queue.
+ *
+ * Reads are synchronous, from a mirror of the issues table loaded at `load()` and caught up on
+ * NOTIFY (with a slow poll as a safety net). Writes are queued and committed in batches, one
+ * transaction each: take the store's write lock (a transaction-level advisory lock), catch the
+ * mirror up with every row newer than it (so the mutations see the database's state, other
+ * dispatchers' leases included), apply the mutations, write the changed rows in one statement
+ * with one new revision, NOTIFY, commit. Because every writer holds the lock until it commits,
+ * revisions become visible in order, and "rows with revision > last seen" never misses one.
+ */
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { YggError } from '../../errors.js';
+import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
+import type { Task } from '../task.js';
+import { type BatchOp, planBatch } from './batch-plan.js';
+import { ChangeListener } from './listener.js';
+import { checkSchema } from './migrate.js';
+import { IssueMirror, type MirrorRow } from './mirror.js';
+import { changeChannel, rowOf, upsertRows, writeLockKey } from './rows.js';
+import { postgresSharedState } from './shared-state.js';
+import { redactIn, redactUrl } from './url.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://…`; the password comes from PGPASSWORD or PGPASSFILE (never printed). */
+  url: string;
+  /** ygg's runtime folder on this machine (default: `.ygg/` in the current folder). */
+  runtimeDir?: string;
+  /** Safety-net poll while someone watches (default 5000 ms). */
+  pollIntervalMs?: number;
+  clock?: () => Date;
+  /** Told once when the database goes away and when it is back. */
+  onConnection?: (state: 'lost' | 'back', where: string) => void;
+}
+
+interface Queued {
+  op: BatchOp;
+  resolve(task: Task | undefined): void;
+  reject(error: Error): void;
+}
+
+const guarded = new WeakSet<pg.PoolClient>();
+
+const selectRows = 'SELECT seq, id, line, revision FROM ygg_issues WHERE revision > $1 ORDER BY seq';
+
+export class PostgresStore implements TaskStore {
+  /** The URL without its password (for messages). */
+  readonly path: string;
+  readonly runtimeDir: string;
+  /** Pause and drained hosts, shared by every machine on the database. */
+  readonly sharedState: SharedState;
+  readonly #url: string;
+  readonly #options: PostgresStoreOptions;
+  readonly #pool: pg.Pool;
+  readonly #mirror: IssueMirror;
+  readonly #clock: () => Date;
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  readonly #settingListeners = new Set<() => void>();
+  #queue: Queued[] = [];
+  #scheduled = false;
+  #chain: Promise<unknown> = Promise.resolve();
+  #listener: ChangeListener | undefined;
+  #refreshPending = false;
+  #refreshing = false;
+  #lastCreated = 0;
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    this.#options = options;
+    this.#url = options.url;
+    this.path = redactUrl(options.url);
+    this.runtimeDir = options.runtimeDir ?? resolve('.ygg');
+    this.#clock = options.clock ?? (() => new Date());
+    this.#mirror = new IssueMirror(this.path);
+    this.#pool = new pg.Pool({ connectionString: options.url, max: 2 });
+    // An idle connection the server closed (a restart): the next query opens another.
+    this.#pool.on('error', () => undefined);
+    this.sharedState = postgresSharedState({
+      withClient: (fn) => this.#withClient(fn),
+      listen: (onChange) => {
+        this.#settingListeners.add(onChange);
+        this.#startListener();
+        return () => {
+          this.#settingListeners.delete(onChange);
+          this.#stopListenerWhenUnused();
+        };
+      },
+    });
+  }
+
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      await store.load();
+    } catch (error) {
+      await store.#pool.end().catch(() => undefined);
+      throw error;
+    }
+    return store;
+  }
+
+  load(): Promise<void> {
+    return this.#exclusive(async () => {
+      const client = await this.#connect();
+      try {
+        await checkSchema(client, this.#url);
+        await this.#catchUp(client, false);
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  list(statuses?: readonly string[]): readonly Task[] {
+    return this.#mirror.list(statuses);
+  }
+
+  get(id: string): Task | undefined {
+    return this.#mirror.get(id);
+  }
+
+  statusOf(id: string): string | undefined {
+    return this.#mirror.statusOf(id);
+  }
+
+  ready(now: Date = this.#clock()): readonly Task[] {
+    return this.#mirror.ready(now.getTime());
+  }
+
+  problems(): readonly StoreProblem[] {
+    return this.#mirror.problems();
+  }
+
+  update(id: string, mutation: Mutation): Promise<Task | undefined> {
+    return this.#enqueue({ kind: 'update', id, mutation });
+  }
+
+  add(task: NewTask): Promise<Task> {
+    if (typeof task.title !== 'string' || task.title.trim() === '') {
+      return Promise.reject(new YggError('a task needs a title', { hint: 'Pass a non-empty title.' }));
+    }
+    const p = task.priority;
+    if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 4)) {
+      return Promise.reject(
+        new YggError(`priority ${p} is outside 0..4`, {
+          hint: 'Use 0 (critical), 1, 2 (default), 3 or 4 (backlog).',
+        }),
+      );
+    }
+    return this.#enqueue({ kind: 'add', input: task }) as Promise<Task>;
+  }
+
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0) await this.#exclusive(() => this.#commit());
+    await this.#exclusive(async () => undefined);
+  }
+
+  watch(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    this.#startListener();
+    return () => {
+      this.#listeners.delete(listener);
+      this.#stopListenerWhenUnused();
+    };
+  }
+
+  #startListener(): void {
+    if (this.#listener || this.#closed) return;
+    this.#listener = new ChangeListener({
+      url: this.#url,
+      pollIntervalMs: this.#options.pollIntervalMs ?? 5000,
+      onChange: () => this.#requestRefresh(),
+      onSetting: () => {
+        for (const listener of this.#settingListeners) listener();
+      },
+      onState: (state) => this.#options.onConnection?.(state, this.path),
+    });
+    this.#listener.start();
+  }
+
+  #stopListenerWhenUnused(): void {
+    if (this.#listeners.size > 0 || this.#settingListeners.size > 0) return;
+    void this.#listener?.stop();
+    this.#listener = undefined;
+  }
+
+  /** Catches up with the database now (what a NOTIFY does). */
+  refresh(): Promise<void> {
+    return this.#exclusive(() => this.#withClient((client) => this.#catchUp(client, true)));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    await this.#listener?.stop();
+    this.#listener = undefined;
+    await this.#exclusive(() => this.#pool.end());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals ----
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(fn);
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A pooled connection; the driver's errors come back without the URL's password. */
+  async #connect(): Promise<pg.PoolClient> {
+    try {
+      const client = await this.#pool.connect();
+      // A connection cut while checked out (the server restarting) fails its query; without a
+      // listener its 'error' event would end the process.
+      if (!guarded.has(client)) {
+        guarded.add(client);
+        client.on('error', () => undefined);
+      }
+      return client;
+    } catch (error) {
+      throw this.#cleanError(error, 'cannot connect to');
+    }
+  }
+
+  #cleanError(error: unknown, doing: string): YggError {
+    const text = redactIn(error instanceof Error ? error.message : String(error), this.#url);
+    return new YggError(`${doing} the database ${this.path}: ${text}`, {
+      hint: 'Check that PostgreSQL is running and reachable, and PGPASSWORD or PGPASSFILE for the password.',
+    });
+  }
+
+  async #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#connect();
+    try {
+      return await fn(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Takes in rows newer than the mirror; tells the listeners what changed. */
+  async #catchUp(client: pg.ClientBase, external: boolean): Promise<void> {
+    const rows = await client.query<MirrorRow>(selectRows, [this.#mirror.revision]);
+    const { added, changed } = this.#mirror.apply(rows.rows);
+    this.#emit({ added, changed, removed: [], external });
+  }
+
+  /** A NOTIFY or a poll: catch up; one that arrives during a catch-up runs another after it. */
+  #requestRefresh(): void {
+    this.#refreshPending = true;
+    if (this.#refreshing || this.#closed) return;
+    this.#refreshing = true;
+    void (async () => {
+      try {
+        while (this.#refreshPending && !this.#closed) {
+          this.#refreshPending = false;
+          await this.refresh().catch(() => undefined);
+        }
+      } finally {
+        this.#refreshing = false;
+      }
+    })();
+  }
+
+  #enqueue(op: BatchOp): Promise<Task | undefined> {
+    if (this.#closed) return Promise.reject(new YggError(`the store ${this.path} is closed`));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ op, resolve, reject });
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#exclusive(() => this.#commit()).catch(() => undefined);
+      });
+    });
+  }
+
+  async #commit(): Promise<void> {
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    let client: pg.PoolClient;
+    try {
+      client = await this.#connect();
+    } catch (error) {
+      for (const item of batch) item.reject(error as Error);
+      return;
+    }
+    let plan: ReturnType<typeof planBatch> | undefined;
+    let revision = 0;
+    const seqs = new Map<string, number>();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [writeLockKey]);
+      await this.#catchUp(client, true);
+      plan = planBatch(
+        this.#mirror,
+        batch.map((item) => item.op),
+        { nextCreatedMicros: () => this.#nextCreatedMicros() },
+      );
+      if (plan.writes.size > 0) {
+        const next = await client.query<{ r: string }>(`SELECT nextval('ygg_revision') AS r`);
+        revision = Number(next.rows[0]?.r);
+        const rows = [...plan.writes.values()].map(({ task, line }) => rowOf(task, line));
+        const written = await client.query<{ id: string; seq: string }>(`${upsertRows} RETURNING id, seq`, [
+          JSON.stringify(rows),
+          revision,
+        ]);
+        for (const row of written.rows) seqs.set(row.id, Number(row.seq));
+        await client.query(`SELECT pg_notify('${changeChannel}', $1)`, [String(revision)]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
+      const clean = this.#cleanError(error, 'writing to');
+      for (const item of batch) item.reject(clean);
+      return;
+    }
+    client.release();
+    const added: string[] = [];
+    const changed: string[] = [];
+    if (plan.writes.size > 0) {
+      for (const [id, { line }] of plan.writes) {
+        (this.#mirror.has(id) ? changed : added).push(id);
+        this.#mirror.set(id, line, seqs.get(id));
+      }
+      // Ours are in; a later catch-up starts after them.
+      this.#mirror.revision = Math.max(this.#mirror.revision, revision);
+    }
+    batch.forEach((item, i) => {
+      const result = plan.results[i];
+      if (result instanceof Error) item.reject(result);
+      else item.resolve(result);
+    });
+    this.#emit({ added, changed, removed: [], external: false });
+  }
+
+  #nextCreatedMicros(): number {
+    this.#lastCreated = Math.max(this.#clock().getTime() * 1000, this.#lastCreated + 1);
+    return this.#lastCreated;
+  }
+
+  #emit(change: StoreChange): void {
+    if (change.added.length + change.changed.length + change.removed.length === 0) return;
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch {
+        // a listener's failure is its own; the store goes on
+      }
+    }
+  }
+}
+
+/** Where a PostgreSQL store keeps this machine's runtime files by default. */
+export const defaultRuntimeDir = (cwd: string): string => join(cwd, '.ygg');
