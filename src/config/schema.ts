@@ -211,12 +211,6 @@ export const retentionSchema = z
 
 export const hostsFileSchema = z
   .object({
-    store: z
-      .string()
-      .min(1)
-      .describe(
-        'The store after --store and YGG_STORE: a Beads JSONL path or a postgres:// URL (the password from PGPASSWORD or PGPASSFILE).',
-      ),
     hosts: z.record(name, hostSchema).describe('Named hosts, in order.'),
     types: z.record(name, typeSchema).describe('Per-type routing and limits.'),
     type_rules: z.array(typeRuleSchema).describe('Tried before the built-in rules; labels win over titles.'),
@@ -252,6 +246,12 @@ export const hostsFileSchema = z
     learner: learnerSchema,
     notify: notifySchema,
     retention: retentionSchema,
+    store: z
+      .string()
+      .min(1)
+      .describe(
+        'The store after --store and YGG_STORE: a Beads JSONL path or a postgres:// URL (the password from PGPASSWORD or PGPASSFILE).',
+      ),
   })
   .partial()
   .strict();

@@ -1,7 +1,7 @@
 /** `store:` in hosts.yaml, read cheaply (only that key) for commands that open the store first. */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { findConfigPath } from '../config/discover.js';
 import { isPostgresUrl } from './postgres/url.js';
 
@@ -28,7 +28,12 @@ export function configuredStore(options: {
   if (found.source === 'default') return undefined;
   let store: unknown;
   try {
-    const doc: unknown = parse(readFileSync(found.path, 'utf8'));
+    const text = readFileSync(found.path, 'utf8');
+    // Most files have no `store:` key: the YAML parser is loaded only for those that do, so that
+    // a command like `ygg add` starts without it when its checked config is cached.
+    if (!/^["']?store["']?\s*:/m.test(text)) return undefined;
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    const doc: unknown = parse(text);
     store = doc && typeof doc === 'object' ? (doc as { store?: unknown }).store : undefined;
   } catch {
     return undefined;

@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { BeadsJsonlStore, type BeadsStoreOptions } from './beads-jsonl/beads-store.js';
 import { locateStore } from './beads-jsonl/locate.js';
 import { configuredStore } from './configured.js';
-import { PostgresStore } from './postgres/postgres-store.js';
 import { isPostgresUrl } from './postgres/url.js';
 import type { TaskStore } from './store.js';
 
@@ -40,6 +39,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<TaskSto
   const { path, cwd, env, configured, configPath, onConnection, ...rest } = options;
   const given = chosenStore(options);
   if (isPostgresUrl(given)) {
+    // Loaded only for a database: the driver is no part of a JSONL command's start-up.
+    const { PostgresStore } = await import('./postgres/postgres-store.js');
     return PostgresStore.open({
       url: given,
       runtimeDir: rest.runtimeDir ?? resolve(cwd ?? process.cwd(), '.ygg'),
