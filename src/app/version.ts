@@ -8,7 +8,7 @@ function readVersion(): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'ygg' && pkg.version) return pkg.version;
+      if (pkg.name === '@ygg-dispatch/ygg' && pkg.version) return pkg.version;
     } catch {
       // try the next candidate
     }
