@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
@@ -67,7 +67,7 @@ export async function benchWorkspace(options: {
       ),
     );
   }
-  await writeFile(storePath, `${lines.join('\n')}\n`);
+  await writeFile(storePath, lines.length > 0 ? `${lines.join('\n')}\n` : '');
   const yaml = `hosts:\n  bench:\n    transport: local\n    slots: ${options.slots}\nqueue:\n  lease: ${Math.round((options.leaseMs ?? 60_000) / 1000)}s\n`;
   const parsed = parseConfig(yaml, join(dir, 'hosts.yaml'));
   if (!parsed.config) throw new Error(JSON.stringify(parsed.errors));
@@ -91,6 +91,7 @@ export async function benchWorkspace(options: {
     async [Symbol.asyncDispose]() {
       await loop.stop({ force: true });
       await store.close();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
