@@ -81,7 +81,7 @@ export function register(program: Command): void {
       .option('--until-idle', 'exit 0 once nothing is ready, running or waiting for a retry')
       .option(
         '--interval <duration>',
-        'safety-net poll of the store besides the file watch (500ms, 5s; a bare number is ms)',
+        'safety-net poll of the store besides the file watch (500ms, 5s; a bare number is seconds)',
         parseDuration,
       )
       .option(
