@@ -10,6 +10,19 @@ export class YggError extends Error {
   readonly hint: string | undefined;
 }
 
+/** The exit status of a command given wrong arguments or options (2, as is conventional). */
+export const usageExitCode = 2;
+
+/** The command line itself is wrong (a missing argument, a value no option takes): exit 2. */
+export class UsageError extends YggError {
+  override readonly name: string = 'UsageError';
+}
+
+/** The one wording of "that id names no task", wherever an id is looked up. */
+export function noSuchTask(id: string, storePath: string, what = `no task ${id}`): YggError {
+  return new YggError(`${what} in ${storePath}`, { hint: '`ygg list` shows the task ids.' });
+}
+
 /** Thrown by a handler (or by ygg on its behalf) when retrying cannot help. */
 export class NonRetryableError extends Error {
   override readonly name: string = 'NonRetryableError';

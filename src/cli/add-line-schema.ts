@@ -1,19 +1,20 @@
 /** The keys a JSON line of `ygg add --from` may set, checked with zod (imported only for JSON Lines). */
 import { z } from 'zod';
-import { parseDuration } from './add-task.js';
+import { durationTextHint, parseDurationText } from '../config/units.js';
 
-/** A duration as `ygg add` takes it: milliseconds, or a string with a unit (`250ms`, `30s`, `5m`). */
-const duration = z.union([
-  z.number().int().nonnegative(),
-  z.string().transform((text, ctx) => {
+/**
+ * A duration as `ygg add` takes it: a unit (`250ms`, `30s`, `5m`), or a bare number, which is
+ * seconds, or milliseconds under a key ending `_ms` (one rule with hosts.yaml and the flags).
+ */
+const duration = (bare: 'seconds' | 'milliseconds') =>
+  z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
     try {
-      return parseDuration(text);
+      return parseDurationText(String(value), bare);
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'use milliseconds or a unit: 250ms, 30s, 5m, 1h' });
+      ctx.addIssue({ code: 'custom', message: durationTextHint(bare) });
       return z.NEVER;
     }
-  }),
-]);
+  });
 const name = z.string().trim().min(1, 'must not be empty');
 
 export const jsonLineSchema = z.strictObject({
@@ -25,9 +26,9 @@ export const jsonLineSchema = z.strictObject({
   blocked_by: z.array(name).optional(),
   handler: name.optional(),
   argv: z.array(z.string()).min(1, 'give the command as a non-empty array of words').optional(),
-  simulate_ms: duration.optional(),
-  timeout: duration.optional(),
-  hard_timeout: duration.optional(),
+  simulate_ms: duration('milliseconds').optional(),
+  timeout: duration('seconds').optional(),
+  hard_timeout: duration('seconds').optional(),
   attempts: z.number().int().min(1).optional(),
   as: name.optional(),
 });

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
-import { YggError } from '../errors.js';
+import { durationTextHint, parseDurationText } from '../config/units.js';
+import { noSuchTask, UsageError, YggError } from '../errors.js';
 import { hasQueueLimits, queuedStatuses, refusal } from '../schedule/backpressure.js';
 import { type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
@@ -84,11 +85,11 @@ export function safeUserName(): string {
 /** Timeouts hosts.yaml would refuse are refused here too: zero, or a hard one before the soft one. */
 function checkTimeouts({ timeoutMs, hardTimeoutMs }: AddOptions): void {
   if (timeoutMs === 0)
-    throw new YggError('--timeout 0 would end every attempt at once; give a duration such as 5m');
+    throw new UsageError('--timeout 0 would end every attempt at once; give a duration such as 5m');
   if (hardTimeoutMs === 0)
-    throw new YggError('--hard-timeout 0 would kill every attempt at once; give a duration');
+    throw new UsageError('--hard-timeout 0 would kill every attempt at once; give a duration');
   if (timeoutMs !== undefined && hardTimeoutMs !== undefined && hardTimeoutMs < timeoutMs)
-    throw new YggError('--hard-timeout must not be shorter than --timeout', {
+    throw new UsageError('--hard-timeout must not be shorter than --timeout', {
       hint: 'The soft timeout asks the handler to stop; the hard one kills the work after it.',
     });
 }
@@ -97,7 +98,7 @@ function checkTimeouts({ timeoutMs, hardTimeoutMs }: AddOptions): void {
 async function checkHandler(options: AddOptions, config: YggConfig | undefined): Promise<void> {
   const handler = options.handler ?? (options.argv?.length ? 'shell' : undefined);
   if (handler === 'shell' && !options.argv?.length) {
-    throw new YggError('the shell handler needs the command to run after --', {
+    throw new UsageError('the shell handler needs the command to run after --', {
       hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
     });
   }
@@ -132,9 +133,7 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
       input.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, config.queue);
     for (const id of options.blockedBy ?? []) {
       if (!store.get(id)) {
-        throw new YggError(`--blocked-by ${id}: no such task in ${store.path}`, {
-          hint: 'Check the id with `ygg list`.',
-        });
+        throw noSuchTask(id, store.path, `--blocked-by ${id}: no such task`);
       }
     }
     const task = await store.add(input);
@@ -181,12 +180,22 @@ export function parsePriority(value: string): number {
   return n;
 }
 
-/** A whole number of milliseconds, or with a unit: `250ms`, `30s`, `5m`, `1h`. */
+/** A duration flag: `250ms`, `30s`, `5m`, `1h`; a bare number is seconds, as in hosts.yaml. */
 export function parseDuration(value: string): number {
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('use milliseconds or a unit: 250ms, 30s, 5m, 1h.');
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  return Number(match[1]) * (units[match[2] ?? 'ms'] ?? 1);
+  try {
+    return parseDurationText(value, 'seconds');
+  } catch {
+    throw new InvalidArgumentError(`${durationTextHint('seconds')}.`);
+  }
+}
+
+/** A flag whose name ends in `-ms`: a bare number is milliseconds; a unit may still be given. */
+export function parseMilliseconds(value: string): number {
+  try {
+    return parseDurationText(value, 'milliseconds');
+  } catch {
+    throw new InvalidArgumentError(`${durationTextHint('milliseconds')}.`);
+  }
 }
 
 export function parseAttempts(value: string): number {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ExitError, YggError } from '../errors.js';
+import { ExitError, UsageError, YggError } from '../errors.js';
 import { QueueFullError, queueFullExitCode } from '../schedule/backpressure.js';
 import { describePlace } from '../schedule/position.js';
 import {
@@ -9,6 +9,7 @@ import {
   addToQueue,
   parseAttempts,
   parseDuration,
+  parseMilliseconds,
   parsePriority,
 } from './add-task.js';
 import { withStoreOption } from './store-options.js';
@@ -31,12 +32,12 @@ export function register(program: Command): void {
       .option('--handler <name>', 'the handler plugin to run it')
       .option(
         '--simulate-ms <duration>',
-        'run it with the simulate handler, working this long (e.g. 2s)',
-        parseDuration,
+        'run it with the simulate handler, working this long (a bare number is ms; or 2s)',
+        parseMilliseconds,
       )
       .option(
         '--timeout <duration>',
-        "soft timeout for this task (250ms, 30s, 5m), over its type's",
+        "soft timeout for this task (30s, 5m; a bare number is seconds), over its type's",
         parseDuration,
       )
       .option('--hard-timeout <duration>', "hard timeout for this task, over its type's", parseDuration)
@@ -57,19 +58,19 @@ export function register(program: Command): void {
       const options = optionsFrom(flags, titleFromCommand && title !== undefined ? [title, ...argv] : argv);
       if (flags.from !== undefined) {
         if (title !== undefined && !titleFromCommand)
-          throw new YggError('give a title or --from, not both', {
+          throw new UsageError('give a title or --from, not both', {
             hint: 'With --from, every line of the file is a task.',
           });
         await addFromOrExit(flags.from as string, options, Boolean(flags.json));
         return;
       }
       if (titleFromCommand) {
-        throw new YggError('the title goes before --: everything after -- is the command', {
+        throw new UsageError('the title goes before --: everything after -- is the command', {
           hint: 'For example: ygg add "list the work dir" --handler shell -- ls -l',
         });
       }
       if (title === undefined)
-        throw new YggError('ygg add needs a title, or --from FILE', {
+        throw new UsageError('ygg add needs a title, or --from FILE', {
           hint: 'For example: ygg add "summarize the meeting notes" --priority 1',
         });
       const added = await addOrExit({ ...options, title });

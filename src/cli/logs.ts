@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { YggError } from '../errors.js';
+import { noSuchTask } from '../errors.js';
 import { connectStatusFor } from '../observe/monitor/client.js';
 import { formatDuration } from '../observe/monitor/format.js';
 import type { StatusSnapshot } from '../observe/snapshot.js';
@@ -54,8 +54,7 @@ export async function logsCommand(
     cwd: options.cwd ?? process.cwd(),
   });
   const task = store.get(id);
-  if (!task)
-    throw new YggError(`no task ${id} in ${store.path}`, { hint: 'ygg monitor or ygg dlq show task ids' });
+  if (!task) throw noSuchTask(id, store.path);
   write(formatTaskLog(task));
   const active = ['open', 'in_progress'].includes(statusOf(task));
   if (!options.follow || !active) return;

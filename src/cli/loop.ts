@@ -100,7 +100,7 @@ export function register(program: Command): void {
       )
       .option(
         '--interval <duration>',
-        'safety-net poll of the store besides the file watch (500ms, 5s; a bare number is ms)',
+        'safety-net poll of the store besides the file watch (500ms, 5s; a bare number is seconds)',
         parseDuration,
       )
       .option(

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
 import { classifyType } from '../config/type-rules.js';
-import { YggError } from '../errors.js';
+import { noSuchTask } from '../errors.js';
 import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
 import { outOfLine, waitReasons } from './list-reasons.js';
 import { type CommonOptions, withCommonOptions } from './runtime.js';
@@ -15,8 +15,7 @@ export interface PositionOptions extends CommonOptions {
 /** A task's place in the queue, as the loop would order the ready tasks now. */
 export async function positionCommand(options: PositionOptions): Promise<QueuePlace> {
   return usingStore(options, async (store) => {
-    if (!store.get(options.id))
-      throw new YggError(`no task ${options.id} in ${store.path}`, { hint: 'Check the id with `ygg list`.' });
+    if (!store.get(options.id)) throw noSuchTask(options.id, store.path);
     const { config } = await openConfig({
       ...(options.config ? { config: options.config } : {}),
       cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),

@@ -9,7 +9,7 @@ import { openRuntime } from '../app/runtime.js';
 import { classifyType, typeConfigFor } from '../config/type-rules.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
 import { type AttemptOutcome, startAttempt } from '../dispatch/attempt.js';
-import { ExitError, YggError } from '../errors.js';
+import { ExitError, noSuchTask, YggError } from '../errors.js';
 import { EndpointCatalog } from '../hosts/model/catalog.js';
 import { modelRequest } from '../hosts/model/model-request.js';
 import type { HandlerLogger, Plugin } from '../plugins/api.js';
@@ -43,10 +43,7 @@ export interface RunReport {
 export async function runCommand(options: RunOptions): Promise<RunReport> {
   await using rt = await openRuntime(options);
   const task = rt.store.get(options.id);
-  if (!task)
-    throw new YggError(`no task ${options.id} in ${rt.store.path}`, {
-      hint: 'List the ids with `ygg list`.',
-    });
+  if (!task) throw noSuchTask(options.id, rt.store.path);
   const type = classifyType(task, rt.config);
   const plugin = pluginFor(rt.plugins.byName, rt.plugins.byType, task, type, rt.config);
   const host = await hostFor(rt.config, task, type, options);

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
-import { YggError } from '../errors.js';
+import { noSuchTask } from '../errors.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 import { type TaskView, taskText, viewOf } from './task-view.js';
 
@@ -13,7 +13,7 @@ export async function showCommand(options: ShowOptions): Promise<TaskView> {
   return usingStore(options, async (store) => {
     const task = store.get(options.id);
     if (!task) {
-      throw new YggError(`no task ${options.id} in ${store.path}`, { hint: 'List the ids with `ygg list`.' });
+      throw noSuchTask(options.id, store.path);
     }
     // hosts.yaml's type rules name the type, as the loop would; the task stands without it.
     const config = await openConfig({ cwd: dirname(store.path) })

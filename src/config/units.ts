@@ -20,6 +20,23 @@ export function parseDuration(value: number | string): number {
   return Math.round(Number.parseFloat(value) * (durationUnitMs[unit] as number));
 }
 
+/**
+ * Milliseconds of a duration typed on the command line (or in an `add --from` line). One rule
+ * with hosts.yaml: a bare number is seconds, except under a name ending `-ms`/`_ms`
+ * (`--simulate-ms`, `timeout_ms`), where it is milliseconds. A unit always wins.
+ */
+export function parseDurationText(text: string, bare: 'seconds' | 'milliseconds' = 'seconds'): number {
+  const value = text.trim();
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * (bare === 'seconds' ? 1000 : 1));
+  if (!durationPattern.test(value)) throw new RangeError(durationTextHint(bare));
+  return parseDuration(value);
+}
+
+/** What a command-line duration may look like, for its error message. */
+export function durationTextHint(bare: 'seconds' | 'milliseconds' = 'seconds'): string {
+  return `use a duration such as 250ms, 30s, 5m, 1h, or a bare number of ${bare}`;
+}
+
 /** Bytes of a hosts.yaml size (the schema has already checked its form). */
 export function parseSize(value: number | string): number {
   if (typeof value === 'number') return Math.round(value);

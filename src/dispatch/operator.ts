@@ -1,5 +1,5 @@
 /** What an operator does to one task from outside the loop: cancel it, send a dead one back. */
-import { YggError } from '../errors.js';
+import { noSuchTask, YggError } from '../errors.js';
 import type { TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import { applyChange } from './lifecycle/apply.js';
@@ -37,6 +37,6 @@ export function deadLetters(store: TaskStore): Task[] {
 
 function requireTask(store: TaskStore, id: string): Task {
   const task = store.get(id);
-  if (!task) throw new YggError(`no task ${id} in ${store.path}`, { hint: 'ygg list shows the tasks' });
+  if (!task) throw noSuchTask(id, store.path);
   return task;
 }

@@ -27,10 +27,10 @@ describe('ygg add with a command', () => {
   it('refuses, writing nothing, a title taken from the command, a shell task without one, and an unknown handler', async () => {
     const { dir, store } = await workspace('add-argv-bad');
     const noTitle = await runYgg(['add', '--handler', 'shell', '--', 'echo', 'hi'], { cwd: dir });
-    expect(noTitle.code).toBe(1);
+    expect(noTitle.code).toBe(2);
     expect(noTitle.stderr).toMatch(/the title goes before --/);
     const noCommand = await runYgg(['add', 'nothing to run', '--handler', 'shell'], { cwd: dir });
-    expect(noCommand.code).toBe(1);
+    expect(noCommand.code).toBe(2);
     expect(noCommand.stderr).toMatch(/the shell handler needs the command to run after --/);
     const unknown = await runYgg(['add', 'typo', '--handler', 'shel'], { cwd: dir });
     expect(unknown.code).toBe(1);
@@ -59,11 +59,32 @@ describe('ygg loop durations', () => {
   it('reads --interval and --grace with units, and refuses what is not a duration', async () => {
     const { dir } = await workspace('loop-durations');
     const bad = await runYgg(['loop', '--until-idle', '--grace', 'soon'], { cwd: dir });
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/--grace <duration>' argument 'soon' is invalid\. use milliseconds or a unit/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--grace <duration>' argument 'soon' is invalid\. use a duration such as/);
     const ok = await runYgg(['loop', '--until-idle', '--interval', '2s', '--grace', '30s', '--no-status'], {
       cwd: dir,
     });
     expect(ok.code, ok.stderr).toBe(0);
+  });
+});
+
+describe('one duration rule', () => {
+  it('reads a bare number as seconds, except under a name ending in -ms, and --help says so', async () => {
+    const { dir, store } = await workspace('add-bare-seconds');
+    const added = await runYgg(['add', 'slow', '--timeout', '30', '--hard-timeout', '1.5m'], { cwd: dir });
+    expect(added.code, added.stderr).toBe(0);
+    const simulated = await runYgg(['add', 'pretend', '--simulate-ms', '30'], { cwd: dir });
+    expect(simulated.code, simulated.stderr).toBe(0);
+    const [slow, pretend] = (await readFile(store, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { metadata: unknown });
+    // Stored as milliseconds under names ending _ms, as tasks queued before this rule were.
+    expect(slow?.metadata).toEqual({ ygg: { timeout_ms: 30_000, hard_timeout_ms: 90_000 } });
+    expect(pretend?.metadata).toEqual({ ygg: { handler: 'simulate', simulate_ms: 30 } });
+    const help = await runYgg(['--help'], { cwd: dir });
+    expect(help.stdout).toMatch(/a bare number is seconds, as in hosts\.yaml/);
+    const loopHelp = await runYgg(['loop', '--help'], { cwd: dir });
+    expect(loopHelp.stdout.replace(/\s+/g, ' ')).toMatch(/--interval <duration>.*a bare number is seconds/);
   });
 });

@@ -82,7 +82,7 @@ describe('ygg add --from', () => {
         description: 'run 4',
         blocked_by: [first],
         timeout: '30s',
-        hard_timeout: 60_000,
+        hard_timeout: 60,
         attempts: 2,
         as: 'bob',
       }),
@@ -172,10 +172,10 @@ describe('ygg add --from', () => {
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/no tasks in stdin/);
     const both = await runYgg(['add', 'a title', '--from', '-'], { cwd: dir, input: 'x\n' });
-    expect(both.code).toBe(1);
+    expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/give a title or --from, not both/);
     const neither = await runYgg(['add'], { cwd: dir });
-    expect(neither.code).toBe(1);
+    expect(neither.code).toBe(2);
     expect(neither.stderr).toMatch(/ygg add needs a title, or --from FILE/);
     expect(await readFile(store, 'utf8')).toBe('');
   });

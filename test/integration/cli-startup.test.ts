@@ -104,7 +104,7 @@ describe('CLI start-up loads what the command needs', () => {
     const hosts = await runYgg(['hosts', '--help'], { cwd: dir });
     expect(hosts.stdout).toMatch(/^ {2}drain \[options\] <name>/m);
     const typo = await runYgg(['ad', 'x'], { cwd: dir });
-    expect(typo.code).toBe(1);
+    expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/unknown command 'ad'\n\(Did you mean add\?\)/);
   });
 });

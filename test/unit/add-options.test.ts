@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { newTaskFrom, parseDuration } from '../../src/cli/add-task.js';
+import { newTaskFrom, parseDuration, parseMilliseconds } from '../../src/cli/add-task.js';
 
 describe('ygg add options', () => {
-  it('reads durations in milliseconds or with a unit', () => {
-    expect(parseDuration('250')).toBe(250);
+  it('reads durations with a unit, or a bare number as seconds (milliseconds for -ms flags)', () => {
+    expect(parseDuration('250')).toBe(250_000);
+    expect(parseDuration('1.5')).toBe(1500);
+    expect(parseMilliseconds('250')).toBe(250);
+    expect(parseMilliseconds('2s')).toBe(2000);
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('30s')).toBe(30_000);
     expect(parseDuration('5m')).toBe(300_000);
