@@ -169,17 +169,24 @@ describe('ygg CLI on the store', () => {
     expect(JSON.parse(listed.stdout)).toHaveLength(1);
   });
 
-  it('answers bad input with a clear error and exit code 1, never a stack trace', async () => {
+  it('answers bad input with a clear error, never a stack trace: exit 2 for a bad option value, 1 for the rest', async () => {
     const dir = await testDir('cli-bad');
     const nowhere = await runYgg(['list'], { cwd: dir });
     expect(nowhere.code).toBe(1);
     expect(nowhere.stderr).toContain('ygg init');
     await runYgg(['init'], { cwd: dir });
-    for (const args of [
+    for (const usage of [
       ['add', 'x', '--priority', '7'],
+      ['create', 'zero'],
+    ]) {
+      const result = await runYgg(usage, { cwd: dir });
+      expect(result.code, usage.join(' ')).toBe(2);
+      expect(result.stderr, usage.join(' ')).toMatch(/^ygg: /);
+      expect(result.stderr, usage.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    for (const args of [
       ['add', 'x', '--blocked-by', 'nope-1'],
       ['show', 'nope-1'],
-      ['create', 'zero'],
       ['list', '--store', join(dir, 'missing.jsonl')],
     ]) {
       const result = await runYgg(args, { cwd: dir });
