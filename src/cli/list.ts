@@ -1,11 +1,12 @@
 import { dirname } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { openConfig } from '../app/config.js';
-import { classifyType } from '../config/type-rules.js';
 import { storeHoldup } from '../dispatch/waiting.js';
+import { UsageError } from '../errors.js';
 import type { TaskStore } from '../store/store.js';
 import { priorityOf, statusOf, type Task, yggOf } from '../store/task.js';
 import { parseMicros } from '../store/timestamps.js';
+import { knownTypes, listStatuses } from './list-filters.js';
 import { readyOrHeld, type WaitReason, waitReasons } from './list-reasons.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 import { type TaskView, taskRow, viewOf } from './task-view.js';
@@ -40,13 +41,20 @@ export async function listCommand(options: ListOptions): Promise<TaskView[]> {
       .catch(() => undefined);
     const now = Date.now();
     let tasks: readonly Task[] = options.ready ? readyOrHeld(store, now) : store.list();
-    if (options.status) tasks = tasks.filter((t) => statusOf(t) === options.status);
-    if (options.type) tasks = tasks.filter((t) => classifyType(t, config) === options.type);
+    const typeOf = (task: Task) => viewOf(task, config).type;
+    if (options.type) {
+      const known = knownTypes(config, store.list().map(typeOf));
+      if (!known.includes(options.type))
+        throw new UsageError(`no type ${options.type} here: use one of ${known.join(', ')}`, {
+          hint: 'see `ygg list --help`; the types come from hosts.yaml and the tasks in the store',
+        });
+      tasks = tasks.filter((t) => typeOf(t) === options.type);
+    }
     if (!options.ready) tasks = [...tasks].sort(compareTasks);
     const reasons: Map<string, WaitReason> = options.ready
       ? await waitReasons(tasks, store.runtimeDir, config, store, now)
       : storeReasons(tasks, store, now);
-    return tasks.map((task) => {
+    const views = tasks.map((task) => {
       const view: TaskView = viewOf(task, config);
       const state = displayState(task, reasons.get(task.id));
       if (state) view.state = state;
@@ -59,6 +67,9 @@ export async function listCommand(options: ListOptions): Promise<TaskView[]> {
         ...(waiting.loop ? { waiting_loop: waiting.loop } : {}),
       };
     });
+    // A status filter matches the status, or the state the column shows in its place (`dead`).
+    const status = options.status;
+    return status ? views.filter((v) => statusOf(v) === status || v.state === status) : views;
   });
 }
 
@@ -92,8 +103,13 @@ export function register(program: Command): void {
       .command('list')
       .description('list tasks in ready order (priority, oldest, id)')
       .option('--ready', 'only tasks ready to run, by bd rules')
-      .option('--status <status>', 'only tasks with this status')
-      .option('--type <type>', 'only tasks of this type (by the type rules)')
+      .addOption(
+        new Option(
+          '--status <status>',
+          'only tasks with this status, or this state (dead, held, waiting)',
+        ).choices(listStatuses),
+      )
+      .option('--type <type>', 'only tasks of this type (as the list shows it)')
       .option(
         '--config <path>',
         'hosts.yaml for the type rules and routing (default: found as for `ygg loop`)',

@@ -1,6 +1,7 @@
-import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
+import { taskType } from '../observe/task-type.js';
 import { dependenciesOf, labelsOf, priorityOf, statusOf, type Task } from '../store/task.js';
+import { cell, noteWidth, titleWidth } from '../text/cell.js';
 
 /**
  * A task as `--json` prints it: every key of the line, plus its ygg `type`; in `ygg list` its
@@ -16,15 +17,22 @@ export type TaskView = Task & {
 };
 
 export function viewOf(task: Task, config?: Pick<YggConfig, 'typeRules' | 'issueTypeMap'>): TaskView {
-  return { ...task, type: classifyType(task, config) };
+  return { ...task, type: taskType(task, config) };
 }
 
-/** One line of `ygg list`: id, priority, status, type, title (and why it waits, when known). */
+/**
+ * One line of `ygg list`: id, priority, status, type, title (and why it waits, when known); the
+ * free text cut to a width, so a 5 MB title is one short line (`show` and `--json` keep it all).
+ */
 export function taskRow(task: TaskView): string {
-  const row = [task.id, `P${priorityOf(task)}`, task.state ?? statusOf(task), task.type, task.title].join(
-    '\t',
-  );
-  return task.waiting ? `${row}\t(${task.waiting})` : row;
+  const row = [
+    task.id,
+    `P${priorityOf(task)}`,
+    task.state ?? statusOf(task),
+    cell(task.type, noteWidth),
+    cell(String(task.title ?? ''), titleWidth),
+  ].join('\t');
+  return task.waiting ? `${row}\t(${cell(task.waiting, noteWidth)})` : row;
 }
 
 /** `ygg show` without --json: the fields people read, then description and comments. */

@@ -3,7 +3,6 @@
  * in progress and the recent history kept in `metadata.ygg.history`. Used by the live tracker
  * (the store is the truth for queue and dead letters) and by `snapshotFromStore`.
  */
-import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import type { TaskStore } from '../store/store.js';
 import { priorityOf, type Task, yggOf } from '../store/task.js';
@@ -18,11 +17,12 @@ import {
   snapshotLimits,
   summarizeError,
 } from './snapshot.js';
+import { taskType } from './task-type.js';
 
 export type TypeOf = (task: Task) => string;
 
 export function typeClassifier(config: Pick<YggConfig, 'typeRules' | 'issueTypeMap'> | undefined): TypeOf {
-  return (task) => (config ? classifyType(task, config) : classifyType(task));
+  return (task) => taskType(task, config);
 }
 
 /** Ready tasks by (type, priority); those still in a retry backoff are counted apart. */

@@ -151,6 +151,7 @@ export const yggFieldChecks: Record<string, ShapeCheck> = {
     objectWith({
       attempt: aNumber,
       host: aString,
+      type: aString,
       start: aString,
       end: aString,
       outcome: aString,

@@ -85,6 +85,8 @@ export interface Lease {
 export interface AttemptRecord {
   attempt: number;
   host: string;
+  /** The type the attempt ran as (the loop's type rules when it claimed it; what `ygg stats` counts). */
+  type?: string;
   start: string;
   end?: string;
   /** `unreachable`: the host could not be reached (does not count against the attempts). */

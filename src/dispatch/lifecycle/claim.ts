@@ -43,7 +43,7 @@ export function claim(change: ClaimChange): Mutation {
         error: 'the loop running it stopped',
       };
     }
-    history.push({ attempt, host: change.host, start: stamp });
+    history.push({ attempt, host: change.host, type: change.type, start: stamp });
     const next: Task = { ...task, status: 'in_progress', assignee: yggAssignee, updated_at: stamp };
     if (!task.started_at) next.started_at = stamp;
     const lease = {
