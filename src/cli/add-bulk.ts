@@ -9,8 +9,9 @@ import { YggError } from '../errors.js';
 import { hasQueueLimits, type QueueLimits, queuedStatuses } from '../schedule/backpressure.js';
 import type { NewTask } from '../store/store.js';
 import { submitterOf, type Task } from '../store/task.js';
+import { plural } from '../text/plural.js';
 import { type LineFields, type LineProblem, parseTaskLines } from './add-lines.js';
-import { type AddOptions, newTaskFrom, queueConfigOrWarning, safeUserName } from './add-task.js';
+import { type AddOptions, newTaskFrom, pausedNote, queueConfigOrWarning, safeUserName } from './add-task.js';
 import { usingStore } from './store-options.js';
 
 /** `ygg add`'s options without the title: they apply to every line, which may override them. */
@@ -81,11 +82,13 @@ export async function addFromLines(
       s.status === 'fulfilled' ? [{ line: inputs[i]?.line ?? 0, task: s.value }] : [],
     );
     const refused = settled.find((s) => s.status === 'rejected');
+    const paused = added.length > 0 ? await pausedNote(store, added.length) : undefined;
+    if (paused) warnings.push(paused);
     if (!refused) return { added, warnings };
     if (added.length === 0) throw refused.reason;
     // Not a limit (those refuse the whole batch): a line the store would not write.
     throw new YggError(
-      `added ${added.length} of ${inputs.length} tasks: ${(refused.reason as Error).message}`,
+      `added ${added.length} of ${plural(inputs.length, 'task')}: ${(refused.reason as Error).message}`,
       { hint: `added: ${added.map((a) => `line ${a.line} ${a.task.id}`).join(', ')}` },
     );
   });
@@ -163,7 +166,7 @@ export function batchRefusal(
   if (limits.maxSize !== undefined && queued.length + total > limits.maxSize) {
     const room = Math.max(0, limits.maxSize - queued.length);
     return new BulkQueueFullError(
-      `the queue has room for ${room} of these ${total} tasks: ${queued.length} open tasks, queue.max_size is ${limits.maxSize}`,
+      `the queue has room for ${room} of these ${plural(total, 'task')}: ${plural(queued.length, 'open task')}, queue.max_size is ${limits.maxSize}`,
       'max_size',
     );
   }
@@ -172,7 +175,7 @@ export function batchRefusal(
       const mine = perSubmitter.get(submitter) ?? 0;
       if (mine + count > limits.maxPerSubmitter)
         return new BulkQueueFullError(
-          `${submitter} has ${mine} open tasks and would add ${count}, queue.max_per_submitter is ${limits.maxPerSubmitter}`,
+          `${submitter} has ${plural(mine, 'open task')} and would add ${count}, queue.max_per_submitter is ${limits.maxPerSubmitter}`,
           'max_per_submitter',
         );
     }

@@ -4,11 +4,13 @@ import { InvalidArgumentError } from 'commander';
 import { classifyType } from '../config/type-rules.js';
 import type { YggConfig } from '../config/types.js';
 import { durationTextHint, parseDurationText } from '../config/units.js';
+import { type ControlPlace, readControl } from '../dispatch/control.js';
 import { noSuchTask, UsageError, YggError } from '../errors.js';
 import { hasQueueLimits, queuedStatuses, refusal } from '../schedule/backpressure.js';
 import { type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
 import type { Task } from '../store/task.js';
+import { plural } from '../text/plural.js';
 import { cachedConfig } from './add-config.js';
 import { type StoreCommandOptions, usingStore } from './store-options.js';
 
@@ -137,6 +139,8 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
       }
     }
     const task = await store.add(input);
+    const paused = await pausedNote(store, 1);
+    if (paused) warnings.push(paused);
     if (!config) return { task, warnings };
     const queue = config.queue;
     const place = queuePlace(task.id, store, queue, config.types, (t) => classifyType(t, config));
@@ -202,4 +206,14 @@ export function parseAttempts(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('use a whole number, 1 or more.');
   return n;
+}
+
+/**
+ * What `ygg add` and `ygg create` say when the queue is paused: the task is in, but no loop
+ * starts it until `ygg resume`. Without it, a paused queue looks like a stuck one.
+ */
+export async function pausedNote(store: ControlPlace, added: number): Promise<string | undefined> {
+  if (!(await readControl(store)).paused) return undefined;
+  const what = added === 1 ? 'the task waits' : `the ${plural(added, 'task')} wait`;
+  return `the queue is paused: ${what} until \`ygg resume\``;
 }

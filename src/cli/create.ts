@@ -10,7 +10,8 @@ import {
   refusal,
 } from '../schedule/backpressure.js';
 import type { NewTask } from '../store/store.js';
-import { safeUserName } from './add-task.js';
+import { plural } from '../text/plural.js';
+import { pausedNote, safeUserName } from './add-task.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
 export interface CreateOptions extends StoreCommandOptions {
@@ -45,6 +46,11 @@ export function workloadTask(i: number, options: { simulate?: boolean; as?: stri
  * `ygg add`: the tasks that fit are added, then a QueueFullError says why the rest were not.
  */
 export async function createCommand(options: CreateOptions): Promise<string[]> {
+  return (await createTasks(options)).ids;
+}
+
+/** The ids added, and what to say when no loop will start them yet (the queue is paused). */
+export async function createTasks(options: CreateOptions): Promise<{ ids: string[]; warnings: string[] }> {
   return usingStore(options, async (store) => {
     const queue = await openConfig({ cwd: dirname(store.path) })
       .then((found) => found.config.queue)
@@ -60,7 +66,8 @@ export async function createCommand(options: CreateOptions): Promise<string[]> {
     const ids = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.id] : []));
     const refused = settled.find((s) => s.status === 'rejected');
     if (refused) throw new PartlyCreated(ids, options.count, refused.reason);
-    return ids;
+    const paused = await pausedNote(store, ids.length);
+    return { ids, warnings: paused ? [paused] : [] };
   });
 }
 
@@ -71,9 +78,11 @@ export class PartlyCreated extends Error {
     readonly wanted: number,
     override readonly cause: unknown,
   ) {
-    super(`added ${ids.length} of ${wanted} tasks: ${(cause as Error).message}`);
+    super(`added ${ids.length} of ${plural(wanted, 'task')}: ${(cause as Error).message}`);
   }
 }
+
+type CreateFlags = StoreCommandOptions & { simulate?: boolean; as?: string; json?: boolean };
 
 function parseCount(value: string): number {
   const n = Number(value);
@@ -91,14 +100,18 @@ export function register(program: Command): void {
       )
       .argument('<n>', 'how many tasks', parseCount)
       .option('--simulate', 'give each a simulated model time (code 300 ms, text 200 ms, reasoning 400 ms)')
-      .option('--as <name>', 'who submits them (created_by)'),
-  ).action(async (count: number, flags: StoreCommandOptions & { simulate?: boolean; as?: string }) => {
+      .option('--as <name>', 'who submits them (created_by)')
+      .option('--json', 'print {ids} as one JSON object instead of one id a line'),
+  ).action(async (count: number, flags: CreateFlags) => {
+    const print = (ids: readonly string[]) =>
+      process.stdout.write(flags.json ? `${JSON.stringify({ ids })}\n` : ids.map((id) => `${id}\n`).join(''));
     try {
-      const ids = await createCommand({ ...flags, count });
-      for (const id of ids) process.stdout.write(`${id}\n`);
+      const { ids, warnings } = await createTasks({ ...flags, count });
+      print(ids);
+      for (const warning of warnings) process.stderr.write(`ygg: ${warning}\n`);
     } catch (error) {
       if (!(error instanceof PartlyCreated)) throw error;
-      for (const id of error.ids) process.stdout.write(`${id}\n`);
+      print(error.ids);
       const hint = (error.cause as { hint?: string }).hint;
       process.stderr.write(`ygg: ${error.message}${hint ? `\n  ${hint}` : ''}\n`);
       throw new ExitError(error.cause instanceof QueueFullError ? queueFullExitCode : 1, error.message);

@@ -42,16 +42,26 @@ export function register(program: Command): void {
     .option('--undo', 'take the host back into service')
     .option('--store <path>', 'the Beads file')
     .option('--config <path>', 'hosts.yaml')
-    .action(async (name: string, flags: { undo?: boolean; store?: string; config?: string }) => {
-      const drained = await drainHost({
-        host: name,
-        ...(flags.undo ? { undo: true } : {}),
-        ...(flags.store ? { store: flags.store } : {}),
-        ...(flags.config ? { config: flags.config } : {}),
-      });
-      const state = flags.undo
-        ? `${name} takes new tasks again`
-        : `${name} drained: no new tasks; running ones finish`;
-      process.stdout.write(`${state}\ndrained hosts: ${drained.length > 0 ? drained.join(', ') : 'none'}\n`);
-    });
+    .option('--json', 'print {host, drained, drained_hosts} as one JSON object')
+    .action(
+      async (name: string, flags: { undo?: boolean; store?: string; config?: string; json?: boolean }) => {
+        const drained = await drainHost({
+          host: name,
+          ...(flags.undo ? { undo: true } : {}),
+          ...(flags.store ? { store: flags.store } : {}),
+          ...(flags.config ? { config: flags.config } : {}),
+        });
+        if (flags.json) {
+          const host = { host: name, drained: drained.includes(name), drained_hosts: drained };
+          process.stdout.write(`${JSON.stringify(host)}\n`);
+          return;
+        }
+        const state = flags.undo
+          ? `${name} takes new tasks again`
+          : `${name} drained: no new tasks; running ones finish`;
+        process.stdout.write(
+          `${state}\ndrained hosts: ${drained.length > 0 ? drained.join(', ') : 'none'}\n`,
+        );
+      },
+    );
 }

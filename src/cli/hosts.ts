@@ -262,10 +262,13 @@ export async function hostsTrust(options: TrustOptions): Promise<TrustResult> {
 
 /**
  * The `hosts` command on `program`, made when missing, so subcommands registered elsewhere
- * (`ygg hosts drain NAME`) land under it whatever the registration order.
+ * (`ygg hosts drain NAME`) land under it whatever the registration order. Its own options go
+ * before a subcommand: after one (`ygg hosts drain NAME --json`) they are the subcommand's.
  */
 export function hostsCommandOf(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'hosts') ?? program.command('hosts');
+  return (
+    program.commands.find((c) => c.name() === 'hosts') ?? program.command('hosts').enablePositionalOptions()
+  );
 }
 
 export function register(program: Command): void {
@@ -287,12 +290,17 @@ export function register(program: Command): void {
     .command('trust <name>')
     .description('Record the key NAME presents now in its known_hosts (check its fingerprint first).')
     .option('--config <path>', 'hosts.yaml')
-    .action(async (name: string, flags: { config?: string }) => {
+    .option('--json', 'print {host, fingerprint, keyType, knownHosts, outcome} as one JSON object')
+    .action(async (name: string, flags: { config?: string; json?: boolean }) => {
       const result = await hostsTrust({
         cwd: process.cwd(),
         configPath: flags.config ?? hosts.opts<{ config?: string }>().config,
         name,
       });
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        return;
+      }
       const what = `${result.host}: ${result.keyType} ${result.fingerprint}`;
       const lines = {
         recorded: `recorded ${what} in ${result.knownHosts}\nCompare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub there).`,

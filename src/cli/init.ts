@@ -84,8 +84,13 @@ export function register(program: Command): void {
       'create .beads/issues.jsonl, hosts.yaml and a .gitignore entry for .ygg/ here (each only if missing)',
     )
     .option('--store <url>', "a postgres:// URL: create ygg's schema in that database instead of .beads/")
-    .action(async (flags: { store?: string }) => {
+    .option('--json', 'print {done, kept} as one JSON object')
+    .action(async (flags: { store?: string; json?: boolean }) => {
       const result = await initCommand(flags.store ? { store: flags.store } : {});
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        return;
+      }
       for (const path of result.done) process.stdout.write(`created ${path}\n`);
       for (const path of result.kept) process.stdout.write(`kept ${path}\n`);
     });

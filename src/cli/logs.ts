@@ -1,14 +1,31 @@
 import type { Command } from 'commander';
-import { noSuchTask } from '../errors.js';
+import { noSuchTask, UsageError } from '../errors.js';
 import { connectStatusFor } from '../observe/monitor/client.js';
 import { formatDuration } from '../observe/monitor/format.js';
 import type { StatusSnapshot } from '../observe/snapshot.js';
 import { openStore } from '../store/open.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
+import { plural } from '../text/plural.js';
 import type { CommonOptions } from './runtime.js';
 
 export interface LogsOptions extends CommonOptions {
   follow?: boolean;
+  /** Print the log once as one JSON object (not with `follow`). */
+  json?: boolean;
+}
+
+/** A task's log as `ygg logs --json` prints it: its attempts and its comments, whole. */
+export function taskLogJson(task: Task): Record<string, unknown> {
+  const ygg = yggOf(task);
+  return {
+    id: task.id,
+    title: task.title,
+    status: statusOf(task),
+    close_reason: task.close_reason ?? null,
+    attempts: ygg.history ?? [],
+    dead: ygg.dead ?? null,
+    comments: task.comments ?? [],
+  };
 }
 
 /** A task's attempts (from its history) and its comments (results and errors), as text. */
@@ -25,7 +42,7 @@ export function formatTaskLog(task: Task): string {
     lines.push(`  #${a.attempt} on ${a.host}  ${a.start}  ${a.outcome ?? 'running'}${ran}`);
     if (a.error) lines.push(`     ${a.error.split('\n')[0]}`);
   }
-  if (ygg.dead) lines.push(`dead letter since ${ygg.dead.at} after ${ygg.dead.attempts} attempts`);
+  if (ygg.dead) lines.push(`dead letter since ${ygg.dead.at} after ${plural(ygg.dead.attempts, 'attempt')}`);
   for (const c of task.comments ?? []) lines.push('', `--- ${c.author} at ${c.created_at}`, c.text);
   return `${lines.join('\n')}\n`;
 }
@@ -55,6 +72,10 @@ export async function logsCommand(
   });
   const task = store.get(id);
   if (!task) throw noSuchTask(id, store.path);
+  if (options.json) {
+    write(`${JSON.stringify(taskLogJson(task))}\n`);
+    return;
+  }
   write(formatTaskLog(task));
   const active = ['open', 'in_progress'].includes(statusOf(task));
   if (!options.follow || !active) return;
@@ -111,7 +132,12 @@ export function register(program: Command): void {
     .argument('<id>', 'task id')
     .option('-f, --follow', 'stream progress live until the task ends')
     .option('--store <path>', 'the Beads file')
+    .option('--json', 'print {id, title, status, attempts, dead, comments} as one JSON object')
     .action(async (id: string, flags: LogsOptions) => {
+      if (flags.json && flags.follow)
+        throw new UsageError('--json prints the log once; --follow streams it as text', {
+          hint: 'see `ygg logs --help`',
+        });
       await logsCommand(id, flags, (text) => process.stdout.write(text));
     });
 }

@@ -13,6 +13,9 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     .description('Dispatch Beads tasks to a homelab of GPU hosts.')
     .version(version)
     .exitOverride()
+    // ygg's own options go before the command; after it they are the command's (needed by
+    // `ygg hosts drain NAME --json`, whose --json is not the `--json` of `ygg hosts`).
+    .enablePositionalOptions()
     .addHelpText(
       'after',
       '\nDurations: 250ms, 30s, 5m, 1h; a bare number is seconds, as in hosts.yaml, except for an\noption whose name ends in -ms (--simulate-ms), where it is milliseconds.',

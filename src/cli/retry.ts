@@ -1,16 +1,23 @@
 import type { Command } from 'commander';
 import { retryTask } from '../dispatch/operator.js';
 import { openStore } from '../store/open.js';
+import { statusOf } from '../store/task.js';
 import type { CommonOptions } from './runtime.js';
 
+/** A task after `ygg retry`, as `--json` prints it. */
+export interface RetryResult {
+  id: string;
+  status: string;
+}
+
 /** Sends a dead-lettered task back to the queue with a fresh count of attempts. */
-export async function retryCommand(id: string, options: CommonOptions): Promise<string> {
+export async function retryCommand(id: string, options: CommonOptions): Promise<RetryResult> {
   await using store = await openStore({
     ...(options.store ? { path: options.store } : {}),
     cwd: options.cwd ?? process.cwd(),
   });
   const task = await retryTask(store, id);
-  return `${task.id} back in the queue`;
+  return { id: task.id, status: statusOf(task) };
 }
 
 export function register(program: Command): void {
@@ -19,7 +26,9 @@ export function register(program: Command): void {
     .description('send a dead-lettered task back to the queue')
     .argument('<id>', 'task id')
     .option('--store <path>', 'the Beads file')
-    .action(async (id: string, flags: CommonOptions) => {
-      process.stdout.write(`${await retryCommand(id, flags)}\n`);
+    .option('--json', 'print {id, status} as one JSON object')
+    .action(async (id: string, flags: CommonOptions & { json?: boolean }) => {
+      const result = await retryCommand(id, flags);
+      process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : `${result.id} back in the queue\n`);
     });
 }
