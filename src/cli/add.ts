@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ExitError, UsageError, YggError } from '../errors.js';
 import { QueueFullError, queueFullExitCode } from '../schedule/backpressure.js';
 import { describePlace } from '../schedule/position.js';
+import { plural } from '../text/plural.js';
 import {
   type AddedTask,
   type AddOptions,
@@ -122,7 +123,7 @@ async function addFromOrExit(
         ? `${JSON.stringify(added.map(({ line, task }) => ({ line, id: task.id })))}\n`
         : added.map(({ task }) => `${task.id}\n`).join(''),
     );
-    process.stderr.write(`added ${added.length} task${added.length === 1 ? '' : 's'}\n`);
+    process.stderr.write(`added ${plural(added.length, 'task')}\n`);
   } catch (error) {
     if (!(error instanceof BulkQueueFullError)) throw error;
     process.stderr.write(`ygg: ${error.message}; nothing was added\n  ${error.hint}\n`);

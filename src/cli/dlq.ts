@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { deadLetters } from '../dispatch/operator.js';
 import { openStore } from '../store/open.js';
 import { yggOf } from '../store/task.js';
+import { cell, titleWidth } from '../text/cell.js';
+import { plural } from '../text/plural.js';
 import type { CommonOptions } from './runtime.js';
 
 export interface DeadLetterRow {
@@ -42,7 +44,7 @@ export function register(program: Command): void {
       }
       for (const row of rows) {
         process.stdout.write(
-          `${row.id}  ${row.attempts} attempts  ${row.at}  ${row.title}\n    ${row.error}\n`,
+          `${row.id}  ${plural(row.attempts, 'attempt')}  ${row.at}  ${cell(row.title, titleWidth)}\n    ${row.error}\n`,
         );
       }
     });

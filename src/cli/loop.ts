@@ -8,6 +8,8 @@ import {
 import type { Loop } from '../dispatch/loop.js';
 import { ExitError } from '../errors.js';
 import { EventBus } from '../observe/events.js';
+import { cell, titleWidth } from '../text/cell.js';
+import { plural } from '../text/plural.js';
 import { parseDuration } from './add-task.js';
 import { type ObserveFlags, withObserveOptions } from './observe-options.js';
 import { type CommonOptions, withCommonOptions } from './runtime.js';
@@ -133,10 +135,11 @@ export function register(program: Command): void {
 
 /** What --until-idle left, each task with why it waits, and why it stopped waiting. */
 export function idleReportText(report: IdleReport, hostsDownMs: number): string {
-  const n = report.left.length;
+  const left = `${plural(report.left.length, 'task')} left:`;
   const head =
     report.end === 'hosts-down'
-      ? `ygg: gave up after ${hostsDownMs / 1000} s: the hosts these tasks need stayed down or drained; ${n} ${n === 1 ? 'task' : 'tasks'} left:`
-      : `ygg: nothing more can run here; ${n} ${n === 1 ? 'task' : 'tasks'} left:`;
-  return `${[head, ...report.left.map((t) => `  ${t.id}  ${t.title}: ${t.reason}`)].join('\n')}\n`;
+      ? `ygg: gave up after ${hostsDownMs / 1000} s: the hosts these tasks need stayed down or drained; ${left}`
+      : `ygg: nothing more can run here; ${left}`;
+  const rows = report.left.map((t) => `  ${t.id}  ${cell(t.title, titleWidth)}: ${t.reason}`);
+  return `${[head, ...rows].join('\n')}\n`;
 }

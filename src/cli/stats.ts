@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Counters, type CountersData, type CounterValues, counterFields } from '../observe/counters.js';
+import { cell } from '../text/cell.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
 /** The durable counters kept beside the store (`.ygg/counters.json`). */
@@ -7,15 +8,21 @@ export async function statsCommand(options: StoreCommandOptions): Promise<Counte
   return usingStore(options, (store) => Counters.read(store.runtimeDir));
 }
 
+/** How wide a submitter or type name may be in `ygg stats`. */
+const nameWidth = 40;
+
 export function formatStats(data: CountersData): string {
   const section = (title: string, rows: Record<string, CounterValues>) => {
     const names = Object.keys(rows).sort();
     if (names.length === 0) return [`${title}: none yet`];
-    const width = Math.max(title.length, ...names.map((n) => n.length)) + 2;
+    // A submitter or type name is free text: cut, so one long name cannot push the counts away.
+    const shown = new Map(names.map((n) => [n, cell(n, nameWidth)]));
+    const width = Math.max(title.length, ...[...shown.values()].map((n) => [...n].length)) + 2;
+    const pad = (text: string) => text + ' '.repeat(Math.max(0, width - [...text].length));
     return [
       `${title.padEnd(width)}${counterFields.map((f) => f.padStart(12)).join('')}`,
       ...names.map(
-        (n) => `${n.padEnd(width)}${counterFields.map((f) => String(rows[n]![f]).padStart(12)).join('')}`,
+        (n) => `${pad(shown.get(n)!)}${counterFields.map((f) => String(rows[n]![f]).padStart(12)).join('')}`,
       ),
     ];
   };

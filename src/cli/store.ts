@@ -6,6 +6,7 @@ import { chosenStore } from '../store/open.js';
 import { exportIssues, importIssues } from '../store/postgres/bridge.js';
 import { migrate } from '../store/postgres/migrate.js';
 import { isPostgresUrl, redactUrl } from '../store/postgres/url.js';
+import { plural } from '../text/plural.js';
 
 /** The PostgreSQL URL from `--store`, then YGG_STORE; a JSONL store has nothing to migrate or bridge. */
 export function postgresUrl(store: string | undefined): string {
@@ -29,7 +30,7 @@ export async function migrateCommand(store?: string): Promise<string> {
 export async function exportCommand(to: string, store?: string): Promise<string> {
   const url = postgresUrl(store);
   const { issues } = await exportIssues(url, resolve(to));
-  return `wrote ${issues} issues to ${to}`;
+  return `wrote ${plural(issues, 'issue')} to ${to}`;
 }
 
 export async function importCommand(from: string, store?: string): Promise<string> {

@@ -10,6 +10,7 @@ import type { Slot } from '../schedule/slots.js';
 import type { TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import { taskShapeProblem } from '../store/task-shape.js';
+import { plural } from '../text/plural.js';
 import { heldByDependency } from './held.js';
 import { type HostsView, routeByPlan, routeTask } from './routing.js';
 
@@ -99,7 +100,7 @@ export function decide(task: Task, input: AdmissionInput): Decision {
     return {
       kind: 'later',
       task,
-      reason: `waiting: ${running} ${type} tasks run, its max_concurrent (${config.maxConcurrent})`,
+      reason: `waiting: ${plural(running, `${type} task runs`, `${type} tasks run`)}, its max_concurrent (${config.maxConcurrent})`,
     };
   const admission = input.admit?.(task, type);
   if (admission)

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { YggConfig } from '../config/types.js';
 import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
+import { plural } from '../text/plural.js';
 import { Learner } from './learner.js';
 import { runOnnx } from './onnx-session.js';
 import { PolicyStore } from './policy.js';
@@ -205,7 +206,7 @@ export class AgentPipeline {
   gateReason(): string {
     if (!this.gate) return 'no staleness gate';
     const { version, running, accepted } = this.gate.counts();
-    return `staleness gate: policy v${version}, ${running} rollouts running, ${accepted} accepted; waiting for the learner`;
+    return `staleness gate: policy v${version}, ${plural(running, 'rollout')} running, ${accepted} accepted; waiting for the learner`;
   }
 
   /** Give back a ticket whose rollout never started (the claim failed). */

@@ -1,4 +1,5 @@
 /** What one rollout did: its steps, the policy version it ran under, timings, and its reward. */
+import { plural } from '../text/plural.js';
 
 /** The part of a tool result a trajectory keeps (bounded, so the log stays small). */
 export interface ToolOutputSummary {
@@ -118,7 +119,7 @@ export function summarizeTrajectory(t: Trajectory): string {
   const reward = t.reward === undefined ? 'unscored' : `reward ${t.reward.toFixed(3)}`;
   const ms = Date.parse(t.endedAt) - Date.parse(t.startedAt);
   return [
-    `trajectory ${t.id}: ${t.status}, policy v${t.policyVersion}, ${t.steps.length} steps, ${reward}, ${ms} ms`,
+    `trajectory ${t.id}: ${t.status}, policy v${t.policyVersion}, ${plural(t.steps.length, 'step')}, ${reward}, ${ms} ms`,
     toolText ? `tools: ${toolText}` : '',
     t.error ? `error: ${t.error}` : '',
   ]

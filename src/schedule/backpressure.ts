@@ -5,6 +5,7 @@
  */
 import { YggError } from '../errors.js';
 import { statusOf, submitterOf, type Task } from '../store/task.js';
+import { plural } from '../text/plural.js';
 import { compareFifo } from './order.js';
 
 export interface QueueLimits {
@@ -32,8 +33,8 @@ export class QueueFullError extends YggError {
   ) {
     super(
       limit === 'max_size'
-        ? `the queue is full: ${count} open tasks, queue.max_size is ${max}`
-        : `${submitter} has ${count} open tasks, queue.max_per_submitter is ${max}`,
+        ? `the queue is full: ${plural(count, 'open task')}, queue.max_size is ${max}`
+        : `${submitter} has ${plural(count, 'open task')}, queue.max_per_submitter is ${max}`,
       {
         hint: `Try again once some finish, or raise queue.${limit} in hosts.yaml (\`ygg config check\` validates it).`,
       },

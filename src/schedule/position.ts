@@ -5,6 +5,7 @@
 import type { QueueSettings, TypeConfig } from '../config/types.js';
 import type { TaskStore } from '../store/store.js';
 import { statusOf, submitterOf, type Task } from '../store/task.js';
+import { plural } from '../text/plural.js';
 import { hasQueueLimits, overLimit, queuedStatuses } from './backpressure.js';
 import { RuntimeEstimator } from './estimates.js';
 import { boostWithinLevels, FairOrder, hasBoost } from './fair.js';
@@ -97,7 +98,7 @@ export function describePlace(place: QueuePlace): string {
     case 'not-ready':
       return place.reason
         ? `open but not ready: ${place.reason}${over}`
-        : `open but not ready yet (dependencies, a defer or a retry time); ${place.of} tasks are ready${over}`;
+        : `open but not ready yet (dependencies, a defer or a retry time); ${plural(place.of, 'task is', 'tasks are')} ready${over}`;
     case 'running':
       return 'running';
     case 'done':

@@ -187,14 +187,14 @@ describe('ygg add --from', () => {
     expect(four.code).toBe(75);
     expect(four.stdout).toBe('');
     expect(four.stderr).toMatch(
-      /the queue has room for 3 of these 4 tasks: 1 open tasks, queue.max_size is 4; nothing was added/,
+      /the queue has room for 3 of these 4 tasks: 1 open task, queue.max_size is 4; nothing was added/,
     );
     expect(four.stderr).toMatch(/raise queue.max_size in hosts.yaml/);
     expect(await storedTasks(store)).toHaveLength(1);
 
     const anns = await runYgg(['add', '--from', '-', '--as', 'ann'], { cwd: dir, input: 'a\nb\nc\n' });
     expect(anns.code).toBe(75);
-    expect(anns.stderr).toMatch(/ann has 1 open tasks and would add 3, queue.max_per_submitter is 3/);
+    expect(anns.stderr).toMatch(/ann has 1 open task and would add 3, queue.max_per_submitter is 3/);
     expect(await storedTasks(store)).toHaveLength(1);
 
     const fits = await runYgg(['add', '--from', '-', '--as', 'bob'], { cwd: dir, input: 'a\nb\nc\n' });

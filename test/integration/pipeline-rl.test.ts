@@ -94,7 +94,7 @@ describe('the RL example', () => {
     const tasks = store.list();
     expect(tasks.every((t) => t.status === 'closed')).toBe(true);
     expect(tasks[0]!.comments?.at(-1)?.text).toMatch(
-      /policy v0 chose patch \d\/\d[\s\S]*trajectory .*: ok, policy v0, 1 steps, reward/,
+      /policy v0 chose patch \d\/\d[\s\S]*trajectory .*: ok, policy v0, 1 step, reward/,
     );
     await store.close();
     // Each rollout is grouped with the others of its bug (metadata.ygg.group), for the replay priority.

@@ -93,7 +93,7 @@ describe('the CLI on a PostgreSQL store', () => {
     expect(imported.stdout).toContain('1 added, 0 updated, 0 kept');
     expect(imported.stdout).toContain('in.jsonl:2: skipped: the line is not valid JSON');
     const exported = await runYgg(['store', 'export', '--to', 'out.jsonl', '--store', url], { cwd: dir });
-    expect(exported.stdout).toContain('wrote 1 issues to out.jsonl');
+    expect(exported.stdout).toContain('wrote 1 issue to out.jsonl');
     expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe(`${line}\n`);
   });
 

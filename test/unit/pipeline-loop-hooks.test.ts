@@ -277,7 +277,7 @@ describe('pipeline hooks for the loop', () => {
     const result = await wrapped.byType.get('rollout')!.run(s.task('r1'), ctx);
     expect(s.released).toHaveLength(1); // the slot went back during the tool call
     expect(typeof result === 'object' && result.summary).toMatch(
-      /^did it\ntrajectory r1\.1\.\w+: ok, policy v0, 1 steps, reward 0\.750/,
+      /^did it\ntrajectory r1\.1\.\w+: ok, policy v0, 1 step, reward 0\.750/,
     );
     expect(typeof result === 'object' && result.metadata?.trajectory).toMatchObject({
       policyVersion: 0,
