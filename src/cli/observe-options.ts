@@ -1,5 +1,6 @@
 /** The flags with which `ygg loop` is observed: the status server and the log level. */
 import { type Command, InvalidArgumentError } from 'commander';
+import { logLevels } from '../observe/log-levels.js';
 
 export type { ObserveFlags } from '../app/observers.js';
 
@@ -16,7 +17,15 @@ export function withObserveOptions(command: Command): Command {
       parsePort,
     )
     .option('--no-status', 'do not start the status server')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info');
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', parseLevel, 'info');
+}
+
+/** A log level, refused at once (exit 2) rather than after the store is opened. */
+function parseLevel(value: string): string {
+  const level = value.toLowerCase();
+  if (!(logLevels as readonly string[]).includes(level))
+    throw new InvalidArgumentError(`use one of ${logLevels.join(', ')}.`);
+  return level;
 }
 
 /** A TCP port for --status-port: an integer from 0 (any free one) to 65535. */

@@ -9,7 +9,9 @@ import { YggError } from '../errors.js';
 
 export type { Logger } from 'pino';
 
-export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+import { logLevels } from './log-levels.js';
+
+export { logLevels };
 export type LogLevel = LevelWithSilent;
 
 /** Paths redacted at any depth pino can express (top level and one or two levels down). */

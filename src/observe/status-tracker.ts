@@ -122,7 +122,8 @@ export class StatusTracker implements Disposable {
 
   /** Last probe round trip of a host. */
   setLatency(host: string, latencyMs: number): void {
-    this.#host(host).latencyMs = latencyMs;
+    // As `ygg hosts` prints it: a tenth of a millisecond (a LAN's round trip is well under 1 ms).
+    this.#host(host).latencyMs = Math.round(latencyMs * 10) / 10;
   }
 
   [Symbol.dispose](): void {

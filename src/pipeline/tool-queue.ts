@@ -224,6 +224,8 @@ export class ToolQueue {
         const result = await this.#runOn(host, name, tool, key, args, files, options.signal);
         const run: ToolRun = {
           ...result,
+          // Whole milliseconds: the transport's timer has fractions no reader wants.
+          durationMs: Math.round(result.durationMs),
           ok: true,
           tool: name,
           key,
