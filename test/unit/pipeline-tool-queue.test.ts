@@ -10,7 +10,7 @@ import {
   type Transport,
 } from '../../src/hosts/transport.js';
 import { EventBus, type YggEvents } from '../../src/observe/events.js';
-import { type ToolHost, ToolQueue } from '../../src/pipeline/tool-queue.js';
+import { summarizeToolResult, type ToolHost, ToolQueue } from '../../src/pipeline/tool-queue.js';
 import { testDir } from '../helpers/tmp.js';
 
 // The tool: appends "start HOST" / "end HOST" lines to a shared log, then prints its input.
@@ -143,6 +143,21 @@ describe('ToolQueue', () => {
     expect(result.cached).toBe(false);
     expect(result.key).toMatch(/^[0-9a-f]{64}$/);
     expect(await s.runs()).toEqual(['start tools-a', 'end tools-a']);
+  });
+
+  it('keeps the duration of a call in whole milliseconds (the trajectory log and the handler get no timer fractions)', async () => {
+    const s = await setup('tool-duration');
+    const queue = new ToolQueue({ tools: s.tools, hosts: [s.host('tools-a')] });
+    const result = await queue.call(
+      'run_tests',
+      { log: s.log, host: 'tools-a' },
+      { files: { input: s.input } },
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.durationMs).toBeGreaterThan(0);
+    expect(Number.isInteger(result.durationMs)).toBe(true);
+    expect(Number.isInteger(summarizeToolResult(result).durationMs)).toBe(true);
   });
 
   it('returns the cached result for an identical call within the TTL, and runs again after it or when an input changes', async () => {
