@@ -8,7 +8,7 @@ import {
 import type { Loop } from '../dispatch/loop.js';
 import { ExitError } from '../errors.js';
 import { EventBus } from '../observe/events.js';
-import { cell, titleWidth } from '../text/cell.js';
+import { cell, noteWidth, titleWidth } from '../text/cell.js';
 import { plural } from '../text/plural.js';
 import { parseDuration } from './add-task.js';
 import { type ObserveFlags, withObserveOptions } from './observe-options.js';
@@ -140,6 +140,8 @@ export function idleReportText(report: IdleReport, hostsDownMs: number): string 
     report.end === 'hosts-down'
       ? `ygg: gave up after ${hostsDownMs / 1000} s: the hosts these tasks need stayed down or drained; ${left}`
       : `ygg: nothing more can run here; ${left}`;
-  const rows = report.left.map((t) => `  ${t.id}  ${cell(t.title, titleWidth)}: ${t.reason}`);
+  const rows = report.left.map(
+    (t) => `  ${t.id}  ${cell(t.title, titleWidth)}: ${cell(t.reason, noteWidth)}`,
+  );
   return `${[head, ...rows].join('\n')}\n`;
 }

@@ -223,6 +223,19 @@ describe('plurals and long fields elsewhere', () => {
     expect((await ygg(['logs', dead], dir)).stdout).toMatch(/after 1 attempt\n/);
   });
 
+  it('cuts a long title in what loop --until-idle leaves, and counts the tasks left right', async () => {
+    const dir = await workspace('idle-report');
+    const dead = await deadTask(dir);
+    const title = `waits ${'w'.repeat(400)}`;
+    expect((await ygg(['add', title, '--blocked-by', dead, '--simulate-ms', '1'], dir)).code).toBe(0);
+    const loop = await runYgg(['loop', '--until-idle', '--no-status'], { cwd: dir, timeoutMs: 60_000 });
+    expect(loop.code, loop.stderr).toBe(3);
+    expect(loop.stderr).toContain('nothing more can run here; 1 task left:\n');
+    const row = loop.stderr.split('\n').find((line) => line.includes('waits www')) ?? '';
+    expect(row).toMatch(/waits w+…: held by/);
+    expect(row.length).toBeLessThan(200);
+  });
+
   it('cuts a long submitter in stats', async () => {
     const dir = await workspace('stats-names');
     const who = `someone-${'z'.repeat(300)}`;
