@@ -44,6 +44,7 @@ describe.skipIf(!existsSync(chromiumPath))('web view in headless Chromium', () =
       // The dead task is listed with its error; retry sends it back (and it runs, and fails, again).
       const dead = page.locator('#dead [data-task="bd-fail"]');
       await expect(dead.textContent()).resolves.toContain('false exited');
+      await expect(dead.textContent()).resolves.toMatch(/· 1 attempt(?!s)/);
       await page.locator('#hosts [data-host="surtr"]').waitFor();
       await dead.locator('button', { hasText: 'retry' }).click();
       await page.locator('#msg', { hasText: 'bd-fail sent back to the queue' }).waitFor();
