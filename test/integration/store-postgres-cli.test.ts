@@ -80,6 +80,8 @@ describe('the CLI on a PostgreSQL store', () => {
     expect(migrated.stdout).toContain('schema version 0 → 1');
     const again = await runYgg(['store', 'migrate', '--store', url], { cwd: dir });
     expect(again.stdout).toContain('schema version 1, up to date');
+    const json = await runYgg(['store', 'migrate', '--store', url, '--json'], { cwd: dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({ from: 1, to: 1, applied: [] });
     expect((await runYgg(['list', '--store', url], { cwd: dir })).code).toBe(0);
   });
 
@@ -95,6 +97,21 @@ describe('the CLI on a PostgreSQL store', () => {
     const exported = await runYgg(['store', 'export', '--to', 'out.jsonl', '--store', url], { cwd: dir });
     expect(exported.stdout).toContain('wrote 1 issue to out.jsonl');
     expect(await readFile(join(dir, 'out.jsonl'), 'utf8')).toBe(`${line}\n`);
+    // --json: one object each, nothing else on stdout.
+    const again = await runYgg(['store', 'import', '--from', 'in.jsonl', '--store', url, '--json'], {
+      cwd: dir,
+    });
+    expect(JSON.parse(again.stdout)).toEqual({
+      from: 'in.jsonl',
+      added: 0,
+      updated: 0,
+      kept: 1,
+      skipped: [{ line: 2, why: expect.stringContaining('not valid JSON') }],
+    });
+    const out = await runYgg(['store', 'export', '--to', 'out.jsonl', '--store', url, '--json'], {
+      cwd: dir,
+    });
+    expect(JSON.parse(out.stdout)).toEqual({ issues: 1, to: 'out.jsonl' });
   });
 
   it('never prints the password of a URL', async () => {
