@@ -5,13 +5,14 @@
  * cancelled, or is still open, a defer, a retry time); else admission's `decide` over hosts.yaml,
  * the operator switches and the plugins, as a loop would decide with every host up and idle.
  */
-import { classifyType } from '../config/type-rules.js';
+
 import type { YggConfig } from '../config/types.js';
 import type { Holdup } from '../dispatch/admission.js';
 import { configHoldup } from '../dispatch/config-admission.js';
 import { readControl } from '../dispatch/control.js';
 import { reportedKinds, storeHoldup } from '../dispatch/waiting.js';
 import { type StatusSnapshot, snapshotLimits } from '../observe/snapshot.js';
+import { taskType } from '../observe/task-type.js';
 import type { PluginSet } from '../plugins/loader.js';
 import type { TaskStore } from '../store/store.js';
 import type { Task } from '../store/task.js';
@@ -114,9 +115,7 @@ export async function withStoreReasons(
   });
   const waiting = ready.flatMap((t) => {
     const w = reasons.get(t.id);
-    return w
-      ? [{ id: t.id, title: t.title, type: classifyType(t, config), reason: w.reason, kind: w.kind }]
-      : [];
+    return w ? [{ id: t.id, title: t.title, type: taskType(t, config), reason: w.reason, kind: w.kind }] : [];
   });
   snapshot.waiting = waiting.slice(0, snapshotLimits.waiting);
   snapshot.unroutable = waiting
