@@ -58,6 +58,14 @@ describe('ygg hosts, hosts trust and doctor against a real sshd', () => {
       expect(await readFile(knownHosts, 'utf8')).toContain(`[127.0.0.1]:${sshd.port} ssh-ed25519 `);
       const again = await runYgg(['hosts', 'trust', 'surtr', '--config', config], { cwd: dir });
       expect(again.stdout).toMatch(/already in/);
+      const json = await runYgg(['hosts', 'trust', 'surtr', '--config', config, '--json'], { cwd: dir });
+      expect(JSON.parse(json.stdout)).toEqual({
+        host: 'surtr',
+        fingerprint: sshd.hostFingerprint(),
+        keyType: 'ssh-ed25519',
+        knownHosts,
+        outcome: 'already-known',
+      });
 
       const after = await runYgg(['hosts', '--json', '--config', config], { cwd: dir });
       const [up] = JSON.parse(after.stdout) as HostReport[];
