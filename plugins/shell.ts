@@ -3,6 +3,7 @@ import { commandNotFound } from '../src/hosts/not-found.js';
 import type { HandlerContext, Plugin } from '../src/plugins/api.js';
 import type { Task } from '../src/store/task.js';
 import { yggOf } from '../src/store/task.js';
+import { failureText, protectionsLine } from './lib/failure-text.js';
 
 /** Output kept in the result; the whole of it stays in the attempt's log. */
 const keptOutputBytes = 64 * 1024;
@@ -32,25 +33,45 @@ export const plugin: Plugin = {
       .filter(Boolean)
       .join('\n');
     const truncated = result.stdoutTruncated || result.stderrTruncated ? ' (output truncated)' : '';
-    const protections = result.protections?.length ? `; protections: ${result.protections.join(', ')}` : '';
+    const failure = (head: string) =>
+      failureText({
+        head,
+        stderr: result.stderr,
+        stdout: result.stdout,
+        protections: result.protections,
+        output,
+      });
     if (result.limit) {
       const words = result.limitMessage ? ` (${result.limitMessage})` : '';
       throw new NonRetryableError(
-        `${argv[0]} was stopped by the ${describeLimit(result.limit)} after ${Math.round(result.durationMs)} ms${words}${protections}\n${output}`,
+        failure(
+          `${argv[0]} was stopped by the ${describeLimit(result.limit)} after ${Math.round(result.durationMs)} ms${words}`,
+        ),
       );
     }
     if (commandNotFound(argv[0]!, result)) {
       // Retrying cannot help: the same host has the same programs next time.
       throw new NonRetryableError(
-        `${argv[0]}: command not found on host ${ctx.host.name}${protections}\n${output}`,
+        [
+          `${argv[0]}: command not found on host ${ctx.host.name}`,
+          protectionsLine(result.protections),
+          output,
+        ]
+          .filter(Boolean)
+          .join('\n'),
       );
     }
     if (result.code !== 0) {
       const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
-      throw new Error(`${argv[0]} ${how}${truncated}${protections}\n${output}`);
+      throw new Error(failure(`${argv[0]} ${how}${truncated}`));
     }
     return {
-      summary: `${argv[0]} exited 0 in ${Math.round(result.durationMs)} ms${truncated}${protections}`,
+      summary: [
+        `${argv[0]} exited 0 in ${Math.round(result.durationMs)} ms${truncated}`,
+        protectionsLine(result.protections),
+      ]
+        .filter(Boolean)
+        .join('\n'),
       output,
       metadata: { exit_code: 0, protections: result.protections ?? [] },
     };

@@ -116,7 +116,7 @@ describe('attempts of shell tasks on an SSH host', () => {
     const noBwrap = await (await attempt('missing-bare', ['ygg-no-such-command'], { host: bare })).done;
     expect(noBwrap).toMatchObject({ kind: 'failed', retryable: false });
     expect(noBwrap.kind === 'failed' && noBwrap.error.message).toMatch(
-      /^ygg-no-such-command: command not found on host sbx; protections: .*NOT in force: bubblewrap/,
+      /^ygg-no-such-command: command not found on host sbx\nprotections: .*NOT in force: bubblewrap/,
     );
     // Outside the sandbox the remote shell says so with 127.
     const raw = await transport.exec(['ygg-no-such-command']);
