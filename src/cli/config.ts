@@ -4,10 +4,11 @@ import type { Command } from 'commander';
 import { findConfigPath } from '../config/discover.js';
 import { hostsJsonSchema } from '../config/json-schema.js';
 import { type ConfigResult, loadConfig } from '../config/load.js';
-import { type ConfigProblem, formatProblem } from '../config/problems.js';
+import { type ConfigProblem, formatPath, formatProblem } from '../config/problems.js';
 import type { YggConfig } from '../config/types.js';
 import { ExitError } from '../errors.js';
 import { builtinPluginDir, loadPlugins } from '../plugins/loader.js';
+import { plural } from '../text/plural.js';
 
 export interface ConfigCheckOptions {
   cwd: string;
@@ -67,13 +68,13 @@ export function summarize(config: YggConfig): string {
   const slots = config.hosts.reduce((sum, h) => sum + h.slots, 0);
   const custom = config.typeRules.length;
   const parts = [
-    `${config.hosts.length} host${config.hosts.length === 1 ? '' : 's'} (${slots} slots)`,
-    `${Object.keys(config.types).length} types`,
-    `${custom} type rules`,
+    `${plural(config.hosts.length, 'host')} (${plural(slots, 'slot')})`,
+    plural(Object.keys(config.types).length, 'type'),
+    plural(custom, 'type rule'),
     `queue order ${config.queue.order}, strategy ${config.queue.strategy}`,
   ];
   if (config.tools && Object.keys(config.tools).length > 0)
-    parts.push(`${Object.keys(config.tools).length} tools`);
+    parts.push(plural(Object.keys(config.tools).length, 'tool'));
   if (config.learner) parts.push(`learner on ${config.learner.host}`);
   return parts.join(', ');
 }
@@ -81,6 +82,24 @@ export function summarize(config: YggConfig): string {
 function label(path: string, cwd: string): string {
   const rel = relative(cwd, path);
   return rel && !rel.startsWith('..') ? rel : path;
+}
+
+/** `config check --json`: the verdict and every problem, errors first, each with its line and key. */
+function checkJson(report: ConfigCheckReport, file: string) {
+  const problem = (p: ConfigProblem) => ({
+    severity: p.severity,
+    file,
+    line: p.line ?? null,
+    key: formatPath(p.path),
+    message: p.message,
+    ...(p.rule ? { rule: p.rule } : {}),
+  });
+  return {
+    ok: report.config !== undefined,
+    file,
+    source: report.source,
+    problems: [...report.errors.map(problem), ...report.warnings.map(problem)],
+  };
 }
 
 export function register(program: Command): void {
@@ -92,16 +111,25 @@ export function register(program: Command): void {
       '--config <path>',
       'the hosts.yaml to check (default: YGG_CONFIG, beside .beads/, or the shipped one)',
     )
-    .action(async (flags: { config?: string }) => {
+    .option(
+      '--json',
+      'print {ok, file, source, problems: [{severity, file, line, key, message}]} as one object',
+    )
+    .action(async (flags: { config?: string; json?: boolean }) => {
       const cwd = process.cwd();
       const report = await configCheck({ cwd, configPath: flags.config });
       const file = label(report.path, cwd);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(checkJson(report, file))}\n`);
+        if (!report.config) throw new ExitError(1);
+        return;
+      }
       const show = (problem: ConfigProblem) => `${formatProblem(problem, file)}\n`;
       for (const problem of report.errors) process.stderr.write(show(problem));
       for (const problem of report.warnings) process.stderr.write(show(problem));
       if (!report.config) {
         const count = report.errors.length;
-        process.stderr.write(`${file}: ${count} error${count === 1 ? '' : 's'}\n`);
+        process.stderr.write(`${file}: ${plural(count, 'error')}\n`);
         throw new ExitError(1);
       }
       process.stdout.write(`OK ${file} (${sourceWords[report.source]}): ${summarize(report.config)}\n`);

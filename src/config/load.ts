@@ -5,16 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { YggError } from '../errors.js';
 import { type FindConfigOptions, type FoundConfig, findConfigPath } from './discover.js';
 import { normalize } from './normalize.js';
 import { type ConfigProblem, formatProblem } from './problems.js';
 import { checkRules } from './rules.js';
+import { rulesBeyondSchema } from './rules-beyond-schema.js';
 import { hostsFileSchema } from './schema.js';
 import { locate } from './source-map.js';
 import type { YggConfig } from './types.js';
 import { aliasProblem, maxAliasExpansions } from './yaml-aliases.js';
+import { misindentedKey } from './yaml-indent.js';
 import { problemsFromIssues } from './zod-issues.js';
 
 export { type FindConfigOptions, type FoundConfig, findConfigPath, shippedConfigPath } from './discover.js';
@@ -65,7 +67,7 @@ function parseConfigText(text: string, path: string): ConfigResult {
   };
   const yamlWarnings = doc.warnings.map(yamlProblem('warning'));
   if (doc.errors.length > 0)
-    return { config: undefined, warnings: yamlWarnings, errors: doc.errors.map(yamlProblem('error')) };
+    return { config: undefined, warnings: yamlWarnings, errors: yamlErrors(text, doc.errors, path) };
 
   // Aliases are checked before they are expanded, so a file of nested ones costs no memory.
   const aliases = aliasProblem(doc);
@@ -83,16 +85,49 @@ function parseConfigText(text: string, path: string): ConfigResult {
   }
   const data = emptyEntriesAsMaps(doc.toJS({ maxAliasCount: maxAliasExpansions }) ?? {});
   const parsed = hostsFileSchema.safeParse(data);
-  if (!parsed.success) {
-    const errors = problemsFromIssues(hostsFileSchema, parsed.error.issues, data).map(at);
-    return { config: undefined, warnings: yamlWarnings, errors: sortByLine(errors) };
-  }
   const baseDir = dirname(resolve(path));
+  if (!parsed.success) {
+    const schemaProblems = problemsFromIssues(hostsFileSchema, parsed.error.issues, data);
+    const ruleProblems = rulesBeyondSchema(data, parsed.error.issues, baseDir, resolve(path));
+    const all = [...schemaProblems, ...ruleProblems].map(at);
+    const warnings = [...yamlWarnings, ...sortByLine(all.filter((p) => p.severity === 'warning'))];
+    return { config: undefined, warnings, errors: sortByLine(all.filter((p) => p.severity === 'error')) };
+  }
   const config = normalize(parsed.data, baseDir, resolve(path));
   const problems = checkRules({ file: parsed.data, config, baseDir }).map(at);
   const errors = sortByLine(problems.filter((p) => p.severity === 'error'));
   const warnings = [...yamlWarnings, ...sortByLine(problems.filter((p) => p.severity === 'warning'))];
   return { config: errors.length === 0 ? config : undefined, warnings, errors };
+}
+
+/**
+ * YAML's errors, one per line: an indentation error is said once, at the mis-indented key
+ * rather than at the line before it where YAML noticed.
+ */
+function yamlErrors(text: string, errors: readonly YAMLError[], path: string): ConfigProblem[] {
+  const lines = text.split('\n');
+  const problems = new Map<string, ConfigProblem>();
+  for (const e of errors) {
+    const [start, end] = e.linePos ?? [];
+    const misplaced = start
+      ? misindentedKey(lines, { code: e.code, startLine: start.line, endLine: end?.line })
+      : undefined;
+    const message =
+      misplaced?.message ??
+      (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+    const line = misplaced?.line ?? start?.line;
+    const key = misplaced ? `indent:${line}` : `${line}:${message}`;
+    if (problems.has(key)) continue;
+    problems.set(key, {
+      severity: 'error',
+      path: [],
+      message,
+      file: path,
+      line,
+      column: misplaced ? undefined : start?.col,
+    });
+  }
+  return sortByLine([...problems.values()]);
 }
 
 /** `hosts:\n  a:` (an entry with nothing under it) means an entry with every default. */

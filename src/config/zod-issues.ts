@@ -63,6 +63,20 @@ const show = (value: unknown): string =>
         ? 'a map'
         : JSON.stringify(value);
 
+const entryWords: Record<string, string> = { hosts: 'host', types: 'type', tools: 'tool' };
+
+/**
+ * A hint when an entry's name is really one of an entry's settings (`slots: 2` written under
+ * `hosts:` instead of under a host): the key was indented one level too far out.
+ */
+function misplacedSetting(root: Schema, path: ConfigPath): string {
+  const [section, key] = path;
+  if (path.length !== 2 || typeof section !== 'string' || typeof key !== 'string') return '';
+  const entry = entryWords[section];
+  if (!entry || !allowedKeys(root, [section, key]).includes(key)) return '';
+  return ` ("${key}" is a setting of each ${entry}: is it indented under the wrong parent?)`;
+}
+
 /** One problem per issue (one per key for unknown keys), with the key path and a plain message. */
 export function problemsFromIssues(
   root: Schema,
@@ -89,6 +103,7 @@ export function problemsFromIssues(
       message = `required key is missing (${message})`;
     } else if (issue.code === 'invalid_type' && zodWording) {
       message = `expected ${expectedWords[issue.expected] ?? issue.expected}, got ${show(value)}`;
+      message += misplacedSetting(root, path);
     } else if (issue.code === 'invalid_value' && zodWording) {
       message = `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${show(value)}`;
     } else if (value !== undefined && typeof value !== 'object') {
