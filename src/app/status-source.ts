@@ -111,9 +111,10 @@ export function loopStatusSource(
     bus: loop.bus,
     tracker,
     snapshot,
-    async cancel(id) {
-      await cancelTask(loop.store, id, by, loop.clock.now());
-      loop.cancelRunning(id, by);
+    async cancel(id, asker) {
+      const who = asker ?? by;
+      await cancelTask(loop.store, id, who, loop.clock.now());
+      loop.cancelRunning(id, who);
     },
     async retry(id) {
       await retryTask(loop.store, id, loop.clock.now());

@@ -76,7 +76,7 @@ export async function monitorInteractive(options: MonitorOptions): Promise<void>
   const by = `${userInfo().username} (monitor)`;
   const actions: MonitorActions = {
     async cancel(id) {
-      if (client) await client.action(id, 'cancel');
+      if (client) await client.action(id, 'cancel', by);
       else await cancelTask(store, id, by);
     },
     async retry(id) {

@@ -86,7 +86,7 @@ export function peerMergingSource(
       return mergeLoopViews([{ record: options.self, snapshot: mine }, ...peers], mine) ?? mine;
     },
     ownSnapshot: own,
-    cancel: (id) => source.cancel(id),
+    cancel: (id, by) => source.cancel(id, by),
     retry: (id) => source.retry(id),
     ...(source.output ? { output: (id: string) => source.output!(id) } : {}),
     [Symbol.dispose]: () => clearInterval(timer),

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { YggError } from '../errors.js';
 import type { Metrics } from './metrics.js';
+import { actorOf } from './server/actor.js';
 import {
   allowedHostNames,
   hostHeaderAllowed,
@@ -114,7 +115,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       const id = decoded(action[1]!);
       if (id === undefined) return send(response, 400, { error: 'malformed %-escape in the task id' });
       try {
-        await (action[2] === 'cancel' ? source.cancel(id) : source.retry(id));
+        await (action[2] === 'cancel' ? source.cancel(id, actorOf(request)) : source.retry(id));
         return send(response, 200, { ok: true, id, action: action[2] });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

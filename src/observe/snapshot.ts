@@ -191,8 +191,11 @@ export interface StatusSource {
   snapshot(): StatusSnapshot;
   /** This loop's own view only (`GET /status?scope=loop`), when `snapshot` merges other loops' too. */
   ownSnapshot?(): StatusSnapshot;
-  /** Cancel a queued or running task. Rejects with a YggError when there is no such task. */
-  cancel(id: string): Promise<void>;
+  /**
+   * Cancel a queued or running task, recorded as cancelled `by` whoever asked (default: the
+   * status server). Rejects with a YggError when there is no such task.
+   */
+  cancel(id: string, by?: string): Promise<void>;
   /** Send a dead (blocked) task back to the queue. Rejects with a YggError when it is not dead. */
   retry(id: string): Promise<void>;
   /** The latest output of a running task's attempt (bounded), when it runs here. */

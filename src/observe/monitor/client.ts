@@ -3,6 +3,7 @@
  * the snapshot, the event stream, and the two actions (with the token).
  */
 import { YggError } from '../../errors.js';
+import { actorHeader } from '../server/actor.js';
 import { type LoopRecord, liveLoopRecords } from '../server/loop-records.js';
 import { readStatusFile, type StatusFile } from '../server/status-file.js';
 import type { AttemptOutput, StatusSnapshot } from '../snapshot.js';
@@ -12,7 +13,8 @@ export interface StatusClient {
   snapshot(signal?: AbortSignal): Promise<StatusSnapshot>;
   /** Streams events until the signal aborts or the server goes away (then resolves). */
   events(onEvent: (event: string, data: unknown) => void, signal?: AbortSignal): Promise<void>;
-  action(id: string, action: 'cancel' | 'retry'): Promise<void>;
+  /** `by` names who asks, as the task's record will say (a cancel's `cancelled by`). */
+  action(id: string, action: 'cancel' | 'retry', by?: string): Promise<void>;
   /** The latest output of a task running under this loop; undefined when it is not running there. */
   output(id: string, signal?: AbortSignal): Promise<AttemptOutput | undefined>;
 }
@@ -100,10 +102,10 @@ export function statusClient(file: StatusFile): StatusClient {
       if (!response.ok) throw new Error(`status server answered ${response.status}`);
       return (await response.json()) as AttemptOutput;
     },
-    async action(id, action) {
+    async action(id, action, by) {
       const response = await fetch(`${file.url}/tasks/${encodeURIComponent(id)}/${action}`, {
         method: 'POST',
-        headers,
+        headers: by ? { ...headers, [actorHeader]: encodeURIComponent(by) } : headers,
       });
       if (response.ok) return;
       const body = (await response.json().catch(() => ({}))) as { error?: string };
