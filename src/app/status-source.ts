@@ -7,6 +7,8 @@
 import type { Holdup, Loop } from '../dispatch/loop.js';
 import { cancelTask, retryTask } from '../dispatch/operator.js';
 import { reportedKinds } from '../dispatch/waiting.js';
+import { ActivityRecorder } from '../observe/activity.js';
+import { drawCharts } from '../observe/charts/index.js';
 import {
   type AttemptOutput,
   type StatusSnapshot,
@@ -65,6 +67,14 @@ export function loopStatusSource(
     now: () => loop.clock.now(),
   });
   const outputs = attemptOutputs(loop);
+  const activity = new ActivityRecorder(loop.bus, {
+    now: () => loop.clock.now(),
+    queued: () => {
+      let count = 0;
+      for (const _ of loop.store.ready(new Date(loop.clock.now()))) count++;
+      return count;
+    },
+  });
   const snapshot = (): StatusSnapshot => {
     const snap = tracker.snapshot();
     const now = loop.clock.now();
@@ -97,7 +107,9 @@ export function loopStatusSource(
     const waiting = [...loop.holdups.entries()].flatMap(([id, h]) => {
       const task = loop.store.get(id);
       if (!task || statusOf(task) !== 'open') return [];
-      return [{ id, title: task.title, type: h.type, reason: h.reason, kind: h.kind }];
+      return [
+        { id, title: task.title, type: h.type, reason: h.reason, kind: h.kind, priority: task.priority },
+      ];
     });
     snap.unroutable = waiting
       .filter((w) => reportedKinds.has(w.kind as Holdup['kind']))
@@ -121,8 +133,14 @@ export function loopStatusSource(
       loop.kick();
     },
     output: (id) => outputs.get(id),
+    charts: () =>
+      drawCharts(
+        activity.activity(),
+        loop.config.hosts.map((h) => h.name),
+      ),
     [Symbol.dispose]: () => {
       outputs.stop();
+      activity[Symbol.dispose]();
       tracker[Symbol.dispose]();
     },
   };

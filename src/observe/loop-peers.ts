@@ -89,6 +89,7 @@ export function peerMergingSource(
     cancel: (id, by) => source.cancel(id, by),
     retry: (id) => source.retry(id),
     ...(source.output ? { output: (id: string) => source.output!(id) } : {}),
+    ...(source.charts ? { charts: () => source.charts!() } : {}),
     [Symbol.dispose]: () => clearInterval(timer),
   };
 }

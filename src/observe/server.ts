@@ -141,6 +141,9 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
             ? source.ownSnapshot()
             : source.snapshot(),
         );
+      case '/charts':
+        if (!source.charts) return send(response, 404, { error: 'no charts without a running loop' });
+        return send(response, 200, source.charts());
       case '/metrics': {
         if (!metrics) return send(response, 404, { error: 'metrics are off' });
         const text = await metrics.text();

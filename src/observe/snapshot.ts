@@ -3,6 +3,7 @@
  * JSON. The running loop implements `StatusSource`; without a loop, `snapshotFromStore`
  * (store-snapshot.ts) builds the same shape from the task file alone.
  */
+import type { Charts } from './charts/index.js';
 import type { EventBus, LearnerState } from './events.js';
 
 /** Bumped when a field changes meaning; readers check it before trusting the rest. */
@@ -117,6 +118,7 @@ export interface UnroutableTask {
 /** A ready task that is not running, with the loop's one reason for it (`kind`: admission's). */
 export interface WaitingTask extends UnroutableTask {
   kind: string;
+  priority?: number;
 }
 
 /** One loop running on the store, as the merged view lists them. */
@@ -198,6 +200,8 @@ export interface StatusSource {
   cancel(id: string, by?: string): Promise<void>;
   /** Send a dead (blocked) task back to the queue. Rejects with a YggError when it is not dead. */
   retry(id: string): Promise<void>;
+  /** The web view's charts (queue depth and throughput, slot timeline, GPU sparklines), drawn from this loop's record. */
+  charts?(): Charts;
   /** The latest output of a running task's attempt (bounded), when it runs here. */
   output?(id: string): AttemptOutput | undefined;
   readonly bus: EventBus;

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { yggOf } from '../../src/store/task.js';
 import { yggBin } from '../helpers/cli.js';
 import { startLoop, workspace } from '../helpers/running-loop.js';
 import { waitForTasks } from '../helpers/store-file.js';
@@ -53,6 +55,10 @@ describe.skipIf(!hasTmux)('ygg monitor in a terminal (tmux)', () => {
         all.some((t) => t.id === 'bd-long' && t.status === 'closed'),
       );
       expect(tasks.find((t) => t.id === 'bd-long')?.close_reason).toBe('cancelled');
+      // Recorded as the person at the monitor asked, not as "status server".
+      expect(yggOf(tasks.find((t) => t.id === 'bd-long')!).cancelled?.by).toBe(
+        `${userInfo().username} (monitor)`,
+      );
       await waitUntil(() => /bd-long\s+cancelled/.test(screen()), {
         what: 'the outcome on screen',
         intervalMs: 100,

@@ -63,11 +63,15 @@ export interface RunningLoop {
 }
 
 /** Starts `ygg loop --status-port 0` and resolves once it printed its status URL. */
-export async function startLoop(dir: string, args: string[] = []): Promise<RunningLoop> {
+export async function startLoop(
+  dir: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningLoop> {
   const child = spawn(process.execPath, [yggBin, 'loop', '--status-port', '0', ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   });
   let stderr = '';
   let stdout = '';
