@@ -77,8 +77,19 @@ export function runPass(ctx: PassContext, now: number): PassResult {
       if (usable) otherLater = true;
       const reason = usable ? slotReason(usableHosts(input.hosts)) : hostsOutReason(input.hosts);
       // Bounded, as the snapshot's list of waiting tasks is: a long queue costs no more per pass.
-      for (const rest of ordered.slice(at, at + notReachedMarks))
-        if (!runner.isInFlight(rest.id)) ctx.waiting.notReached(rest, view.typeOf(rest), reason, now);
+      for (const rest of ordered.slice(at, at + notReachedMarks)) {
+        if (runner.isInFlight(rest.id)) continue;
+        // A task no pass has decided yet (it came while every slot was taken) is decided once, so
+        // one no host can ever take, or held by a blocker, says so instead of "waiting for a slot".
+        if (!ctx.waiting.holdups.has(rest.id)) {
+          const decision = decideSafely(rest, input);
+          if (decision.kind === 'hold') {
+            apply(ctx, decision, input, now);
+            continue;
+          }
+        }
+        ctx.waiting.notReached(rest, view.typeOf(rest), reason, now);
+      }
       break;
     }
     if (runner.isInFlight(task.id)) continue;
