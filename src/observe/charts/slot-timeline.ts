@@ -11,7 +11,7 @@ const rowH = 14;
 const labelW = 90;
 const pad = { right: 8, top: 6, bottom: 18 };
 const maxWindowMs = 15 * 60_000;
-const minWindowMs = 60_000;
+const minWindowMs = 10_000;
 
 const colours: Record<string, string> = {
   succeeded: '#4caf50',
