@@ -6,10 +6,11 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import type { SandboxSettings } from '../config/types.js';
 import type { WrappedCommand } from './local.js';
-import { planSandbox, sandboxResult } from './sandbox.js';
+import { planSandbox } from './sandbox.js';
 import { type CgroupEvidence, tearDownCgroupHere } from './sandbox-cgroup.js';
 import { LimitSniffer } from './sandbox-limits.js';
 import { probeSandbox, type SandboxCapabilities } from './sandbox-probe.js';
+import { sandboxResult } from './sandbox-run.js';
 import type { ExecOptions } from './transport.js';
 
 function runLocally(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
