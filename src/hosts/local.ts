@@ -30,11 +30,14 @@ export class LocalTransport implements Transport {
     const started = performance.now();
     const stdout = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
     const stderr = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
+    const direct = wrapped.spawn;
+    const cwd = direct ? direct.cwd : options.cwd;
     const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ? { ...process.env, ...options.env } : process.env,
+      cwd,
+      env: direct ? direct.env : options.env ? { ...process.env, ...options.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
+      ...(direct?.user ? { uid: direct.user.uid, gid: direct.user.gid } : {}),
     });
     let limit: LimitReason | undefined;
     const stopGroup = (reason: LimitReason) => {
@@ -44,8 +47,8 @@ export class LocalTransport implements Transport {
     const onAbort = () => stopGroup('cancelled');
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer =
-      options.timeoutMs === undefined ? undefined : setTimeout(() => stopGroup('time'), options.timeoutMs);
+    const timeoutMs = wrapped.timeoutMs ?? options.timeoutMs;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => stopGroup('time'), timeoutMs);
 
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout.push(chunk);
@@ -65,7 +68,7 @@ export class LocalTransport implements Transport {
         child.once('error', (error: NodeJS.ErrnoException) => {
           // The program could not be started: answer as a shell would (127, 126), as SSH hosts do.
           if (child.pid === undefined && (error.code === 'ENOENT' || error.code === 'EACCES')) {
-            void spawnFailure(error, command, options.cwd).then((failure) => {
+            void spawnFailure(error, command, cwd).then((failure) => {
               stderr.push(Buffer.from(failure.message));
               options.onOutput?.(failure.message, 'stderr');
               resolve({ code: failure.code, signal: null });
@@ -149,6 +152,10 @@ async function spawnFailure(
 /** A command after sandbox wrapping, with what protects it and how to read why it ended. */
 export interface WrappedCommand {
   argv: string[];
+  /** Spawned without a wrapper: its whole environment, working directory and user. */
+  spawn?: { env: NodeJS.ProcessEnv; cwd: string; user?: { uid: number; gid: number } };
+  /** The wall-clock bound when the transport's own timer is the only one (spawned directly). */
+  timeoutMs?: number;
   protections: string[] | undefined;
   /**
    * The result with the limit that ended the command (`limit`, `limitMessage`) and the
