@@ -26,6 +26,7 @@ export class LocalTransport implements Transport {
       options.sandbox && this.wrap
         ? await this.wrap(argv, options)
         : { argv: [...argv], protections: undefined };
+    if (wrapped.missing !== undefined) return notFound(wrapped, options);
     const [command, ...args] = wrapped.argv as [string, ...string[]];
     const started = performance.now();
     const stdout = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
@@ -125,6 +126,26 @@ export class LocalTransport implements Transport {
   }
 }
 
+/** A program not on the command's PATH, answered as a shell would (127). */
+async function notFound(wrapped: WrappedCommand, options: ExecOptions): Promise<ExecResult> {
+  const message = `${wrapped.missing}: command not found\n`;
+  options.onOutput?.(message, 'stderr');
+  const result: ExecResult = {
+    code: 127,
+    signal: null,
+    stdout: '',
+    stderr: message,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    durationMs: 0,
+  };
+  try {
+    return wrapped.classify ? await wrapped.classify(result) : result;
+  } finally {
+    await wrapped.cleanup?.().catch(() => undefined);
+  }
+}
+
 /**
  * Why a program could not be started, in a shell's words and exit status: 127 when it does not
  * exist, 126 when it cannot be run or the working directory is missing.
@@ -156,6 +177,8 @@ export interface WrappedCommand {
   spawn?: { env: NodeJS.ProcessEnv; cwd: string; user?: { uid: number; gid: number } };
   /** The wall-clock bound when the transport's own timer is the only one (spawned directly). */
   timeoutMs?: number;
+  /** The program is not on the command's PATH: answer 127 without starting anything. */
+  missing?: string;
   protections: string[] | undefined;
   /**
    * The result with the limit that ended the command (`limit`, `limitMessage`) and the

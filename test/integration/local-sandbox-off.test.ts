@@ -86,6 +86,12 @@ describe('the local transport with the sandbox off (sandbox.enabled: false)', ()
     );
     // The work directory it ran in is gone.
     expect(await readdir(workRoot)).toEqual([]);
+
+    // A program that is not there fails as missing, without a retry, whatever folders of ygg's
+    // PATH the unprivileged user may not enter.
+    const missing = await runShellTask(local, ['ygg-no-such-program', '--version']);
+    expect(missing.ok ? '' : missing.error).toMatch(/^ygg-no-such-program: command not found on host here/);
+    expect(await readdir(workRoot)).toEqual([]);
   });
 
   it('ends the whole process group at the time limit, grandchildren included, and says it was the time limit', async () => {
