@@ -3,13 +3,19 @@
  * issues (shaped like the v0.47.2 fixture). For each: load time and peak RSS of the store's
  * process, and updates per second for claim+close of 1,000 tasks with up to 256 in flight,
  * against the rewrite-the-whole-file-per-update baseline measured in its own process.
+ *
+ * Then, on a fresh store of the largest size, a real `ygg loop` process (the built CLI; built
+ * first unless --no-build) runs `--loop-tasks N` tasks (default 1000): its peak RSS (VmHWM) is
+ * `loop_rss_mb_<size>` (`loop_rss_mb_100k`), the median of its RSS sampled while it ran beside
+ * it. --no-loop skips it.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateBeadsFile } from './store-parts/generate.js';
+import { type LoopRss, measureLoopRss } from './store-parts/loop-rss.js';
 
 interface SizeResult {
   issues: number;
@@ -50,8 +56,25 @@ function runPart(script: string, args: string[]): Record<string, number> {
   return JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, number>;
 }
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** `1k`, `10k`, `100k`, else the number itself. */
+const sizeLabel = (n: number) => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
+
+function buildCli(): void {
+  const build = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    // tsc reports on stdout: keep it off ours, which --json keeps for one JSON object.
+    { cwd: root, stdio: ['ignore', 2, 2] },
+  );
+  if (build.status !== 0) throw new Error('the build failed; fix it or run with --no-build');
+}
+
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
+  const loopTasksAt = args.indexOf('--loop-tasks');
+  const loopTasks = loopTasksAt >= 0 ? Number(args[loopTasksAt + 1]) : 1000;
   const sizesAt = args.indexOf('--sizes');
   const sizes = sizesAt >= 0 ? (args[sizesAt + 1] ?? '').split(',').map(Number) : [1_000, 10_000, 100_000];
   const results: SizeResult[] = [];
@@ -87,8 +110,30 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   rmSync(work, { recursive: true, force: true });
+  let loop: (LoopRss & { issues: number }) | undefined;
+  if (!args.includes('--no-loop')) {
+    if (!args.includes('--no-build')) buildCli();
+    const issues = Math.max(...sizes);
+    const dir = mkdtempSync(join(tmpdir(), 'ygg-bench-store-loop-'));
+    try {
+      loop = {
+        issues,
+        ...(await measureLoopRss(join(root, 'bin', 'ygg.js'), dir, issues, { tasks: loopTasks })),
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const loopKeys = loop
+    ? {
+        [`loop_rss_mb_${sizeLabel(loop.issues)}`]: loop.peak_mb,
+        [`loop_rss_median_mb_${sizeLabel(loop.issues)}`]: loop.median_mb,
+        loop_tasks: loop.tasks,
+        loop_ms_to_tasks: loop.ms_to_tasks,
+      }
+    : {};
   if (json) {
-    process.stdout.write(`${JSON.stringify({ sizes: results })}\n`);
+    process.stdout.write(`${JSON.stringify({ sizes: results, ...loopKeys })}\n`);
     return;
   }
   process.stdout.write('issues   file MB  load ms  RSS MB  ygg updates/s  rewrite updates/s  ratio\n');
@@ -100,4 +145,9 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(
     'updates: each claim or close is one update; targets at 100k: ratio >= 200x, RSS <= 300 MB\n',
   );
+  if (loop) {
+    process.stdout.write(
+      `ygg loop on ${loop.issues} issues, ${loop.tasks} tasks run (${loop.ms_to_tasks} ms): peak RSS ${loop.peak_mb} MB, median ${loop.median_mb} MB (target at 100k: <= 300 MB)\n`,
+    );
+  }
 }

@@ -107,6 +107,8 @@ async function sshSteps(host: HostConfig, steps: DoctorStep[]): Promise<boolean>
 /** How to put back a protection that is not in force, from planSandbox's line. */
 function protectionFix(host: HostConfig, line: string): string | undefined {
   const key = `hosts.${host.name}.sandbox`;
+  if (line.includes('sandbox.cgroup is not true'))
+    return `Set ${key}.cgroup to true in hosts.yaml for a cgroup per command without bubblewrap (or ${key}.enabled to true).`;
   if (line.includes('sandbox.enabled is false'))
     return `Set ${key}.enabled to true (or remove it) in hosts.yaml.`;
   if (line.includes('`timeout` missing'))
@@ -141,6 +143,8 @@ function protectionSteps(host: HostConfig, caps: SandboxCapabilities): DoctorSte
     settings: host.sandbox,
     caps,
     slots: host.slots,
+    // The local transport spawns a command without a wrapper where nothing needs one.
+    direct: host.transport === 'local',
   });
   const missing = protections.filter((p) => p.startsWith('NOT in force'));
   const inForce = protections.filter((p) => !p.startsWith('NOT in force'));

@@ -114,6 +114,8 @@ async function reportHost(
       settings: host.sandbox,
       caps: caps.value,
       slots: host.slots,
+      // The local transport spawns a command without a wrapper where nothing needs one.
+      direct: host.transport === 'local',
     }).protections;
   } else {
     report.protections = [`NOT known: the sandbox probe failed (${(caps.reason as Error).message})`];

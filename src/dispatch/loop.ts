@@ -75,6 +75,12 @@ export class Loop implements PassView {
   readonly #wake: WakeTimer;
   #state: LoopState = 'created';
   #config: YggConfig;
+  /**
+   * Each task's type, per task object (a changed line is a new object), until the config
+   * changes: every pass asks it of every ready task, and working it out anew each time was a
+   * sixth of what a busy loop on a large store allocated.
+   */
+  #types = new WeakMap<Task, string>();
   readonly #control: ControlWatcher;
   #heldElsewhere = new Map<string, number[]>();
   #passQueued = false;
@@ -182,6 +188,7 @@ export class Loop implements PassView {
   /** Replace the configuration (hosts.yaml changed or SIGHUP); running work keeps its slots. */
   reconfigure(config: YggConfig): void {
     this.#config = config;
+    this.#types = new WeakMap();
     resizeSlots(this.slots, config.hosts);
     this.bus.emit('config:reloaded', { path: config.sourcePath ?? '(built in)' });
     this.kick();
@@ -255,7 +262,12 @@ export class Loop implements PassView {
     return this.#waiting.readySince(id);
   }
   typeOf(task: Task): string {
-    return classifyType(task, this.#config);
+    let type = this.#types.get(task);
+    if (type === undefined) {
+      type = classifyType(task, this.#config);
+      this.#types.set(task, type);
+    }
+    return type;
   }
   typeConfig(type: string): TypeConfig {
     return typeConfigFor(this.#config, type);

@@ -23,8 +23,9 @@ export class QueuePolicy {
   #over = new Map<string, string>();
 
   /** The fair turns, seeded from the store on first use (least recently started first). */
-  fairFor(store: Pick<TaskStore, 'list'>): FairOrder {
-    this.#fair ??= new FairOrder(leastRecentlyStarted(store.list()));
+  fairFor(store: Pick<TaskStore, 'scan'>): FairOrder {
+    // One task at a time, only those that ever started: the store may hold 100,000.
+    this.#fair ??= new FairOrder(leastRecentlyStarted(store.scan({ mentioning: '"started_at"' })));
     return this.#fair;
   }
 

@@ -26,15 +26,19 @@ export class LocalTransport implements Transport {
       options.sandbox && this.wrap
         ? await this.wrap(argv, options)
         : { argv: [...argv], protections: undefined };
+    if (wrapped.missing !== undefined) return notFound(wrapped, options);
     const [command, ...args] = wrapped.argv as [string, ...string[]];
     const started = performance.now();
     const stdout = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
     const stderr = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
+    const direct = wrapped.spawn;
+    const cwd = direct ? direct.cwd : options.cwd;
     const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ? { ...process.env, ...options.env } : process.env,
+      cwd,
+      env: direct ? direct.env : options.env ? { ...process.env, ...options.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
+      ...(direct?.user ? { uid: direct.user.uid, gid: direct.user.gid } : {}),
     });
     let limit: LimitReason | undefined;
     const stopGroup = (reason: LimitReason) => {
@@ -44,8 +48,8 @@ export class LocalTransport implements Transport {
     const onAbort = () => stopGroup('cancelled');
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer =
-      options.timeoutMs === undefined ? undefined : setTimeout(() => stopGroup('time'), options.timeoutMs);
+    const timeoutMs = wrapped.timeoutMs ?? options.timeoutMs;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => stopGroup('time'), timeoutMs);
 
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout.push(chunk);
@@ -65,7 +69,7 @@ export class LocalTransport implements Transport {
         child.once('error', (error: NodeJS.ErrnoException) => {
           // The program could not be started: answer as a shell would (127, 126), as SSH hosts do.
           if (child.pid === undefined && (error.code === 'ENOENT' || error.code === 'EACCES')) {
-            void spawnFailure(error, command, options.cwd).then((failure) => {
+            void spawnFailure(error, command, cwd).then((failure) => {
               stderr.push(Buffer.from(failure.message));
               options.onOutput?.(failure.message, 'stderr');
               resolve({ code: failure.code, signal: null });
@@ -122,6 +126,26 @@ export class LocalTransport implements Transport {
   }
 }
 
+/** A program not on the command's PATH, answered as a shell would (127). */
+async function notFound(wrapped: WrappedCommand, options: ExecOptions): Promise<ExecResult> {
+  const message = `${wrapped.missing}: command not found\n`;
+  options.onOutput?.(message, 'stderr');
+  const result: ExecResult = {
+    code: 127,
+    signal: null,
+    stdout: '',
+    stderr: message,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    durationMs: 0,
+  };
+  try {
+    return wrapped.classify ? await wrapped.classify(result) : result;
+  } finally {
+    await wrapped.cleanup?.().catch(() => undefined);
+  }
+}
+
 /**
  * Why a program could not be started, in a shell's words and exit status: 127 when it does not
  * exist, 126 when it cannot be run or the working directory is missing.
@@ -149,6 +173,12 @@ async function spawnFailure(
 /** A command after sandbox wrapping, with what protects it and how to read why it ended. */
 export interface WrappedCommand {
   argv: string[];
+  /** Spawned without a wrapper: its whole environment, working directory and user. */
+  spawn?: { env: NodeJS.ProcessEnv; cwd: string; user?: { uid: number; gid: number } };
+  /** The wall-clock bound when the transport's own timer is the only one (spawned directly). */
+  timeoutMs?: number;
+  /** The program is not on the command's PATH: answer 127 without starting anything. */
+  missing?: string;
   protections: string[] | undefined;
   /**
    * The result with the limit that ended the command (`limit`, `limitMessage`) and the

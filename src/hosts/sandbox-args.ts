@@ -28,15 +28,14 @@ while [ $n -lt 20 ]; do
 done
 exit $s`;
 
-/** hosts.yaml's `sandbox.env`, then the caller's variables, as `NAME=VALUE` words for `env`. */
-export function environment(
+/** hosts.yaml's `sandbox.env`, then the caller's variables over them; every name checked. */
+export function environmentVars(
   fromHost: Record<string, string> | undefined,
   fromCaller: Record<string, string> | undefined,
-): string[] {
-  return Object.entries({ ...fromHost, ...fromCaller }).map(([name, value]) => {
-    assertEnvName(name);
-    return `${name}=${value}`;
-  });
+): Record<string, string> {
+  const vars = { ...fromHost, ...fromCaller };
+  for (const name of Object.keys(vars)) assertEnvName(name);
+  return vars;
 }
 
 /** bubblewrap's options: read-only system, private writable places of bounded size. */

@@ -11,22 +11,18 @@
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SandboxSettings } from '../config/types.js';
-import { bwrapArgs, environment, REAP } from './sandbox-args.js';
+import { bwrapArgs, environmentVars, REAP } from './sandbox-args.js';
 import {
   CGROUP_SETUP,
   type CgroupDirs,
-  type CgroupEvidence,
   CPU_PERIOD_US,
   cgroupDirs,
-  cgroupTeardownArgv,
   countsCpuTime,
   cpuLimitInHostUnits,
-  parseCgroupEvidence,
 } from './sandbox-cgroup.js';
-import { classifyLimit, describeLimit, LimitSniffer } from './sandbox-limits.js';
 import type { SandboxCapabilities } from './sandbox-probe.js';
 import { slotUserFor, type WithoutCgroup, withoutCgroupLines } from './sandbox-slots.js';
-import type { ExecOptions, ExecResult, LimitReason, SandboxRequest } from './transport.js';
+import type { SandboxRequest } from './transport.js';
 
 export type { SandboxCapabilities } from './sandbox-probe.js';
 export { parseSandboxProbe, probeSandbox, sandboxProbeArgv } from './sandbox-probe.js';
@@ -59,10 +55,26 @@ export interface SandboxPlan {
   diskBounded: boolean;
   /** Protections in force, then `NOT in force: ...` lines for what the host could not give. */
   protections: string[];
+  /**
+   * Set when the caller spawns the command itself (`PlanOptions.direct`) and nothing needs a
+   * wrapper shell (no bubblewrap, no cgroup): `argv` is the command (behind `prlimit` where the
+   * host has it), to spawn with this environment and working directory, as this user, in a
+   * process group of its own that the caller kills at `limits.wallMs`. The caller makes
+   * `workdir` first, owned by `user`.
+   */
+  spawn?: DirectSpawn;
+}
+
+export interface DirectSpawn {
+  /** HOME, hosts.yaml's `sandbox.env` and the caller's variables; the caller adds PATH and LANG. */
+  env: Record<string, string>;
+  cwd: string;
+  /** The unprivileged user to run as (the spawn's uid and gid, groups cleared). */
+  user?: { uid: number; gid: number };
 }
 
 /** Time `timeout` waits after TERM before KILL. */
-const KILL_GRACE_S = 2;
+export const KILL_GRACE_S = 2;
 
 /**
  * With no time limit given, a sandboxed command may take twice the wall time its CPU budget
@@ -118,6 +130,8 @@ export interface PlanOptions {
   runId?: string;
   /** Describes what any command on a host of this many slots gets (`ygg hosts`, `ygg doctor`). */
   slots?: number;
+  /** The caller spawns the command itself (the local transport): see `SandboxPlan.spawn`. */
+  direct?: boolean;
 }
 
 /** Builds the wrapped argv and the list of protections for one command. */
@@ -137,9 +151,14 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   const missing: string[] = [];
 
   const isRoot = caps.loginUid === 0;
-  const canDrop = isRoot && caps.setpriv;
-  const cgroupOn = (request.cgroup ?? settings.cgroup) !== false;
+  const cgroupSetting = request.cgroup ?? settings.cgroup;
+  // With bubblewrap off a command gets a cgroup only when hosts.yaml asks for one
+  // (`sandbox.cgroup: true`): without, the local transport needs no wrapper shell to join it.
+  const cgroupOn = bubblewrap ? cgroupSetting !== false : cgroupSetting === true;
   const cgroup = caps.cgroup && cgroupOn ? cgroupDirs(caps.cgroup, runId) : undefined;
+  const direct = options.direct === true && !bwrapWorks && !cgroup;
+  // Spawned directly, the user is dropped by the spawn itself (uid, gid, no groups).
+  const canDrop = isRoot && (direct || caps.setpriv);
   const shared = canDrop && caps.runAs !== undefined ? caps.runAs : undefined;
   // Without a cgroup, a user per slot (where `ygg doctor --fix` made them) keeps process counts
   // apart between slots; else all commands share one user's.
@@ -147,9 +166,12 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     ? undefined
     : {
         processes: limits.processes,
-        why: !cgroupOn
-          ? 'sandbox.cgroup is false in hosts.yaml'
-          : `no writable cgroup for ${isRoot ? 'root' : `uid ${caps.loginUid}`}`,
+        why:
+          cgroupSetting === false
+            ? 'sandbox.cgroup is false in hosts.yaml'
+            : !cgroupOn
+              ? 'sandbox.enabled is false in hosts.yaml, and sandbox.cgroup is not true'
+              : `no writable cgroup for ${isRoot ? 'root' : `uid ${caps.loginUid}`}`,
         sharedUser: shared ? shared.name : isRoot ? 'root' : `uid ${caps.loginUid}`,
         canDrop: canDrop && caps.prlimit,
         slotUsers: caps.slotUsers ?? [],
@@ -181,11 +203,15 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     cpuWatch ? cpuLimitInHostUnits(cgroup, limits.cpuSeconds) : '',
     String(wallS + KILL_GRACE_S + 5),
   );
-  wrapped.push(...environment(request.env ?? settings.env, options.env));
-  const commandAt = wrapped.length;
+  const vars = environmentVars(request.env ?? settings.env, options.env);
+  wrapped.push(...Object.entries(vars).map(([name, value]) => `${name}=${value}`));
+  // The command and what wraps it inside the wrapper shell; spawned directly, the whole argv.
+  const command: string[] = [];
 
-  if (caps.timeout) {
-    wrapped.push('timeout', '-k', String(KILL_GRACE_S), String(wallS));
+  if (direct) {
+    inForce.push(`wall-clock limit ${wallS} s (then the process group is killed)`);
+  } else if (caps.timeout) {
+    command.push('timeout', '-k', String(KILL_GRACE_S), String(wallS));
     inForce.push(`wall-clock limit ${wallS} s (then the process group is killed)`);
   } else {
     inForce.push(`wall-clock limit ${wallS} s, enforced by ygg's connection`);
@@ -197,7 +223,7 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   if (caps.prlimit) {
     // The process rlimit counts every process of the user: with a cgroup of its own the
     // command is bounded there instead, so a neighbour's fork bomb cannot use up its count.
-    wrapped.push(
+    command.push(
       'prlimit',
       `--as=${limits.memoryBytes}`,
       `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
@@ -236,10 +262,11 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   }
 
   if (drop) {
-    wrapped.push('setpriv', `--reuid=${drop.uid}`, `--regid=${drop.gid}`, '--clear-groups', '--');
+    if (!direct)
+      command.push('setpriv', `--reuid=${drop.uid}`, `--regid=${drop.gid}`, '--clear-groups', '--');
     inForce.push(`runs as ${drop.name} (uid ${drop.uid}), not root`);
   } else if (isRoot) {
-    const why = !caps.setpriv ? '`setpriv` missing' : `user ${runAs} does not exist`;
+    const why = !canDrop ? '`setpriv` missing' : `user ${runAs} does not exist`;
     missing.push(`NOT in force: unprivileged user (logged in as root, ${why}): the command runs as root`);
   } else {
     inForce.push(`runs as the login user (uid ${caps.loginUid}), not root`);
@@ -255,8 +282,8 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
       `NOT in force: bubblewrap (${why}): the system and home directories are visible, the network is reachable, the disk is not limited, and a detached child can outlive the command`,
     );
   } else {
-    wrapped.push(...bwrapArgs(limits, caps, { workdir, cwd, diskBounded }), '--');
-    wrapped.push('sh', '-c', REAP, 'ygg-sandbox');
+    command.push(...bwrapArgs(limits, caps, { workdir, cwd, diskBounded }), '--');
+    command.push('sh', '-c', REAP, 'ygg-sandbox');
     inForce.push(
       'bubblewrap: read-only system',
       'home directories hidden',
@@ -283,11 +310,11 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   inForce.push('environment: PATH, HOME, LANG and the variables named for it only');
 
   // `env` would read a first word with `=` as one more variable.
-  if (argv[0]?.includes('=') && wrapped.length === commandAt)
-    wrapped.push('sh', '-c', 'exec "$@"', 'ygg-exec');
-  wrapped.push(...argv);
+  if (argv[0]?.includes('=') && command.length === 0 && !direct)
+    command.push('sh', '-c', 'exec "$@"', 'ygg-exec');
+  command.push(...argv);
   const plan: SandboxPlan = {
-    argv: wrapped,
+    argv: direct ? command : [...wrapped, ...command],
     limits,
     workdir,
     ownsWorkdir: requested === undefined,
@@ -295,97 +322,9 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     protections: [...inForce, ...missing],
   };
   if (cgroup) plan.cgroup = cgroup;
+  if (direct) {
+    plan.spawn = { env: { HOME: workdir, ...vars }, cwd };
+    if (drop) plan.spawn.user = { uid: drop.uid, gid: drop.gid };
+  }
   return plan;
-}
-
-/** The transport's own (unsandboxed) exec. */
-export type RawExec = (argv: readonly string[], options: ExecOptions) => Promise<ExecResult>;
-
-/** How long ygg's own timer waits past the host's wall bound before killing from its side. */
-const BACKSTOP_MS = (KILL_GRACE_S + 3) * 1000;
-
-/**
- * Runs an argv sandboxed through a transport's raw exec: wraps it, watches stderr for limit
- * messages, tears down its cgroup (reading whether a limit was hit there) and the work directory
- * it made, and says which limit ended it and which protections were in force. Transports call
- * this when `options.sandbox` is set.
- */
-export async function execSandboxed(
-  rawExec: RawExec,
-  caps: SandboxCapabilities,
-  settings: SandboxSettings,
-  argv: readonly string[],
-  options: ExecOptions,
-): Promise<ExecResult> {
-  const plan = planSandbox(argv, {
-    request: options.sandbox ?? true,
-    settings,
-    caps,
-    timeoutMs: options.timeoutMs,
-    cwd: options.cwd,
-    env: options.env,
-  });
-  const sniffer = new LimitSniffer();
-  const onOutput = options.onOutput;
-  const hostBound = caps.timeout;
-  // The environment travels in the wrapped argv: the sandbox starts from an empty one.
-  const { sandbox: _sandbox, cwd: _cwd, env: _env, ...rest } = options;
-  let evidence: CgroupEvidence | undefined;
-  let result: ExecResult;
-  try {
-    result = await rawExec(plan.argv, {
-      ...rest,
-      timeoutMs: hostBound ? plan.limits.wallMs + BACKSTOP_MS : plan.limits.wallMs,
-      onOutput: (chunk, stream) => {
-        if (stream === 'stderr') sniffer.feed(chunk);
-        onOutput?.(chunk, stream);
-      },
-    });
-  } finally {
-    // Best effort: the host may be gone, and the next attempt uses a fresh directory anyway.
-    if (plan.cgroup || plan.ownsWorkdir) {
-      const teardown = cgroupTeardownArgv(plan.cgroup, plan.ownsWorkdir ? plan.workdir : undefined);
-      const ended = await rawExec(teardown, { timeoutMs: 30_000 }).catch(() => undefined);
-      if (ended && plan.cgroup) evidence = parseCgroupEvidence(ended.stdout);
-    }
-  }
-  return sandboxResult(result, plan, sniffer.seen, evidence);
-}
-
-/** The command's result with the limit that ended it, in words, and the protections it had. */
-export function sandboxResult(
-  result: ExecResult,
-  plan: SandboxPlan,
-  markers: ReadonlySet<LimitReason>,
-  evidence: CgroupEvidence | undefined,
-): ExecResult {
-  const limit =
-    result.limit === 'cancelled'
-      ? 'cancelled'
-      : classifyLimit({
-          code: result.code,
-          signal: result.signal,
-          durationMs: result.durationMs,
-          wallMs: plan.limits.wallMs,
-          timedOut: result.limit === 'time',
-          markers,
-          diskBounded: plan.diskBounded,
-          ...(evidence
-            ? {
-                cgroup: {
-                  pidsMaxHits: evidence.pidsMaxHits,
-                  oomKills: evidence.oomKills,
-                  cpuExhausted: evidence.cpuNs >= plan.limits.cpuSeconds * 1e9,
-                },
-              }
-            : {}),
-        });
-  const out: ExecResult = { ...result, protections: plan.protections };
-  delete out.limit;
-  delete out.limitMessage;
-  if (limit) {
-    out.limit = limit;
-    out.limitMessage = describeLimit(limit, plan.limits);
-  }
-  return out;
 }

@@ -108,7 +108,9 @@ export function recentFromStore(
   limit: number = snapshotLimits.recent,
 ): RecentOutcome[] {
   const all: RecentOutcome[] = [];
-  for (const task of store.list()) {
+  // One task at a time, and only lines with a history: on a large store, holding every task
+  // at once was the loop's peak of memory.
+  for (const task of store.scan({ mentioning: '"history"' })) {
     const ygg = yggOf(task);
     const history = ygg.history ?? [];
     history.forEach((record, i) => {

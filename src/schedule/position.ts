@@ -75,7 +75,7 @@ export function queuePlace(
 }
 
 /** Submitters by their latest `started_at`, least recent first. */
-export function leastRecentlyStarted(tasks: readonly Task[]): string[] {
+export function leastRecentlyStarted(tasks: Iterable<Task>): string[] {
   const latest = new Map<string, string>();
   for (const task of tasks) {
     if (!task.started_at) continue;

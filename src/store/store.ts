@@ -120,6 +120,13 @@ export interface TaskStore extends AsyncDisposable {
    * issues in one of them, picked before any line is parsed (cheap on a large file).
    */
   list(statuses?: readonly string[]): readonly Task[];
+  /**
+   * The issues `list` gives, one at a time, each read as it is reached: for a pass over the
+   * whole store that keeps little of it (100,000 tasks held at once are over 100 MB).
+   * `mentioning`: skip lines whose text does not contain it, before they are parsed (a cheap
+   * pre-filter, such as a key name: the caller still checks each task it gets).
+   */
+  scan(options?: { statuses?: readonly string[]; mentioning?: string }): Iterable<Task>;
   get(id: string): Task | undefined;
   /** A task's status without reading the rest of it (cheap: no parse); undefined when missing. */
   statusOf(id: string): string | undefined;

@@ -45,13 +45,20 @@ describe('ygg doctor on local hosts', () => {
     expect(guarded[3]!.detail).toBe('not installed: no GPU data (fine for a CPU-only host)');
 
     const open = stepsOf(results, 'open');
-    const off = open.find((s) => s.step === 'not in force');
+    const off = open.find((s) => s.step === 'not in force' && s.detail.startsWith('bubblewrap'));
     expect(off).toMatchObject({
       status: 'warn',
       detail: expect.stringMatching(/^bubblewrap \(sandbox\.enabled is false in hosts\.yaml\)/),
       fix: 'Set hosts.open.sandbox.enabled to true (or remove it) in hosts.yaml.',
     });
     expect(open.find((s) => s.step === 'protections')?.detail).not.toMatch(/bubblewrap|no network/);
+    // Without bubblewrap a command gets no cgroup of its own unless hosts.yaml asks for one.
+    expect(open.find((s) => s.step === 'not in force' && s.detail.startsWith('a cgroup'))).toMatchObject({
+      detail: expect.stringMatching(
+        /^a cgroup of its own \(sandbox\.enabled is false in hosts\.yaml, and sandbox\.cgroup is not true\)/,
+      ),
+      fix: expect.stringMatching(/^Set hosts\.open\.sandbox\.cgroup to true in hosts\.yaml/),
+    });
 
     const text = await runYgg(['doctor', 'open', '--config', config], { cwd: dir, env });
     expect(text.stdout).toContain('  WARN not in force: bubblewrap (sandbox.enabled is false in hosts.yaml)');

@@ -70,7 +70,11 @@ describe('each sandboxed command has its own process count and memory (a cgroup 
 
   it('removes the cgroup and kills what is left when the command ends', async () => {
     await using local = await localHost('cgroup-gone');
-    const r = await local.exec(['sh', '-c', 'pwd; sleep 4747.5 & echo bg'], { sandbox: { enabled: false } });
+    // Without bubblewrap a command has a cgroup when hosts.yaml asks for one.
+    const r = await local.exec(['sh', '-c', 'pwd; sleep 4747.5 & echo bg'], {
+      sandbox: { enabled: false, cgroup: true },
+    });
+    expect(r.protections).toContain("process limit 32 (own v1 cgroup: counts this command's processes only)");
     const workdir = r.stdout.split('\n')[0]!;
     expect(r.stdout).toContain('bg');
     // Without bubblewrap's pid namespace the cgroup still ends the detached child.

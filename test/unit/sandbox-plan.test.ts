@@ -99,6 +99,56 @@ describe('sandbox plan', () => {
     expect(disabled.protections.join('\n')).toMatch(/sandbox.enabled is false/);
   });
 
+  it('with bubblewrap off, spawned by this machine: the argv behind prlimit only, no shell, no cgroup', () => {
+    const off = { ...settings, enabled: false, env: { TOOL: 'x' } };
+    const plan = planSandbox(['A=b', '$(x)'], {
+      request: true,
+      settings: off,
+      caps: full,
+      direct: true,
+      env: { CUDA_VISIBLE_DEVICES: '0' },
+    });
+    expect(plan.argv).toEqual([
+      'prlimit',
+      `--as=${off.memoryBytes}`,
+      `--cpu=${off.cpuSeconds}:${off.cpuSeconds + 1}`,
+      `--fsize=${off.fileSizeBytes}`,
+      `--nproc=${off.processes}`,
+      '--',
+      'A=b',
+      '$(x)',
+    ]);
+    expect(plan.cgroup).toBeUndefined();
+    expect(plan.spawn).toEqual({
+      env: { HOME: plan.workdir, TOOL: 'x', CUDA_VISIBLE_DEVICES: '0' },
+      cwd: plan.workdir,
+      user: { uid: 65534, gid: 65534 },
+    });
+    // The spawn itself drops to the user: no setpriv needed.
+    const noSetpriv = planSandbox(['true'], {
+      request: true,
+      settings: off,
+      caps: { ...full, setpriv: false },
+      direct: true,
+    });
+    expect(noSetpriv.protections).toContain('runs as nobody (uid 65534), not root');
+    // Over SSH the same settings keep the wrapper (and its host-side wall clock).
+    const remote = planSandbox(['true'], { request: true, settings: off, caps: full });
+    expect(remote.spawn).toBeUndefined();
+    expect(remote.argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(remote.argv).toContain('timeout');
+    expect(remote.cgroup).toBeUndefined();
+    // A cgroup asked for needs the wrapper shell to join it.
+    const withCgroup = planSandbox(['true'], {
+      request: true,
+      settings: { ...off, cgroup: true },
+      caps: full,
+      direct: true,
+    });
+    expect(withCgroup.spawn).toBeUndefined();
+    expect(withCgroup.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
+  });
+
   it('takes limits from the request over the host defaults, and allows the network when asked', () => {
     const plan = planSandbox(['true'], {
       request: { network: true, cpuSeconds: 7, workdir: '/w' },

@@ -52,6 +52,32 @@ describe('Beads-generic helpers on a real store', () => {
   });
 });
 
+describe('scanning a store one task at a time', () => {
+  it('gives what list gives, reads only the lines that mention the text, and reads each as it is reached', async () => {
+    const store = await storeWith(
+      [
+        task('a'),
+        task('b', { status: 'closed', started_at: '2026-01-01T00:00:00Z' }),
+        task('c', { started_at: '2026-01-02T00:00:00Z' }),
+        task('d', { status: 'closed' }),
+      ],
+      'scan',
+    );
+    const ids = (tasks: Iterable<Task>) => [...tasks].map((t) => t.id);
+    expect(ids(store.scan())).toEqual(ids(store.list()));
+    expect(ids(store.scan({ statuses: ['closed'] }))).toEqual(['b', 'd']);
+    const before = store.stats().tasksMaterialized;
+    expect(ids(store.scan({ mentioning: '"started_at"' }))).toEqual(['b', 'c']);
+    expect(store.stats().tasksMaterialized - before).toBe(2);
+    expect(ids(store.scan({ statuses: ['open'], mentioning: '"started_at"' }))).toEqual(['c']);
+    // Lazily: stopping early reads no more lines.
+    const early = store.stats().tasksMaterialized;
+    for (const t of store.scan()) if (t.id === 'a') break;
+    expect(store.stats().tasksMaterialized - early).toBe(1);
+    await store.close();
+  });
+});
+
 describe('store watcher', () => {
   it('reports another writer’s change by id without re-parsing unchanged lines', async () => {
     const lines = Array.from({ length: 200 }, (_, i) => task(`t${i}`));

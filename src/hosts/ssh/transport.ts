@@ -5,8 +5,8 @@
 import type { Client } from 'ssh2';
 import type { SandboxSettings, SshSettings } from '../../config/types.js';
 import { remoteCommandLine } from '../quote.js';
-import { execSandboxed } from '../sandbox.js';
 import { probeSandbox, type SandboxCapabilities } from '../sandbox-probe.js';
+import { execSandboxed } from '../sandbox-run.js';
 import type { ExecOptions, ExecResult, Transport } from '../transport.js';
 import { HostUnreachableError } from '../transport.js';
 import { ConnectionPool, type PoolOptions } from './connection-pool.js';

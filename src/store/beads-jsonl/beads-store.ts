@@ -146,6 +146,17 @@ export class BeadsJsonlStore implements TaskStore {
     return out;
   }
 
+  *scan(options: { statuses?: readonly string[]; mentioning?: string } = {}): Iterable<Task> {
+    const { statuses, mentioning } = options;
+    const index = this.#file.index;
+    for (const at of index.positions.values()) {
+      const record = index.records[at] as LineRecord;
+      if (statuses && !statuses.includes(record.issue?.status as string)) continue;
+      if (mentioning !== undefined && !record.raw.includes(mentioning)) continue;
+      yield this.#taskOf(record, false);
+    }
+  }
+
   get(id: string): Task | undefined {
     const record = this.#file.index.record(id);
     return record ? this.#taskOf(record, true) : undefined;

@@ -100,7 +100,9 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
       else tasks.delete(task.id);
     }
   };
-  const prefix = index.prefix() ?? 'ygg';
+  // Only a new task needs the id prefix: working it out reads every id (100,000 on a large
+  // store), which every claim and outcome paid before.
+  let prefix: string | undefined;
   const restored = new Map<string, { line: Buffer; op: number }>();
   const exists = (id: string) => index.positions.has(id) || added.has(id) || restored.has(id);
 
@@ -124,6 +126,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
         }
         const createdAt = formatMicros(env.nextCreatedMicros());
         const seed = `${op.input.title}\u0000${op.input.description ?? ''}\u0000${createdAt}\u0000${process.pid}`;
+        prefix ??= index.prefix() ?? 'ygg';
         const id = newHashId(prefix, seed, exists, index.positions.size + added.size);
         const task = buildNewTask(id, op.input, createdAt);
         added.set(id, { task, op: i });

@@ -97,6 +97,26 @@ export async function statPath(path: string): Promise<FileId | undefined> {
 
 const newline = Buffer.from('\n');
 
+/** Buffers per `writev` (even: a line and its newline; below Linux's IOV_MAX of 1024). */
+const writeBatch = 1000;
+
+/** Writes every buffer, in order, however many calls it takes; returns the bytes written. */
+async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<number> {
+  let rest = buffers;
+  let total = 0;
+  for (;;) {
+    const { bytesWritten } = await handle.writev(rest);
+    total += bytesWritten;
+    let left = bytesWritten;
+    let done = 0;
+    while (done < rest.length && left >= (rest[done] as Buffer).length)
+      left -= (rest[done++] as Buffer).length;
+    if (done === rest.length) return total;
+    // A short write (rare): the rest of the buffer it stopped in, then the ones after it.
+    rest = [(rest[done] as Buffer).subarray(left), ...rest.slice(done + 1)];
+  }
+}
+
 /** Writes the lines to a new temp file beside `path` and fsyncs it; the handle stays open. */
 export async function writeTemp(
   path: string,
@@ -108,24 +128,21 @@ export async function writeTemp(
   const handle = await open(tmpPath, 'wx+', mode);
   try {
     let size = 0;
-    let chunk: Buffer[] = [];
-    const drain = async () => {
-      while (chunk.length > 0) {
-        const { bytesWritten } = await handle.writev(chunk);
-        let left = bytesWritten;
-        size += bytesWritten;
-        while (chunk.length > 0 && left >= (chunk[0] as Buffer).length)
-          left -= (chunk.shift() as Buffer).length;
-        if (left > 0 && chunk.length > 0) chunk[0] = (chunk[0] as Buffer).subarray(left);
-      }
+    // One array of buffers, filled again for each write: arrays grown anew per write were
+    // megabytes of garbage per commit of a large file, kept alive across the disk's wait.
+    const batch = new Array<Buffer>(writeBatch);
+    let n = 0;
+    const flush = async () => {
+      if (n > 0) size += await writeFully(handle, n === writeBatch ? batch : batch.slice(0, n));
+      n = 0;
     };
     for (let i = 0; i < records.length; i++) {
-      chunk.push((records[i] as LineRecord).raw);
-      if (i < records.length - 1 || finalNewline) chunk.push(newline);
-      if (chunk.length >= 1000) await drain();
+      batch[n++] = (records[i] as LineRecord).raw;
+      if (i < records.length - 1 || finalNewline) batch[n++] = newline;
+      if (n > writeBatch - 2) await flush();
     }
-    await drain();
-    chunk = [];
+    await flush();
+    batch.fill(newline);
     await handle.sync();
     return { handle, tmpPath, size };
   } catch (error) {

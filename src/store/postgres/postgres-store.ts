@@ -117,6 +117,11 @@ export class PostgresStore implements TaskStore {
     return this.#mirror.list(statuses);
   }
 
+  /** The mirror holds every task already: nothing to save by reading them one at a time. */
+  scan(options: { statuses?: readonly string[] } = {}): Iterable<Task> {
+    return this.#mirror.list(options.statuses);
+  }
+
   get(id: string): Task | undefined {
     return this.#mirror.get(id);
   }
