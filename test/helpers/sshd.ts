@@ -115,6 +115,23 @@ export interface ProcessInfo {
 }
 
 /** Processes on this machine (which is every test host) whose command line contains `marker`. */
+/**
+ * Every process of `user`, zombies included (a fork bomb's children that could not fork again
+ * exit at once and wait as zombies for their parent: they still count against the user's
+ * process limit, but ps shows them as `[sh] <defunct>`, without the command's text).
+ */
+export function processesOf(user: string): number[] {
+  try {
+    const out = execFileSync('ps', ['-u', user, '-o', 'pid='], { encoding: 'utf8' });
+    return out
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((pid) => pid > 0);
+  } catch {
+    return []; // ps exits 1 when the user has no process
+  }
+}
+
 export function processesMatching(marker: string): ProcessInfo[] {
   const out = execFileSync('ps', ['-eo', 'pid=,user:32=,args='], { encoding: 'utf8' });
   return out
