@@ -4,17 +4,16 @@
  * own host first) and spill-makespan (the same, longest expected first to the soonest host).
  *
  * Lower bounds, in units of simulated model time, computed from the work and the config's
- * eligibility (bench/lib/lower-bound.ts) and printed with the argument that gives them:
+ * eligibility (src/schedule/lower-bound.ts) and printed with the argument that gives them:
  * - legacy: each type runs one task at a time: the 10 reasoning tasks in a row, 400.
  * - async: each type is confined to its host: reasoning's 400 on surtr's 2 slots, 200.
  * - spill: any host takes any task: total work / total slots = 900 / 7 ≈ 128.6.
  */
 import { fileURLToPath } from 'node:url';
 import { runDemo } from '../src/app/demo.js';
+import { seed30Bound } from '../src/app/demo-plan.js';
 import { loadConfig } from '../src/config/load.js';
-import { typeConfigFor } from '../src/config/type-rules.js';
-import { seed30Shape } from '../src/dispatch/workloads.js';
-import { type LowerBound, makespanLowerBound } from './lib/lower-bound.js';
+import type { LowerBound } from './lib/lower-bound.js';
 import { table } from './lib/table.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,12 +37,7 @@ const modes = [
 async function boundFor(configPath: string, legacy: boolean): Promise<LowerBound> {
   const { config } = await loadConfig(configPath);
   if (!config) throw new Error(`${configPath} does not load`);
-  const tasks = seed30Shape.flatMap((shape) =>
-    Array.from({ length: 10 }, () => ({ type: shape.type, units: shape.units })),
-  );
-  const eligible = Object.fromEntries(seed30Shape.map((s) => [s.type, typeConfigFor(config, s.type).hosts]));
-  const slots = Object.fromEntries(config.hosts.map((h) => [h.name, h.slots]));
-  return makespanLowerBound(tasks, eligible, slots, legacy);
+  return seed30Bound(config, legacy);
 }
 
 export async function run(args: string[]): Promise<void> {
