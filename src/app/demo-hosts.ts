@@ -31,7 +31,12 @@ async function probeHost(
   const bound = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
   let transport: ReturnType<typeof createTransport> | undefined;
   try {
-    transport = createTransport(host);
+    // A connect the signal aborts may keep its socket (and the process) until its own timeout.
+    transport = createTransport(
+      host.ssh
+        ? { ...host, ssh: { ...host.ssh, connectTimeoutMs: Math.min(host.ssh.connectTimeoutMs, timeoutMs) } }
+        : host,
+    );
     // The transport's own bound may be longer, or a connect may not heed the signal: race it.
     await Promise.race([transport.probe(bound), aborted(bound)]);
     return undefined;
