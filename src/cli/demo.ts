@@ -79,10 +79,9 @@ export function register(program: Command): void {
         await runDemoCommand(flags, controller.signal);
       } catch (error) {
         if (!controller.signal.aborted) throw error;
-        // The folder is gone by now: `await using` removed it on the way out.
-        process.stderr.write(
-          `ygg: ${controller.signal.reason}: demo stopped; its temporary folder was removed\n`,
-        );
+        // A temporary folder is gone by now: `await using` removed it on the way out.
+        const folder = flags.dir ? `its store stays in ${flags.dir}` : 'its temporary folder was removed';
+        process.stderr.write(`ygg: ${controller.signal.reason}: demo stopped; ${folder}\n`);
         throw new ExitError(130);
       } finally {
         process.off('SIGINT', onSignal);
