@@ -39,7 +39,19 @@ export function timelineText(panels: readonly Timeline[], options: TimelineTextO
         for (let c = from; c < to && c < cells; c += 1)
           row[c] = { ch: c === from ? letter : '=', kind: item.kind };
       }
-      const bar = row.map((cell) => (cell.kind ? paint(cell.kind, cell.ch) : cell.ch)).join('');
+      // One colour escape per run of cells of a kind, not per cell.
+      let bar = '';
+      for (let c = 0; c < cells; ) {
+        const kind = row[c]!.kind;
+        let end = c + 1;
+        while (end < cells && row[end]!.kind === kind) end += 1;
+        const text = row
+          .slice(c, end)
+          .map((cell) => cell.ch)
+          .join('');
+        bar += kind ? paint(kind, text) : text;
+        c = end;
+      }
       out.push(`${lane.padEnd(labelWidth)}|${bar}|`);
     }
     out.push(axisLine(labelWidth, cells, endMs));
