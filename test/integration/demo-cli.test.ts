@@ -183,6 +183,29 @@ describe('ygg demo runs, judges and draws', () => {
   });
 });
 
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+describe.skipIf(!hasScript)('ygg demo on a terminal (util-linux script gives it one)', () => {
+  it('colours the timeline, fitted to the terminal width; NO_COLOR turns the colour off', async () => {
+    const { cwd, tmp } = await demoEnv('demo-tty');
+    const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const command = `stty cols 90; ${quote(process.execPath)} ${quote(yggBin)} demo --unit-ms 2`;
+    const onTerminal = (extra: Record<string, string>) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, ...extra };
+      if (!('NO_COLOR' in extra)) delete env.NO_COLOR;
+      const result = spawnSync('script', ['-qec', command, '/dev/null'], { cwd, env, encoding: 'utf8' });
+      expect(result.status).toBe(0);
+      return result.stdout.replace(/\r/g, '');
+    };
+    const coloured = onTerminal({});
+    const row = coloured.split('\n').find((l) => l.startsWith('surtr-reasoning/0 '))!;
+    expect(row).toContain('\u001b[');
+    expect(row.replace(/\u001b\[\d+m/g, '')).toHaveLength(90);
+    expect(onTerminal({ NO_COLOR: '1' })).not.toContain('\u001b[');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+});
+
 describe('ygg demo on hosts that do not answer', () => {
   it('examples/hosts.ssh.yaml: names each unreachable host and exits 1, within seconds, leaving nothing', async () => {
     const { cwd, tmp, env } = await demoEnv('demo-ssh');
