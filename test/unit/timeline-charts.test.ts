@@ -68,6 +68,26 @@ describe('timelineText', () => {
     expect(timelineText([run], { width: 60, colour: true })).toContain('\u001b[');
   });
 
+  it('gives each task a cell of its own, however short: the letters count the tasks', () => {
+    const tiny: Timeline = {
+      lanes: ['a/0', 'b/0'],
+      items: [
+        ...[0, 10, 20, 30, 40].map((start) => ({
+          lane: 'a/0',
+          start,
+          end: start + 10,
+          label: 'x',
+          kind: 'code',
+        })),
+        { lane: 'b/0', start: 0, end: 100_000, label: 'long', kind: 'reasoning' },
+      ],
+    };
+    const row = timelineText([tiny], { width: 60, colour: false })
+      .split('\n')
+      .find((l) => l.startsWith('a/0'))!;
+    expect(row).toMatch(/^a\/0 +\|ccccc +\|$/);
+  });
+
   it('gives kinds that share a first letter distinct letters', () => {
     expect([...kindLetters(['code-generation', 'code-review', 'text']).values()]).toEqual(['c', 'o', 't']);
   });

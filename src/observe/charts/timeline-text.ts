@@ -32,9 +32,14 @@ export function timelineText(panels: readonly Timeline[], options: TimelineTextO
     for (const lane of panel.lanes) {
       const row: Array<{ ch: string; kind?: string }> = Array.from({ length: cells }, () => ({ ch: ' ' }));
       const items = panel.items.filter((i) => i.lane === lane).sort((a, b) => a.start - b.start);
+      // Every task keeps a cell of its own, even one shorter than a cell: its letter is never
+      // painted over by the next, so the letters in a row count the tasks that ran there.
+      let free = 0;
       for (const item of items) {
-        const from = Math.min(cells - 1, cellOf(item.start));
+        const from = Math.max(free, cellOf(item.start));
+        if (from >= cells) break;
         const to = Math.max(from + 1, cellOf(item.end));
+        free = to;
         const letter = letters.get(item.kind)!;
         for (let c = from; c < to && c < cells; c += 1)
           row[c] = { ch: c === from ? letter : '=', kind: item.kind };
