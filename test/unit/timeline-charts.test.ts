@@ -45,6 +45,12 @@ describe('timelineSvg', () => {
     expect(alone).toBeCloseTo(first!, 0);
   });
 
+  it('cuts a long lane name to the label column, keeping the whole name as its tooltip', () => {
+    const lane = 'a-host-with-a-very-long-name/0';
+    const svg = timelineSvg([{ lanes: [lane], items: [] }]);
+    expect(svg).toContain(`>a-host-with-a-very-long…<title>${lane}</title></text>`);
+  });
+
   it('leaves out an item whose lane is not listed, and draws an empty run without failing', () => {
     const stray: Timeline = {
       lanes: ['a/0'],

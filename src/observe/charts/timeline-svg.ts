@@ -104,7 +104,11 @@ function drawPanel(panel: Timeline, f: Frame): { svg: string; height: number } {
   const row = new Map(panel.lanes.map((lane, i) => [lane, y + i * (laneHeight + laneGap)]));
   panel.lanes.forEach((lane, i) => {
     const top = y + i * (laneHeight + laneGap);
-    out.push(text(margin, top + laneHeight - 5, lane));
+    // Cut to fit the label column (about 6 px a character); the full name is its tooltip.
+    const shown = lane.length > 24 ? `${lane.slice(0, 23)}…` : lane;
+    out.push(
+      `<text x="${margin}" y="${top + laneHeight - 5}">${escapeXml(shown)}<title>${escapeXml(lane)}</title></text>`,
+    );
     out.push(
       `<line x1="${f.plotLeft}" y1="${top + laneHeight}" x2="${f.plotLeft + f.plotWidth}" y2="${top + laneHeight}" stroke="#dddddd"/>`,
     );
