@@ -59,6 +59,8 @@ async function runIn(dir: string, options: DemoOptions): Promise<DemoSummary> {
   await writeFile(join(dir, '.beads', 'issues.jsonl'), '', { flag: 'a' });
   await using runtime = await openRuntime({
     cwd: dir,
+    // Its own store, whatever YGG_STORE or hosts.yaml's `store:` name: the demo never adds to a real queue.
+    store: join(dir, '.beads', 'issues.jsonl'),
     ...(options.config ? { config: resolve(options.config) } : {}),
   });
   const config = options.order

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectOutput, repoRoot, runYgg, yggBin } from '../helpers/cli.js';
@@ -106,6 +106,17 @@ describe('ygg demo runs, judges and draws', () => {
     expect(out).not.toContain('\u001b[');
 
     expect(svgTaskRects(svg)).toEqual([30]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('runs in its own store even when YGG_STORE names a real queue, which it leaves untouched', async () => {
+    const { cwd, tmp, env } = await demoEnv('demo-own-store');
+    const queue = join(cwd, 'queue.jsonl');
+    await writeFile(queue, '');
+    const result = await runYgg(['demo', '--unit-ms', '2'], { cwd, env: { ...env, YGG_STORE: queue } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('30 of 30 tasks closed');
+    expect(await readFile(queue, 'utf8')).toBe('');
     expect(await readdir(tmp)).toEqual([]);
   });
 
