@@ -285,11 +285,15 @@ describe('ygg demo interrupted', () => {
     });
     const output = collectOutput(child);
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await waitUntil(() => output.stdout().includes('running async ...'), { what: 'the run to start' });
-    const store = /^store +(\S+) \(temporary/m.exec(output.stdout())![1]!;
+    const store = await waitUntil(() => /^store +(\S+) \(temporary/m.exec(output.stdout())?.[1], {
+      what: 'the header',
+    });
+    // The signal comes once a task runs: the store holds the tasks, one of them claimed.
+    const issues = join(store, '.beads', 'issues.jsonl');
+    await waitUntil(async () => (await readFile(issues, 'utf8').catch(() => '')).includes('"in_progress"'), {
+      what: 'a task to run',
+    });
     expect(await readdir(tmp)).toEqual([store.slice(tmp.length + 1)]);
-    const beads = await readdir(join(store, '.beads'));
-    expect(beads).toContain('issues.jsonl');
 
     child.kill('SIGINT');
     const code = await exited;
