@@ -47,6 +47,7 @@ describe('ygg demo refuses options it does not implement', () => {
     [['--unit-ms', '0'], /'0' is invalid/],
     [['--legacy', '--compare'], /--compare already runs the legacy dispatcher/],
     [['--svg', 'no/such/folder/t.svg'], /--svg .*does not exist/],
+    [['--svg', '.'], /--svg \. is a folder/],
     [['--dir', join(repoRoot, 'package.json')], /--dir .*package\.json is not a folder/],
   ])('%j: exit 2, one ygg: line and a hint, nothing run', async (args, message) => {
     const { cwd, tmp, env } = await demoEnv('demo-refuse');
