@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
 
 export interface DemoFolder extends AsyncDisposable {
   path: string;
@@ -11,7 +12,12 @@ export interface DemoFolder extends AsyncDisposable {
 export async function openDemoFolder(dir?: string): Promise<DemoFolder> {
   if (dir) {
     const path = resolve(dir);
-    await mkdir(path, { recursive: true });
+    await mkdir(path, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
+      throw new UsageError(`--dir ${dir}: ${path} is not a folder`, {
+        hint: 'give a folder (made when missing), or leave --dir out for a temporary one',
+      });
+    });
     return { path, temporary: false, async [Symbol.asyncDispose]() {} };
   }
   const path = await mkdtemp(join(tmpdir(), 'ygg-demo-'));

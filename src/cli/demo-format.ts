@@ -43,9 +43,10 @@ export function boundOf(plan: DemoPlan, mode: DemoMode): LowerBound {
   return mode === 'legacy' ? plan.legacyBound : plan.bound;
 }
 
-/** The verdict against the legacy dispatcher: its measured run with --compare, else its bound. */
+/** The verdict against the legacy dispatcher: its measured run with --compare, else simulated. */
 export interface Verdict {
   legacyMs: number;
+  /** true: the legacy run of --compare; false: the Python dispatcher simulated. */
   measured: boolean;
   /** How many times faster than legacy the concurrent run was (absent: only legacy ran). */
   faster?: number;
@@ -53,12 +54,12 @@ export interface Verdict {
 
 export function verdictOf(setup: DemoSetup, runs: readonly DemoRun[]): Verdict {
   const legacy = runs.find((r) => r.mode === 'legacy');
-  const legacyMs = legacy ? legacy.summary.makespanMs : setup.plan.legacyBound.units * setup.unitMs;
+  const legacyMs = legacy ? legacy.summary.makespanMs : setup.plan.legacySimulated.units * setup.unitMs;
   const concurrent = runs.find((r) => r.mode !== 'legacy');
   return {
     legacyMs,
     measured: legacy !== undefined,
-    ...(concurrent && concurrent.summary.makespanMs > 0
+    ...(concurrent && concurrent.summary.makespanMs > 0 && Number.isFinite(legacyMs)
       ? { faster: legacyMs / concurrent.summary.makespanMs }
       : {}),
   };
@@ -76,7 +77,7 @@ export function formatRuns(setup: DemoSetup, runs: readonly DemoRun[]): string {
     if (run.mode !== 'legacy' && verdict.faster !== undefined) {
       const legacy = verdict.measured
         ? `legacy ${s(verdict.legacyMs)}`
-        : `legacy at least ${s(verdict.legacyMs)}`;
+        : `legacy ${s(verdict.legacyMs)} (simulated)`;
       line += `; ${legacy}: ${verdict.faster.toFixed(1)}x ${verdict.faster >= 1 ? 'faster' : 'as fast'}`;
     }
     lines.push(line);
@@ -85,9 +86,11 @@ export function formatRuns(setup: DemoSetup, runs: readonly DemoRun[]): string {
   const bounds = runs.map((r) => ({ mode: r.mode, bound: boundOf(setup.plan, r.mode) }));
   if (!runs.some((r) => r.mode === 'legacy')) bounds.push({ mode: 'legacy', bound: setup.plan.legacyBound });
   for (const { mode, bound } of bounds) {
-    const units = bound.units.toFixed(1).replace(/\.0$/, '');
-    lines.push(`${`${mode} bound`.padEnd(13)} ${units} units: ${bound.reason}`);
+    lines.push(`${`${mode} bound`.padEnd(13)} ${units(bound.units)} units: ${bound.reason}`);
   }
+  const simulated = setup.plan.legacySimulated;
+  if (Number.isFinite(simulated.units))
+    lines.push(`${'legacy sim'.padEnd(13)} ${units(simulated.units)} units: ${simulated.reason}`);
   if (runs.length === 1 && runs[0]!.mode === 'legacy') {
     const concurrentMs = setup.plan.bound.units * setup.unitMs;
     lines.push(
@@ -133,6 +136,10 @@ export function demoJson(setup: DemoSetup, runs: readonly DemoRun[]): Record<str
     },
     ...(runs.length > 1 ? { compare: runs.slice(0, -1).map((r) => ({ mode: r.mode, ...r.summary })) } : {}),
   };
+}
+
+function units(n: number): string {
+  return n.toFixed(1).replace(/\.0$/, '');
 }
 
 function s(ms: number): string {

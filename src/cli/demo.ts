@@ -160,4 +160,9 @@ async function checkFolderOf(file: string): Promise<void> {
     throw new UsageError(`--svg ${file}: the folder ${folder} does not exist`, {
       hint: 'give a file in an existing folder',
     });
+  // Checked now, not after a whole run that could then not be drawn.
+  if ((await stat(file).catch(() => undefined))?.isDirectory())
+    throw new UsageError(`--svg ${file} is a folder: give a file to write the picture to`, {
+      hint: 'such as --svg run.svg',
+    });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, type Timeline, timelineSvg } from '../../src/observe/charts/timeline-svg.js';
+import { escapeXml } from '../../src/observe/charts/svg.js';
+import { type Timeline, timelineSvg } from '../../src/observe/charts/timeline-svg.js';
 import { kindLetters, timelineText } from '../../src/observe/charts/timeline-text.js';
 
 const run: Timeline = {
@@ -28,10 +29,10 @@ describe('timelineSvg', () => {
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&lt;/title&gt;&lt;script&gt;x&lt;/script&gt;');
     expect(svg).toContain('run &lt;1&gt; &amp; &quot;2&quot;');
-    expect(svg).toContain('h&apos;&lt;0&gt;');
+    expect(svg).toContain('h&#39;&lt;0&gt;');
     expect(svg).toContain('data-kind="a&amp;b"');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
-    expect(escapeXml(`<&>"'`)).toBe('&lt;&amp;&gt;&quot;&apos;');
+    expect(escapeXml(`<&>"'`)).toBe('&lt;&amp;&gt;&quot;&#39;');
   });
 
   it('puts every panel on one time scale: half the time is half the width in either', () => {

@@ -2,8 +2,9 @@
  * A run drawn as a per-slot timeline, in SVG: one row per lane (a host's slot), one rect per
  * item (a task's run), one panel per run, every panel on the same time scale so that two runs
  * compare by eye. Hand-drawn SVG, no dependency: a pure function from data to a string, with
- * every piece of text XML-escaped. Self-contained on purpose (no imports).
+ * every piece of text XML-escaped by the charts' one escaper (svg.ts), as the web view's charts are.
  */
+import { escapeXml, px } from './svg.js';
 
 export interface TimelineItem {
   lane: string;
@@ -42,13 +43,6 @@ const headingHeight = 22;
 const axisHeight = 26;
 const panelGap = 18;
 const legendHeight = 24;
-
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[c]};`,
-  );
-}
 
 /** An SVG document of the panels, side by side in time (stacked, one scale). */
 export function timelineSvg(panels: readonly Timeline[], options: TimelineSvgOptions = {}): string {
@@ -119,7 +113,7 @@ function drawPanel(panel: Timeline, f: Frame): { svg: string; height: number } {
     const left = f.x(item.start);
     const w = Math.max(1, f.x(item.end) - left);
     out.push(
-      `<rect class="task" data-kind="${escapeXml(item.kind)}" x="${n(left)}" y="${top}" width="${n(w)}" height="${laneHeight}" fill="${f.colour.get(item.kind)}" stroke="#ffffff" stroke-width="1"><title>${escapeXml(`${item.label} (${item.kind}): ${seconds(item.start)} to ${seconds(item.end)}`)}</title></rect>`,
+      `<rect class="task" data-kind="${escapeXml(item.kind)}" x="${px(left)}" y="${top}" width="${px(w)}" height="${laneHeight}" fill="${f.colour.get(item.kind)}" stroke="#ffffff" stroke-width="1"><title>${escapeXml(`${item.label} (${item.kind}): ${seconds(item.start)} to ${seconds(item.end)}`)}</title></rect>`,
     );
   }
   y += panel.lanes.length * (laneHeight + laneGap);
@@ -135,7 +129,7 @@ function axis(f: Frame, y: number): string {
     `<line x1="${f.plotLeft}" y1="${y}" x2="${f.plotLeft + f.plotWidth}" y2="${y}" stroke="#555555"/>`,
   ];
   for (let t = 0; t <= f.endMs + 1e-9; t += step) {
-    const tx = n(f.x(t));
+    const tx = px(f.x(t));
     out.push(`<line x1="${tx}" y1="${y}" x2="${tx}" y2="${y + 4}" stroke="#555555"/>`);
     out.push(text(Number(tx), y + 16, seconds(t), 'text-anchor="middle" fill="#555555"'));
   }
@@ -173,9 +167,5 @@ function seconds(ms: number): string {
 }
 
 function text(x: number, y: number, content: string, attributes = ''): string {
-  return `<text x="${n(x)}" y="${n(y)}"${attributes ? ` ${attributes}` : ''}>${escapeXml(content)}</text>`;
-}
-
-function n(value: number): string {
-  return String(Math.round(value * 10) / 10);
+  return `<text x="${px(x)}" y="${px(y)}"${attributes ? ` ${attributes}` : ''}>${escapeXml(content)}</text>`;
 }
