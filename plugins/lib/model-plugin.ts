@@ -21,6 +21,7 @@ export function modelPlugin(spec: ModelPluginSpec): Plugin {
   return {
     name: spec.name,
     types: spec.types,
+    needsModel: true,
     run: (task, ctx) => runModelTask(spec, task, ctx),
   };
 }

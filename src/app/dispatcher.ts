@@ -11,10 +11,13 @@ import type { YggConfig } from '../config/types.js';
 import { type IdleEnd, Loop } from '../dispatch/loop.js';
 import { QueuePolicy } from '../dispatch/queue-policy.js';
 import { type LeftTask, leftTasks } from '../dispatch/waiting.js';
+import type { FoundModelServer } from '../hosts/model/discover.js';
+import { withLocalModel } from '../hosts/model/local-models.js';
 import { feedCounters } from '../observe/counter-feed.js';
 import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
 import { LoopHosts } from './hosts.js';
+import { findLocalModel } from './local-models.js';
 import { type LoopObservers, type ObserveFlags, observeLoop } from './observers.js';
 import { openLoopPipeline } from './pipeline.js';
 import { type CommonOptions, openRuntime } from './runtime.js';
@@ -52,6 +55,8 @@ export class Dispatcher implements AsyncDisposable {
   #configPath = '';
   #hosts: LoopHosts | undefined;
   #observed: LoopObservers | undefined;
+  /** The model server found on this machine, given to local hosts that name none (also after a reload). */
+  #localModel: FoundModelServer | undefined;
 
   private constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -103,8 +108,9 @@ export class Dispatcher implements AsyncDisposable {
     try {
       const result = await loadConfig(this.#configPath);
       if (result.config) {
-        this.#hosts?.reconfigure(result.config);
-        this.loop.reconfigure(this.#withFlags(result.config));
+        const config = this.#withFlags(result.config);
+        this.#hosts?.reconfigure(config);
+        this.loop.reconfigure(config);
         return;
       }
       const errors = result.errors.map((e) => formatProblem(e));
@@ -126,8 +132,9 @@ export class Dispatcher implements AsyncDisposable {
     return this.#options.warn ?? ((text) => process.stderr.write(text));
   }
 
-  #withFlags(config: YggConfig): YggConfig {
+  #withFlags(file: YggConfig): YggConfig {
     const { intervalMs } = this.#options;
+    const config = withLocalModel(file, this.#localModel);
     return intervalMs === undefined
       ? config
       : { ...config, queue: { ...config.queue, pollIntervalMs: intervalMs } };
@@ -139,6 +146,9 @@ export class Dispatcher implements AsyncDisposable {
     const stack = this.#stack;
     const runtime = stack.use(await openRuntime(options));
     this.#configPath = runtime.configPath;
+    this.#localModel = await findLocalModel(runtime.config, runtime.store.runtimeDir, (line) =>
+      this.#warn(`ygg: ${line}\n`),
+    );
     const config = this.#withFlags(runtime.config);
     // Tool queue, rollouts and the learner, when hosts.yaml has tools or a learner.
     const pipeline = stack.use(await openLoopPipeline(runtime, config, bus));

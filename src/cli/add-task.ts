@@ -6,12 +6,14 @@ import type { YggConfig } from '../config/types.js';
 import { durationTextHint, parseDurationText } from '../config/units.js';
 import { type ControlPlace, readControl } from '../dispatch/control.js';
 import { noSuchTask, UsageError, YggError } from '../errors.js';
+import { readSeenModels } from '../hosts/model/local-models.js';
 import { hasQueueLimits, queuedStatuses, refusal } from '../schedule/backpressure.js';
 import { type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
 import type { Task } from '../store/task.js';
 import { plural } from '../text/plural.js';
 import { cachedConfig } from './add-config.js';
+import { modelWarning } from './add-model-check.js';
 import { type StoreCommandOptions, usingStore } from './store-options.js';
 
 export interface AddOptions extends StoreCommandOptions {
@@ -130,6 +132,12 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
     const config = await queueConfigOrWarning(options, store, warnings);
     const input = newTaskFrom(options);
     await checkHandler(options, config);
+    if (config) {
+      const handler = options.handler ?? (options.argv?.length ? 'shell' : undefined);
+      const seen = readSeenModels(store.runtimeDir);
+      const unrunnable = modelWarning({ task: input, ...(handler ? { handler } : {}), config, seen });
+      if (unrunnable) warnings.push(unrunnable);
+    }
     const submitter = input.created_by ?? 'anonymous';
     if (config && hasQueueLimits(config.queue))
       input.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, config.queue);

@@ -9,21 +9,26 @@ import { lookup } from 'node:dns/promises';
 import { createConnection } from 'node:net';
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
+import { findLocalModel } from '../app/local-models.js';
 import type { HostConfig, ModelEndpoint } from '../config/types.js';
 import { ExitError, YggError } from '../errors.js';
 import { sandboxCapabilitiesOf } from '../hosts/capabilities.js';
 import { gpuQueryArgv, isMissingNvidiaSmi, parseGpuQuery } from '../hosts/gpu.js';
 import { checkEndpoint, type EndpointCheck } from '../hosts/model/check.js';
+import { describeFound, withLocalModel } from '../hosts/model/local-models.js';
 import { sameModel } from '../hosts/model/model-request.js';
 import { createTransport } from '../hosts/pool.js';
 import { planSandbox, type SandboxCapabilities } from '../hosts/sandbox.js';
 import { fetchHostKey } from '../hosts/ssh/fetch-host-key.js';
 import { hostKeyCheck, knownHostsPath } from '../hosts/ssh/host-key.js';
 import { readKnownHosts } from '../hosts/ssh/known-hosts.js';
+import { builtinPluginDir, loadPlugins } from '../plugins/loader.js';
+import { locateStore } from '../store/open.js';
 import { doctorFix, formatFix } from './doctor-fix.js';
 import { runtimeDiagnosis } from './doctor-runtime.js';
 import type { DoctorOptions, DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 import { storeDiagnosis } from './doctor-store.js';
+import { typesDiagnosis } from './doctor-types.js';
 
 export type { DoctorOptions, DoctorStep, HostDiagnosis, StepStatus } from './doctor-step.js';
 
@@ -301,7 +306,16 @@ async function diagnose(host: HostConfig): Promise<HostDiagnosis> {
 }
 
 export async function doctor(options: DoctorOptions): Promise<HostDiagnosis[]> {
-  const { config } = await openConfig({ cwd: options.cwd, config: options.configPath });
+  const opened = await openConfig({ cwd: options.cwd, config: options.configPath });
+  // A model server on this machine, as the loop would find it (and `.ygg/models.json` for add).
+  let runtimeDir: string | undefined;
+  try {
+    runtimeDir = locateStore({ cwd: options.cwd }).runtimeDir;
+  } catch {
+    runtimeDir = undefined;
+  }
+  const found = await findLocalModel(opened.config, runtimeDir, () => undefined);
+  const config = withLocalModel(opened.config, found);
   const hosts = options.host ? config.hosts.filter((h) => h.name === options.host) : config.hosts;
   if (options.host && hosts.length === 0) {
     throw new YggError(`no host named ${options.host}`, {
@@ -315,7 +329,11 @@ export async function doctor(options: DoctorOptions): Promise<HostDiagnosis[]> {
     cwd: options.cwd,
     ...(options.configPath ? { configPath: options.configPath } : {}),
   });
-  return [...results, ...store, ...(await runtimeDiagnosis(options.cwd, config))];
+  const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
+  const local = describeFound(opened.config, found);
+  const types = typesDiagnosis(config, plugins);
+  if (local) types.steps.unshift({ step: 'model server here', status: found ? 'ok' : 'skip', detail: local });
+  return [...results, types, ...store, ...(await runtimeDiagnosis(options.cwd, config))];
 }
 
 const MARK: Record<StepStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', skip: '--  ' };

@@ -29,6 +29,8 @@ export const configDefaults = {
     /** `connect_timeout`. */
     connectTimeoutMs: 10_000,
   },
+  /** `discover_models: true`: Ollama's port, then llama.cpp's and most OpenAI-compatible servers'. */
+  discoverModels: ['127.0.0.1:11434', '127.0.0.1:8080'],
   model: {
     /** `timeouts.connect`. */
     connectTimeoutMs: 10_000,

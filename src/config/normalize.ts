@@ -309,6 +309,7 @@ export function normalize(file: HostsFile, baseDir: string, sourcePath?: string)
   const types: Record<string, TypeConfig> = {};
   for (const name of knownTypeNames(file, rules)) {
     types[name] = typeConfig(name, file.types?.[name] ?? {}, defaults, inferenceHosts);
+    if (file.types?.[name]) types[name].declared = true;
   }
   const typeSandbox = Object.fromEntries(
     Object.values(types).flatMap((t) => (t.sandbox ? [[t.name, t.sandbox] as const] : [])),
@@ -328,6 +329,12 @@ export function normalize(file: HostsFile, baseDir: string, sourcePath?: string)
     },
     defaults,
     retention: retention(file.retention),
+    discoverModels:
+      file.discover_models === false
+        ? []
+        : Array.isArray(file.discover_models)
+          ? file.discover_models
+          : [...d.discoverModels],
     ...pipeline(file, baseDir),
   };
   if (sourcePath) config.sourcePath = sourcePath;

@@ -246,6 +246,14 @@ export const hostsFileSchema = z
     learner: learnerSchema,
     notify: notifySchema,
     retention: retentionSchema,
+    discover_models: z
+      .union([
+        z.boolean(),
+        z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected HOST:PORT like 127.0.0.1:11434')),
+      ])
+      .describe(
+        'Look for a model server on this machine for local hosts without model: (true: Ollama on 127.0.0.1:11434, then an OpenAI-compatible server on 127.0.0.1:8080; a list: these HOST:PORT; false: never). Default: true.',
+      ),
     store: z
       .string()
       .min(1)

@@ -97,6 +97,8 @@ export interface BackoffSettings {
 
 export interface TypeConfig {
   name: string;
+  /** Listed under `types:` in hosts.yaml (not only known from the rules or a built-in name). */
+  declared?: boolean;
   /** Eligible hosts in order of preference. */
   hosts: string[];
   /**
@@ -288,6 +290,8 @@ export interface YggConfig {
     hardTimeoutMs?: number;
     sandbox: SandboxSettings;
   };
+  /** `HOST:PORT`s probed for a model server for local hosts without `model:` (empty: never). */
+  discoverModels: string[];
   /** The file it was read from, when any. */
   sourcePath?: string;
 }

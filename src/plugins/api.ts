@@ -69,6 +69,8 @@ export interface Plugin {
   /** Types this plugin handles when a task names no handler. */
   types: string[];
   run(task: Task, ctx: HandlerContext): Promise<HandlerResult | string | undefined>;
+  /** It asks its host's model endpoint (`ctx.llm`): a host without one cannot run it. */
+  needsModel?: boolean;
   /** Defaults, overridden by type config and then by the task. */
   timeoutMs?: number;
   hardTimeoutMs?: number;

@@ -61,7 +61,15 @@ describe('CLI start-up loads what the command needs', () => {
       .filter((url) => /\/dist\/src\/cli\/[^/]+\.js$/.test(url))
       .map((u) => u.split('/').pop());
     expect(new Set(cliModules)).toEqual(
-      new Set(['main.js', 'registry.js', 'add.js', 'add-task.js', 'add-config.js', 'store-options.js']),
+      new Set([
+        'main.js',
+        'registry.js',
+        'add.js',
+        'add-task.js',
+        'add-config.js',
+        'add-model-check.js',
+        'store-options.js',
+      ]),
     );
   });
 

@@ -12,7 +12,8 @@ async function queueDir(name: string, queueYaml: string): Promise<string> {
   await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
   await writeFile(
     join(dir, 'hosts.yaml'),
-    `hosts:\n  surtr: { transport: local, slots: 2 }\nqueue:\n${queueYaml}`,
+    // A model endpoint on the host, so a plain title (a general task) is one it can run.
+    `hosts:\n  surtr: { transport: local, slots: 2, model: { api: ollama, url: 'http://127.0.0.1:11434', model: qwen2.5:7b } }\nqueue:\n${queueYaml}`,
   );
   return dir;
 }
