@@ -55,7 +55,7 @@ export function modelWarning({ task, handler, config, seen }: ModelCheckInput): 
   };
   const answers = serving.map(offers);
   if (answers.some((a) => a !== false)) return undefined;
-  return `no host lists the model ${wanted} this task asks for (${names(serving)} serve ${[...new Set(serving.map(endpoint))].join(', ')}); it will wait or fail until one does`;
+  return `no host lists the model ${wanted} this task asks for (${names(serving)} ${serving.length === 1 ? 'serves' : 'serve'} ${[...new Set(serving.map(endpoint))].join(', ')}); it will wait or fail until one does`;
 }
 
 function eligibleHosts(config: YggConfig, type: string): HostConfig[] {

@@ -15,7 +15,7 @@ import { ExitError, YggError } from '../errors.js';
 import { sandboxCapabilitiesOf } from '../hosts/capabilities.js';
 import { gpuQueryArgv, isMissingNvidiaSmi, parseGpuQuery } from '../hosts/gpu.js';
 import { checkEndpoint, type EndpointCheck } from '../hosts/model/check.js';
-import { describeFound, withLocalModel } from '../hosts/model/local-models.js';
+import { describeFound, seenModelsOf, withLocalModel, writeSeenModels } from '../hosts/model/local-models.js';
 import { sameModel } from '../hosts/model/model-request.js';
 import { createTransport } from '../hosts/pool.js';
 import { planSandbox, type SandboxCapabilities } from '../hosts/sandbox.js';
@@ -190,7 +190,7 @@ function endpointFix(host: HostConfig, endpoint: ModelEndpoint, key: string, che
  * One step per distinct endpoint of the host (its `model` and each `models_by_type` entry):
  * whether it answers, every model it serves, and whether each configured model is among them.
  */
-async function modelSteps(host: HostConfig): Promise<DoctorStep[]> {
+async function modelSteps(host: HostConfig, listed?: Map<string, string[]>): Promise<DoctorStep[]> {
   const named: Array<{ key: string; endpoint: ModelEndpoint }> = [];
   if (host.model) named.push({ key: `hosts.${host.name}.model`, endpoint: host.model });
   for (const [type, endpoint] of Object.entries(host.typeModels))
@@ -205,6 +205,7 @@ async function modelSteps(host: HostConfig): Promise<DoctorStep[]> {
       const first = users[0]!;
       const where = `${first.endpoint.url} (${first.endpoint.api})`;
       const check = await checkEndpoint(first.endpoint, { owner: `host ${host.name}`, configKey: first.key });
+      if (check.models.length) listed?.set(host.name, [...(listed.get(host.name) ?? []), ...check.models]);
       if (check.models.length === 0 && !check.ok && check.problem !== 'model-missing') {
         return {
           step: 'model endpoint',
@@ -236,7 +237,7 @@ async function modelSteps(host: HostConfig): Promise<DoctorStep[]> {
   );
 }
 
-async function diagnose(host: HostConfig): Promise<HostDiagnosis> {
+async function diagnose(host: HostConfig, listed?: Map<string, string[]>): Promise<HostDiagnosis> {
   const steps: DoctorStep[] = [];
   const finish = () => ({ host: host.name, steps, ok: steps.every((s) => s.status !== 'fail') });
   if (host.transport === 'ssh') {
@@ -301,7 +302,7 @@ async function diagnose(host: HostConfig): Promise<HostDiagnosis> {
   } catch (error) {
     steps.push({ step: 'nvidia-smi', status: 'warn', detail: message(error) });
   }
-  steps.push(...(await modelSteps(host)));
+  steps.push(...(await modelSteps(host, listed)));
   return finish();
 }
 
@@ -322,7 +323,16 @@ export async function doctor(options: DoctorOptions): Promise<HostDiagnosis[]> {
       hint: `hosts: ${config.hosts.map((h) => h.name).join(', ')}`,
     });
   }
-  const results = await Promise.all(hosts.map(diagnose));
+  // The models each endpoint listed, kept beside what was found for ygg add's warning.
+  const listed = new Map<string, string[]>();
+  const results = await Promise.all(hosts.map((host) => diagnose(host, listed)));
+  if (runtimeDir && listed.size > 0) {
+    try {
+      writeSeenModels(runtimeDir, seenModelsOf(config, found, new Date(), listed));
+    } catch {
+      // Only a hint for ygg add.
+    }
+  }
   // With no host named, `.ygg/`'s disk use against the retention limits too, and a database store.
   if (options.host) return results;
   const store = await storeDiagnosis({

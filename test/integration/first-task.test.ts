@@ -147,6 +147,22 @@ describe('a first task that works', () => {
     }
   });
 
+  it('warns for a model no configured endpoint lists, from the list doctor read', async () => {
+    await using server = await startModelServer({ models: ['qwen2.5:7b', 'llama3:8b'] });
+    const dir = await queue(
+      'first-task-catalog',
+      `hosts:\n  surtr: { transport: local, model: { api: ollama, url: '${server.url}', model: qwen2.5:7b } }\ndiscover_models: false\n`,
+    );
+    expect((await runYgg(['doctor'], { cwd: dir, timeoutMs: 90_000 })).stdout).toContain('serves 2 models');
+    const listed = await runYgg(['add', 'a small one', '--label', 'model:llama3:8b'], { cwd: dir });
+    expect(listed.stderr).not.toMatch(/no host lists/);
+    const missing = await runYgg(['add', 'a big one', '--label', 'model:llama3:70b'], { cwd: dir });
+    expect(missing.code).toBe(0);
+    expect(missing.stderr).toMatch(
+      /ygg: no host lists the model llama3:70b this task asks for \(surtr serves qwen2\.5:7b\)/,
+    );
+  });
+
   it('does not look when hosts.yaml says discover_models: false, even with a model server answering', async () => {
     await using server = await startModelServer({ models: ['qwen2.5:7b'] });
     const dir = await queue('first-task-off', yamlWith('false'));

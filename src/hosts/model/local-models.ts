@@ -64,16 +64,18 @@ export function describeFound(config: YggConfig, found: FoundModelServer | undef
   return `found ${name} at ${found.url} with ${plural(found.models.length, 'model')}; ${takers.join(', ')} ${takers.length === 1 ? 'uses' : 'use'} it (${found.models[0]})`;
 }
 
+/** What to write: each host's endpoint model, and the models listed (by the found server, or `listed` as doctor read them). */
 export function seenModelsOf(
   config: YggConfig,
   found: FoundModelServer | undefined,
   now = new Date(),
+  listed: ReadonlyMap<string, string[]> = new Map(),
 ): SeenModels {
   const hosts: SeenModels['hosts'] = {};
   for (const host of config.hosts) {
     const model = host.model?.model;
-    const fromFound = found && host.model?.url === found.url;
-    hosts[host.name] = { ...(model ? { model } : {}), ...(fromFound ? { listed: found.models } : {}) };
+    const read = listed.get(host.name) ?? (found && host.model?.url === found.url ? found.models : undefined);
+    hosts[host.name] = { ...(model ? { model } : {}), ...(read ? { listed: [...new Set(read)] } : {}) };
   }
   return { at: now.toISOString(), ...(found ? { found } : {}), hosts };
 }
