@@ -120,7 +120,9 @@ describe.skipIf(!existsSync(chromiumPath))('web view pictures in headless Chromi
       );
       expect(ended).toBeGreaterThanOrEqual(quick.length + 1);
       await page.locator('#gpus .gpu circle.sample').first().waitFor({ timeout: 30_000 });
-      await expect(page.locator('#gpus').textContent()).resolves.toContain('surtr GPU0');
+      // Each sparkline is named on the page (not only in its tooltip).
+      const gpuName = page.locator('#gpus svg text.name').first();
+      await expect(gpuName.textContent({ timeout: 10_000 })).resolves.toContain('surtr GPU0');
       // Two slots ran at once at most: the timeline has at most two rows for surtr.
       const rows = await page.$$eval(
         '#timeline-chart rect.attempt',
