@@ -9,6 +9,7 @@ import { cancelTask, retryTask } from '../dispatch/operator.js';
 import { reportedKinds } from '../dispatch/waiting.js';
 import { ActivityRecorder } from '../observe/activity.js';
 import { drawCharts } from '../observe/charts/index.js';
+import { inQueueOrder } from '../observe/queue-order.js';
 import {
   type AttemptOutput,
   type StatusSnapshot,
@@ -115,7 +116,7 @@ export function loopStatusSource(
       .filter((w) => reportedKinds.has(w.kind as Holdup['kind']))
       .slice(0, snapshotLimits.unroutable)
       .map(({ kind: _, ...task }) => task);
-    snap.waiting = waiting.slice(0, snapshotLimits.waiting);
+    snap.waiting = inQueueOrder(waiting, (id) => loop.readySince(id)).slice(0, snapshotLimits.waiting);
     return snap;
   };
   const by = options.by ?? 'status server';

@@ -88,6 +88,11 @@ export class ActivityRecorder implements Disposable {
       }),
       bus.on('task:claimed', () => this.#touch()),
     ];
+    // A bucket every 10 s whether or not anything happens or anyone looks: tasks that arrive and
+    // wait emit no event, and the hour's line must not be drawn straight across a quiet spell.
+    const sampler = setInterval(() => this.#touch(), bucketMs);
+    sampler.unref();
+    this.#off.push(() => clearInterval(sampler));
   }
 
   /** The figures as they stand, copied. */

@@ -3,6 +3,7 @@
  * it gave, its host figures and outcomes) merged, each running task and reason naming its loop.
  * The queue and dead letters come from the store, the same for every loop: the first view's.
  */
+import { inQueueOrder } from './queue-order.js';
 import type { LoopRecord } from './server/loop-records.js';
 import { loopName } from './server/loop-records.js';
 import {
@@ -51,10 +52,12 @@ export function mergeLoopViews(
     ).slice(0, snapshotLimits.unroutable),
     ...(all.some((s) => s.waiting)
       ? {
-          waiting: notRunning(
-            uniqueBy(
-              all.flatMap((s) => (s.waiting ?? []).map((w) => withLoop(w, nameOf.get(s) ?? w.loop))),
-              (w) => w.id,
+          waiting: inQueueOrder(
+            notRunning(
+              uniqueBy(
+                all.flatMap((s) => (s.waiting ?? []).map((w) => withLoop(w, nameOf.get(s) ?? w.loop))),
+                (w) => w.id,
+              ),
             ),
           ).slice(0, snapshotLimits.waiting),
         }

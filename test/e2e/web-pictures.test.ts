@@ -120,6 +120,9 @@ describe.skipIf(!existsSync(chromiumPath))('web view pictures in headless Chromi
       );
       expect(ended).toBeGreaterThanOrEqual(quick.length + 1);
       await page.locator('#gpus .gpu circle.sample').first().waitFor({ timeout: 30_000 });
+      // Each sparkline is named on the page (not only in its tooltip).
+      const gpuName = page.locator('#gpus svg text.name').first();
+      await expect(gpuName.textContent({ timeout: 10_000 })).resolves.toContain('surtr GPU0');
       // Two slots ran at once at most: the timeline has at most two rows for surtr.
       const rows = await page.$$eval(
         '#timeline-chart rect.attempt',
@@ -141,6 +144,11 @@ describe.skipIf(!existsSync(chromiumPath))('web view pictures in headless Chromi
         expect(box!.x + box!.width, panel).toBeLessThanOrEqual(1400);
         expect(box!.y + box!.height, panel).toBeLessThanOrEqual(1000);
       }
+      // The outcomes are not cut at the side: each row's time is on screen without scrolling.
+      const recent = await page
+        .locator('#recent-box')
+        .evaluate((box) => ({ scroll: box.scrollWidth, client: box.clientWidth }));
+      expect(recent.scroll).toBeLessThanOrEqual(recent.client);
       await mkdir(join(repoRoot, 'test-results', 'screenshots'), { recursive: true });
       await page.screenshot({ path: join(repoRoot, 'test-results', 'screenshots', 'web-pictures.png') });
 

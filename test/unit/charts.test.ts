@@ -68,4 +68,11 @@ describe('charts drawn as SVG', () => {
     expect(svg).toContain('util ?');
     expect(svg).toContain('mem 70%');
   });
+
+  it('names the GPU above its sparkline and puts a lone first sample at the right edge, where now is', () => {
+    const svg = gpuSparkline({ host: 'a&b', index: 1, name: 'H100', samples: [[now, 0.5, 0.25]] });
+    expect(svg).toMatch(/<text class="name"[^>]*>a&amp;b GPU1 H100<\/text>/);
+    const cx = Number(/<circle class="sample" cx="([\d.]+)"/.exec(svg)?.[1]);
+    expect(cx).toBeGreaterThan(140);
+  });
 });

@@ -64,6 +64,25 @@ describe('several loops’ views as one', () => {
     ]);
   });
 
+  it('lists the tasks waiting in both loops by priority, so a P0 one loop saw last comes first', () => {
+    const wait = (id: string, priority: number) => ({
+      id,
+      title: id,
+      type: 'general',
+      reason: 'waiting for a free slot (surtr full)',
+      kind: 'slot',
+      priority,
+    });
+    const a = view(1, (s) => {
+      s.waiting = [wait('t1', 2), wait('t2', 2), wait('t4', 0)];
+    });
+    const b = view(2, (s) => {
+      s.waiting = [wait('t3', 1)];
+    });
+    const merged = mergeLoopViews([a, b])!;
+    expect(merged.waiting?.map((w) => w.id)).toEqual(['t4', 't3', 't1', 't2']);
+  });
+
   it('leaves a single loop’s view as it is, without loop names', () => {
     const a = view(1, (s) => {
       s.running = [run('t1', 1)];
