@@ -130,6 +130,28 @@ describe('ygg config check reports every problem in one run', () => {
     ]);
   });
 
+  it('points at the mis-indented key past a blank line and a comment, and moves what is under it along', async () => {
+    const yaml = [
+      'hosts:',
+      '  surtr:',
+      '    transport: local',
+      '',
+      '  # limits for the builds',
+      '      sandbox:',
+      '        cpu: 2',
+      '        memory: lots',
+      '    slots: 2',
+      '',
+    ].join('\n');
+    const result = await check('check-indent-comment', yaml);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'hosts.yaml:6: hosts.surtr.sandbox: "sandbox" is indented 6 spaces where the key on line 3 has 4 spaces: is it indented under the wrong parent?',
+      expect.stringMatching(/^hosts\.yaml:8: hosts\.surtr\.sandbox\.memory: /),
+      'hosts.yaml: 2 errors',
+    ]);
+  });
+
   it('says a setting written one level too far out is mis-indented, and still checks the rest', async () => {
     const yaml = [
       'hosts:',
