@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { type Document, LineCounter, parseDocument } from 'yaml';
 import { YggError } from '../errors.js';
 import { type FindConfigOptions, type FoundConfig, findConfigPath } from './discover.js';
 import { normalize } from './normalize.js';
@@ -13,10 +13,10 @@ import { type ConfigProblem, formatProblem } from './problems.js';
 import { checkRules } from './rules.js';
 import { rulesBeyondSchema } from './rules-beyond-schema.js';
 import { hostsFileSchema } from './schema.js';
-import { locate } from './source-map.js';
+import { keyPathsByLine, locate } from './source-map.js';
 import type { YggConfig } from './types.js';
 import { aliasProblem, maxAliasExpansions } from './yaml-aliases.js';
-import { misindentedKey } from './yaml-indent.js';
+import { mayBeMisindented, misindentedMessage, recoverIndentation } from './yaml-indent.js';
 import { problemsFromIssues } from './zod-issues.js';
 
 export { type FindConfigOptions, type FoundConfig, findConfigPath, shippedConfigPath } from './discover.js';
@@ -34,7 +34,7 @@ export interface ConfigResult {
  */
 export function parseConfig(text: string, path: string): ConfigResult {
   try {
-    return parseConfigText(text, path);
+    return parseRecovering(text, path);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return {
@@ -45,9 +45,33 @@ export function parseConfig(text: string, path: string): ConfigResult {
   }
 }
 
-function parseConfigText(text: string, path: string): ConfigResult {
+/**
+ * A key indented under the wrong parent is said at its own line, and the rest of the file is
+ * checked with it moved to its level, so one run reports every problem; the config is refused.
+ */
+function parseRecovering(text: string, path: string): ConfigResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (!mayBeMisindented(text, doc.errors)) return parseConfigText(path, doc, lineCounter);
+  const recovery = recoverIndentation(text);
+  if (recovery.misindented.length === 0) return parseConfigText(path, doc, lineCounter);
+  const movedCounter = new LineCounter();
+  const moved = parseDocument(recovery.text, { lineCounter: movedCounter, prettyErrors: true });
+  const rest = parseConfigText(path, moved, movedCounter);
+  const keys = moved.errors.length === 0 ? keyPathsByLine(moved, movedCounter) : new Map();
+  const misindented = recovery.misindented.map(
+    (m): ConfigProblem => ({
+      severity: 'error',
+      path: keys.get(m.line) ?? [],
+      message: misindentedMessage(m),
+      file: path,
+      line: m.line,
+    }),
+  );
+  return { config: undefined, warnings: rest.warnings, errors: sortByLine([...misindented, ...rest.errors]) };
+}
+
+function parseConfigText(path: string, doc: Document.Parsed, lineCounter: LineCounter): ConfigResult {
   const at = (problem: ConfigProblem): ConfigProblem => ({ ...problem, file: path, ...located(problem) });
   const located = (problem: ConfigProblem) => {
     const { line, column } = locate(doc, lineCounter, problem.path);
@@ -67,7 +91,7 @@ function parseConfigText(text: string, path: string): ConfigResult {
   };
   const yamlWarnings = doc.warnings.map(yamlProblem('warning'));
   if (doc.errors.length > 0)
-    return { config: undefined, warnings: yamlWarnings, errors: yamlErrors(text, doc.errors, path) };
+    return { config: undefined, warnings: yamlWarnings, errors: doc.errors.map(yamlProblem('error')) };
 
   // Aliases are checked before they are expanded, so a file of nested ones costs no memory.
   const aliases = aliasProblem(doc);
@@ -98,36 +122,6 @@ function parseConfigText(text: string, path: string): ConfigResult {
   const errors = sortByLine(problems.filter((p) => p.severity === 'error'));
   const warnings = [...yamlWarnings, ...sortByLine(problems.filter((p) => p.severity === 'warning'))];
   return { config: errors.length === 0 ? config : undefined, warnings, errors };
-}
-
-/**
- * YAML's errors, one per line: an indentation error is said once, at the mis-indented key
- * rather than at the line before it where YAML noticed.
- */
-function yamlErrors(text: string, errors: readonly YAMLError[], path: string): ConfigProblem[] {
-  const lines = text.split('\n');
-  const problems = new Map<string, ConfigProblem>();
-  for (const e of errors) {
-    const [start, end] = e.linePos ?? [];
-    const misplaced = start
-      ? misindentedKey(lines, { code: e.code, startLine: start.line, endLine: end?.line })
-      : undefined;
-    const message =
-      misplaced?.message ??
-      (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
-    const line = misplaced?.line ?? start?.line;
-    const key = misplaced ? `indent:${line}` : `${line}:${message}`;
-    if (problems.has(key)) continue;
-    problems.set(key, {
-      severity: 'error',
-      path: [],
-      message,
-      file: path,
-      line,
-      column: misplaced ? undefined : start?.col,
-    });
-  }
-  return sortByLine([...problems.values()]);
 }
 
 /** `hosts:\n  a:` (an entry with nothing under it) means an entry with every default. */

@@ -55,7 +55,9 @@ function refusedPaths(issue: z.core.$ZodIssue): ConfigPath[] {
 
 function droppable(data: unknown, path: ConfigPath): boolean {
   const section = path[0];
-  if (typeof section !== 'string' || !namedEntries.has(section)) return path.length >= 2;
+  // A whole section other than the named ones (`queue: fast`, an unknown top-level key) goes too:
+  // its defaults take its place, and no other key names it.
+  if (typeof section !== 'string' || !namedEntries.has(section)) return path.length >= 1;
   if (path.length >= 3) return true;
   // An "entry" that is not a map is a setting indented one level too far out (`slots: 2` under
   // `hosts:`), not a host anyone names: dropping it cannot make a reference unknown.

@@ -33,6 +33,30 @@ export function locate(doc: Document, lineCounter: LineCounter, path: ConfigPath
   return { line, column: col };
 }
 
+/** The key path of the first map key on each line (1-based), for problems found by line. */
+export function keyPathsByLine(doc: Document, lineCounter: LineCounter): Map<number, ConfigPath> {
+  const paths = new Map<number, ConfigPath>();
+  const walk = (node: unknown, path: ConfigPath): void => {
+    const items = isMap(node) || isSeq(node) ? node.items : [];
+    for (const [index, item] of items.entries()) {
+      if (isPair(item)) {
+        const key = keyText(item.key);
+        const start = rangeStart(item.key);
+        if (key === undefined) continue;
+        if (start !== undefined) {
+          const { line } = lineCounter.linePos(start);
+          if (!paths.has(line)) paths.set(line, [...path, key]);
+        }
+        walk(item.value, [...path, key]);
+      } else {
+        walk(item, [...path, index]);
+      }
+    }
+  };
+  walk(doc.contents, []);
+  return paths;
+}
+
 function keyText(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   return typeof key === 'string' ? key : undefined;

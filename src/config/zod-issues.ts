@@ -77,6 +77,22 @@ function misplacedSetting(root: Schema, path: ConfigPath): string {
   return ` ("${key}" is a setting of each ${entry}: is it indented under the wrong parent?)`;
 }
 
+/**
+ * Where a key unknown at the top of the file is a setting (`slots: 2` written at column 0): the
+ * key was indented too little. Empty when it is a setting nowhere.
+ */
+function settingElsewhere(root: Schema, key: string): string {
+  const parents = allowedKeys(root, []).flatMap((section) => {
+    const entry = entryWords[section];
+    const keys = entry ? allowedKeys(root, [section, key]) : allowedKeys(root, [section]);
+    return keys.includes(key) ? [entry ? `each ${entry}` : section] : [];
+  });
+  if (parents.length === 0) return '';
+  const named = parents.length > 4 ? [...parents.slice(0, 3), 'elsewhere'] : parents;
+  const where = named.length > 1 ? `${named.slice(0, -1).join(', ')} or ${named.at(-1)}` : named[0];
+  return `"${key}" is a setting of ${where}: is it indented under the wrong parent?`;
+}
+
 /** One problem per issue (one per key for unknown keys), with the key path and a plain message. */
 export function problemsFromIssues(
   root: Schema,
@@ -90,7 +106,9 @@ export function problemsFromIssues(
       const allowed = allowedKeys(root, path);
       for (const key of issue.keys) {
         const guess = closest(key, allowed);
-        const hint = guess ? `did you mean "${guess}"?` : `expected one of: ${allowed.join(', ')}`;
+        const elsewhere = path.length === 0 ? settingElsewhere(root, key) : '';
+        const hint =
+          elsewhere || (guess ? `did you mean "${guess}"?` : `expected one of: ${allowed.join(', ')}`);
         problems.push({ severity: 'error', path: [...path, key], message: `unknown key "${key}" (${hint})` });
       }
       continue;

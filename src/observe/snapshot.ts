@@ -3,6 +3,8 @@
  * JSON. The running loop implements `StatusSource`; without a loop, `snapshotFromStore`
  * (store-snapshot.ts) builds the same shape from the task file alone.
  */
+
+import { clipMiddle, plainLine } from '../text/cell.js';
 import type { Charts } from './charts/index.js';
 import type { EventBus, LearnerState } from './events.js';
 
@@ -216,15 +218,15 @@ export const snapshotLimits = {
   errorChars: 200,
 } as const;
 
-/** First non-empty line of an error, bounded, for one-line displays. */
+/** First non-empty line of an error for one-line displays, cut in the middle so its cause (the end) stays. */
 export function summarizeError(error: string | undefined, max: number = snapshotLimits.errorChars): string {
   if (!error) return '';
   const line =
     error
       .split('\n')
-      .map((l) => l.trim())
+      .map(plainLine)
       .find((l) => l.length > 0) ?? '';
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return clipMiddle(line, max);
 }
 
 /** An empty snapshot, the base every producer fills in. */

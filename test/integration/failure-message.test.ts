@@ -61,6 +61,36 @@ describe('a failed command says its cause first', () => {
     expect(comment).toContain('--- stderr ---\nwarming up\nboom');
   });
 
+  it('keeps the end of a long cause in every one-line view, without the escapes and overwritten progress a program prints', async () => {
+    const script = [
+      'i=0; while [ $i -lt 30 ]; do printf "warning: something verbose about step %d " $i >&2; i=$((i+1)); done',
+      'echo >&2',
+      'printf "compiling 10%%\\rcompiling 100%%\\r\\033[31merror: the real reason\\033[0m\\n" >&2',
+      'exit 1',
+    ].join('; ');
+    const { dir, id } = await deadLetter('failure-long', script);
+
+    const [row] = JSON.parse((await runYgg(['dlq', '--json'], { cwd: dir })).stdout) as Array<{
+      error: string;
+    }>;
+    // The first line fits the one-line views' 200 characters: the start of the cause gives way.
+    expect(row?.error).toMatch(/^sh exited with code 1: ….*step 29 \/ error: the real reason$/);
+    expect(row?.error.length).toBeLessThanOrEqual(200);
+    expect(row?.error).not.toMatch(/[\u001b\r]|compiling/);
+
+    const snapshot = JSON.parse((await runYgg(['monitor', '--json'], { cwd: dir })).stdout) as StatusSnapshot;
+    expect(snapshot.deadLetters.tasks.find((d) => d.id === id)?.error).toBe(row?.error);
+    // An 80-column monitor cuts the middle of a long error, keeping what failed and why.
+    const frame = (await runYgg(['monitor', '--once'], { cwd: dir })).stdout.split('\n');
+    const deadLine = frame.find((line) => line.includes(id) && line.includes('×1'));
+    expect(deadLine).toMatch(/sh exited .*….*error: the real reason$/);
+    expect(frame.every((line) => [...line].length <= 80)).toBe(true);
+
+    // The whole output is kept as it came, colours and all, for `show` and `logs`.
+    const logs = await runYgg(['logs', id], { cwd: dir });
+    expect(logs.stdout).toContain('\u001b[31merror: the real reason');
+  });
+
   it('quotes stdout when the command wrote nothing to stderr, and says just the exit when it wrote nothing at all', async () => {
     const loud = await deadLetter('failure-stdout', 'echo 3 tests failed; exit 2');
     const loudRows = JSON.parse((await runYgg(['dlq', '--json'], { cwd: loud.dir })).stdout) as Array<{

@@ -3,6 +3,8 @@
  * returning exactly `size.rows` lines, none wider than `size.columns`. Sections shrink to fit;
  * the footer with the keys is always shown.
  */
+
+import { clipMiddle } from '../../text/cell.js';
 import type { LearnerStatus, StatusSnapshot } from '../snapshot.js';
 import { bar, cell, clip, formatDuration, gib } from './format.js';
 
@@ -23,7 +25,8 @@ export interface Size {
 }
 
 export type Style = 'bold' | 'dim' | 'green' | 'red' | 'yellow' | 'cyan' | 'inverse';
-type Segment = [text: string, style?: Style];
+/** `middle`: cut a too-long text in its middle rather than at its end (an error, whose end says why). */
+type Segment = [text: string, style?: Style, cut?: 'middle'];
 
 const sgr: Record<Style, string> = {
   bold: '1',
@@ -118,7 +121,7 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
       state,
       [`${cell(slots, 5)} `],
       [bar(h.slots.used, h.slots.effective, 10), 'cyan'],
-      [tail ? ` ${tail}` : '', h.state === 'down' ? 'red' : 'dim'],
+      [tail ? ` ${tail}` : '', h.state === 'down' ? 'red' : 'dim', h.state === 'down' ? 'middle' : undefined],
     );
   });
 
@@ -146,7 +149,7 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
       [cell(o.outcome, 9), style],
       [` ${cell(o.host ?? '', 8)} `],
       [formatDuration(o.runMs).padStart(6)],
-      [` ${detail}`, o.error ? 'red' : 'dim'],
+      o.error ? [` ${detail}`, 'red', 'middle'] : [` ${detail}`, 'dim'],
     );
   });
   const deadLines = snapshot.deadLetters.tasks.map((d) => {
@@ -155,7 +158,7 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
       [mark ? '▶ ' : '  ', mark ? 'inverse' : undefined],
       [`${cell(d.id, idW)} `, 'bold'],
       [`×${d.attempts} `, 'dim'],
-      [d.error || d.title, 'red'],
+      [d.error || d.title, 'red', 'middle'],
     );
   });
   const learner = snapshot.learner ? [learnerLine(snapshot.learner, nameW)] : [];
@@ -247,10 +250,10 @@ function windowAround<T>(all: T[], n: number, focus: number): T[] {
 function paint(segments: Segment[], width: number, color: boolean): string {
   let left = width;
   let out = '';
-  for (const [text, style] of segments) {
+  for (const [text, style, cut] of segments) {
     if (left <= 0 || !text) continue;
     const length = [...text].length;
-    const piece = length > left ? clip(text, left) : text;
+    const piece = length <= left ? text : cut === 'middle' ? clipMiddle(text, left) : clip(text, left);
     left -= Math.min(length, left);
     out += color && style ? `\x1b[${sgr[style]}m${piece}\x1b[0m` : piece;
   }
