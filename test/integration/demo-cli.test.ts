@@ -78,9 +78,10 @@ describe('ygg demo runs, judges and draws', () => {
     expect(out).toMatch(/^store +\S+ \(temporary: removed at the end\)$/m);
 
     // seed30 on the shipped hosts: async's bound is 200 units (0.60 s); the Python dispatcher's
-    // legacy mode, simulated, takes 400 (1.20 s).
+    // legacy mode, simulated, takes 400 (1.20 s). The verdict is a ratio of a real run to an
+    // overhead-free simulation: on a loaded machine with 3 ms units it can come out "as fast".
     const verdict =
-      /^async: makespan (\d+\.\d\d) s, bound 0\.60 s \((\d+\.\d\d)x the bound\); legacy 1\.20 s \(simulated\): (\d+\.\d)x faster$/m.exec(
+      /^async: makespan (\d+\.\d\d) s, bound 0\.60 s \((\d+\.\d\d)x the bound\); legacy 1\.20 s \(simulated\): (\d+\.\d)x (?:faster|as fast)$/m.exec(
         out,
       );
     expect(verdict, out).not.toBeNull();
@@ -181,7 +182,8 @@ describe('ygg demo runs, judges and draws', () => {
     const out = result.stdout;
     expect(out).toMatch(/^mode +legacy: .*\n +async: /m);
     const legacy = /^legacy: makespan (\d+\.\d\d) s/m.exec(out);
-    const async = /^async: +makespan (\d+\.\d\d) s, .*; legacy (\d+\.\d\d) s: (\d+\.\d)x faster$/m.exec(out);
+    const async =
+      /^async: +makespan (\d+\.\d\d) s, .*; legacy (\d+\.\d\d) s: (\d+\.\d)x (?:faster|as fast)$/m.exec(out);
     expect(legacy, out).not.toBeNull();
     expect(async, out).not.toBeNull();
     expect(async![2]).toBe(legacy![1]);
