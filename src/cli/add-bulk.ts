@@ -6,12 +6,21 @@
  */
 import type { YggConfig } from '../config/types.js';
 import { YggError } from '../errors.js';
+import { readSeenModels, type SeenModels } from '../hosts/model/local-models.js';
 import { hasQueueLimits, type QueueLimits, queuedStatuses } from '../schedule/backpressure.js';
 import type { NewTask } from '../store/store.js';
 import { submitterOf, type Task } from '../store/task.js';
 import { plural } from '../text/plural.js';
 import { type LineFields, type LineProblem, parseTaskLines } from './add-lines.js';
-import { type AddOptions, newTaskFrom, pausedNote, queueConfigOrWarning, safeUserName } from './add-task.js';
+import { modelWarning } from './add-model-check.js';
+import {
+  type AddOptions,
+  handlerOf,
+  newTaskFrom,
+  pausedNote,
+  queueConfigOrWarning,
+  safeUserName,
+} from './add-task.js';
 import { usingStore } from './store-options.js';
 
 /** `ygg add`'s options without the title: they apply to every line, which may override them. */
@@ -77,6 +86,7 @@ export async function addFromLines(
 
     const limits = config?.queue;
     if (limits && hasQueueLimits(limits)) guardBatch(inputs, limits);
+    if (config) warnings.push(...modelWarnings(inputs, config, readSeenModels(store.runtimeDir)));
     const settled = await Promise.allSettled(inputs.map(({ input }) => store.add(input)));
     const added = settled.flatMap((s, i) =>
       s.status === 'fulfilled' ? [{ line: inputs[i]?.line ?? 0, task: s.value }] : [],
@@ -110,6 +120,23 @@ function mergedOptions(options: BulkAddOptions, fields: LineFields): AddOptions 
   if (fields.attempts !== undefined) merged.attempts = fields.attempts;
   if (fields.as !== undefined) merged.as = fields.as;
   return merged;
+}
+
+/** `ygg add`'s warning for tasks no host can run, each once, with the lines it is about. */
+function modelWarnings(
+  inputs: ReadonlyArray<{ line: number; input: NewTask }>,
+  config: YggConfig,
+  seen: SeenModels | undefined,
+): string[] {
+  const lines = new Map<string, number[]>();
+  for (const { line, input } of inputs) {
+    const warning = modelWarning({ task: input, ...handlerOf(input), config, seen });
+    if (warning) lines.set(warning, [...(lines.get(warning) ?? []), line]);
+  }
+  return [...lines].map(([warning, at]) => {
+    const shown = `${at.slice(0, 10).join(', ')}${at.length > 10 ? `, … (${at.length} in all)` : ''}`;
+    return `line${at.length === 1 ? '' : 's'} ${shown}: ${warning}`;
+  });
 }
 
 /** Handlers named by some line that neither ygg nor hosts.yaml's plugin folders provide. */

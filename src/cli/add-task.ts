@@ -86,6 +86,12 @@ export function safeUserName(): string {
   }
 }
 
+/** The handler a new task names (`--handler`, or shell for a command, simulate for --simulate-ms). */
+export function handlerOf(task: NewTask): { handler?: string } {
+  const ygg = task.metadata?.ygg as { handler?: unknown } | undefined;
+  return typeof ygg?.handler === 'string' ? { handler: ygg.handler } : {};
+}
+
 /** Timeouts hosts.yaml would refuse are refused here too: zero, or a hard one before the soft one. */
 function checkTimeouts({ timeoutMs, hardTimeoutMs }: AddOptions): void {
   if (timeoutMs === 0)
@@ -133,9 +139,8 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
     const input = newTaskFrom(options);
     await checkHandler(options, config);
     if (config) {
-      const handler = options.handler ?? (options.argv?.length ? 'shell' : undefined);
       const seen = readSeenModels(store.runtimeDir);
-      const unrunnable = modelWarning({ task: input, ...(handler ? { handler } : {}), config, seen });
+      const unrunnable = modelWarning({ task: input, ...handlerOf(input), config, seen });
       if (unrunnable) warnings.push(unrunnable);
     }
     const submitter = input.created_by ?? 'anonymous';

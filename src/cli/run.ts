@@ -5,12 +5,14 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { findLocalModel } from '../app/local-models.js';
 import { openRuntime } from '../app/runtime.js';
 import { classifyType, typeConfigFor } from '../config/type-rules.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
 import { type AttemptOutcome, startAttempt } from '../dispatch/attempt.js';
 import { ExitError, noSuchTask, YggError } from '../errors.js';
 import { EndpointCatalog } from '../hosts/model/catalog.js';
+import { withLocalModel } from '../hosts/model/local-models.js';
 import { modelRequest } from '../hosts/model/model-request.js';
 import type { HandlerLogger, Plugin } from '../plugins/api.js';
 import { attachLlm } from '../plugins/llm-context.js';
@@ -28,6 +30,8 @@ export interface RunOptions extends CommonOptions {
   onText?: (text: string) => void;
   /** Other progress lines of the handler. */
   onProgress?: (line: string) => void;
+  /** What ygg says on the way (a model server found on this machine). */
+  onNote?: (line: string) => void;
   log?: HandlerLogger;
 }
 
@@ -44,12 +48,15 @@ export async function runCommand(options: RunOptions): Promise<RunReport> {
   await using rt = await openRuntime(options);
   const task = rt.store.get(options.id);
   if (!task) throw noSuchTask(options.id, rt.store.path);
-  const type = classifyType(task, rt.config);
-  const plugin = pluginFor(rt.plugins.byName, rt.plugins.byType, task, type, rt.config);
-  const host = await hostFor(rt.config, task, type, options);
+  // Local hosts without a `model:` use the model server found on this machine, as in the loop.
+  const found = await findLocalModel(rt.config, rt.store.runtimeDir, (line) => options.onNote?.(line));
+  const config = withLocalModel(rt.config, found);
+  const type = classifyType(task, config);
+  const plugin = pluginFor(rt.plugins.byName, rt.plugins.byType, task, type, config);
+  const host = await hostFor(config, task, type, options);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const artifactsDir = join(rt.store.runtimeDir, 'runs', task.id, stamp);
-  const typeConfig = rt.config.types[type];
+  const typeConfig = config.types[type];
   const { control, done } = startAttempt({
     task,
     type,
@@ -59,15 +66,14 @@ export async function runCommand(options: RunOptions): Promise<RunReport> {
     attempt: 1,
     gpus: [],
     artifactsDir,
-    timeoutMs: yggOf(task).timeout_ms ?? typeConfig?.timeoutMs ?? rt.config.defaults.timeoutMs,
-    hardTimeoutMs:
-      yggOf(task).hard_timeout_ms ?? typeConfig?.hardTimeoutMs ?? rt.config.defaults.hardTimeoutMs,
+    timeoutMs: yggOf(task).timeout_ms ?? typeConfig?.timeoutMs ?? config.defaults.timeoutMs,
+    hardTimeoutMs: yggOf(task).hard_timeout_ms ?? typeConfig?.hardTimeoutMs ?? config.defaults.hardTimeoutMs,
     log: options.log ?? silentLog,
     onProgress: (text) => options.onProgress?.(text),
     onHeartbeat: () => undefined,
     extend: (ctx) =>
       attachLlm(ctx, task, {
-        labelPrefix: rt.config.queue.modelLabelPrefix,
+        labelPrefix: config.queue.modelLabelPrefix,
         ...(options.model ? { model: options.model } : {}),
         progress: (text) => options.onText?.(text),
         progressIntervalMs: 0,
@@ -159,6 +165,7 @@ export function register(program: Command): void {
           process.stdout.write(text);
         },
         onProgress: (line) => process.stderr.write(`· ${line.trimEnd()}\n`),
+        onNote: (line) => process.stderr.write(`ygg: ${line}\n`),
       });
       if (streamed) process.stdout.write('\n');
       const { outcome } = report;
