@@ -28,6 +28,8 @@ export interface BatchPlan {
 export interface BatchEnv {
   /** Strictly increasing microseconds for `created_at` of new tasks. */
   nextCreatedMicros(): number;
+  /** Lease owners known to be gone (their session lock was released): see owner-locks.ts. */
+  ownerGone?(owner: string): boolean;
 }
 
 export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: BatchEnv): BatchPlan {
@@ -66,6 +68,7 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
     get changes() {
       return changes;
     },
+    ...(env.ownerGone ? { ownerGone: env.ownerGone } : {}),
   };
   const prefix = mirror.prefix() ?? 'ygg';
   const exists = (id: string) => mirror.has(id) || working.has(id);

@@ -102,6 +102,15 @@ export class IssueMirror {
     return this.#entries.get(id)?.task;
   }
 
+  /** The owner of a task's lease, when it has one. */
+  leaseOwner(id: string): string | undefined {
+    const meta = this.#entries.get(id)?.task?.metadata as
+      | { ygg?: { lease?: { owner?: unknown } } }
+      | undefined;
+    const owner = meta && typeof meta === 'object' ? meta.ygg?.lease?.owner : undefined;
+    return typeof owner === 'string' ? owner : undefined;
+  }
+
   has(id: string): boolean {
     return this.#entries.has(id);
   }
