@@ -57,7 +57,8 @@ export function ownerKey(owner: string): number {
 const signed = (key: number) => key | 0;
 
 const heldLocks = `SELECT objid::bigint AS k FROM pg_locks
-  WHERE locktype = 'advisory' AND classid = ${ownerLockSpace} AND objsubid = 2 AND granted`;
+  WHERE locktype = 'advisory' AND classid = ${ownerLockSpace} AND objsubid = 2 AND granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
 export class OwnerLocks {
   readonly #options: OwnerLocksOptions;
