@@ -5,7 +5,7 @@
  */
 
 import type { SlimIssue } from '../beads-jsonl/line-record.js';
-import { parseLine } from '../beads-jsonl/parse-line.js';
+import { type ParsedLine, parseLine } from '../beads-jsonl/parse-line.js';
 import { computeReadyBase, type ReadyBase, readyAt } from '../beads-jsonl/ready.js';
 import type { StoreProblem } from '../store.js';
 import type { Task } from '../task.js';
@@ -61,10 +61,10 @@ export class IssueMirror {
     return { added, changed };
   }
 
-  /** Sets one issue's line (after our own commit, or from a row). */
-  set(id: string, line: string, seq?: number): void {
+  /** Sets one issue's line (after our own commit, with the line as read back, or from a row). */
+  set(id: string, line: string, seq?: number, parsed?: ParsedLine): void {
     const before = this.#entries.get(id);
-    const { record, task } = parseLine(Buffer.from(line, 'utf8'));
+    const { record, task } = parsed ?? parseLine(Buffer.from(line, 'utf8'));
     const status = record.issue?.status ?? '(unreadable)';
     const problems = (record.notes ?? []).map((note) => ({
       ...note,

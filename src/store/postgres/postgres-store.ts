@@ -360,9 +360,9 @@ export class PostgresStore implements TaskStore {
     const added: string[] = [];
     const changed: string[] = [];
     if (plan.writes.size > 0) {
-      for (const [id, { line }] of plan.writes) {
+      for (const [id, { line, parsed }] of plan.writes) {
         (this.#mirror.has(id) ? changed : added).push(id);
-        this.#mirror.set(id, line, seqs.get(id));
+        this.#mirror.set(id, line, seqs.get(id), parsed);
       }
       // Ours are in; a later catch-up starts after them.
       this.#mirror.revision = Math.max(this.#mirror.revision, revision);
