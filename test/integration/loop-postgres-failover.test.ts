@@ -271,7 +271,7 @@ describe('failover between ygg loop processes on a PostgreSQL store', () => {
       { timeoutMs: 40_000, what: "the survivor to run the victim's four tasks" },
     );
     const after = Math.max(...takenBack.map((run) => run.start)) - killedAt;
-    // Half a second of a missing lock and a pass: about a second, where the lease alone would
+    // 0.4 s of a missing lock and a pass: under a second, where the lease alone would
     // take 13 to 20 (it was renewed every third of it).
     expect(after, 'ms from the kill until all four ran elsewhere').toBeLessThan(6000);
     expect(overlapping(runsOf(queue), cut)).toEqual([]);

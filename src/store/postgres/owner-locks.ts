@@ -28,9 +28,9 @@ export const ownerLockSpace = 0x79676f;
 
 export interface OwnerLocksOptions {
   url: string;
-  /** How often the lock connection reads the held locks (and reconnects). Default 250 ms. */
+  /** How often the lock connection reads the held locks (and reconnects). Default 200 ms. */
   pollMs?: number;
-  /** How long a lock must stay missing before its owner counts as gone. Default 500 ms. */
+  /** How long a lock must stay missing before its owner counts as gone. Default 400 ms. */
   deadAfterMs?: number;
   /** How long our own session must be up before a missing lock is trusted. Default 5000 ms. */
   settleMs?: number;
@@ -85,7 +85,7 @@ export class OwnerLocks {
   hold(owner: string): () => void {
     this.#ours.set(owner, false);
     if (!this.#timer) {
-      this.#timer = setInterval(() => void this.#tick(), this.#options.pollMs ?? 250);
+      this.#timer = setInterval(() => void this.#tick(), this.#options.pollMs ?? 200);
       this.#timer.unref();
       void this.#tick();
     }
@@ -185,7 +185,7 @@ export class OwnerLocks {
   #observe(held: ReadonlySet<number>): void {
     const now = this.#now();
     const trusted = now - this.#sessionSince >= (this.#options.settleMs ?? 5000);
-    const deadAfter = this.#options.deadAfterMs ?? 500;
+    const deadAfter = this.#options.deadAfterMs ?? 400;
     const changed = new Set<number>();
     if (trusted) this.#trusted += 1;
     for (const key of held) this.#seen.add(key);
