@@ -6,7 +6,7 @@
 import type { StoreChange, TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import { isClaimable } from './lifecycle/claim.js';
-import { type Occupancy, occupancy } from './lifecycle/leases.js';
+import { type Occupancy, type OwnerGone, occupancy } from './lifecycle/leases.js';
 
 export interface StoreScan {
   /** In-progress tasks that may be claimed again now. */
@@ -54,6 +54,7 @@ export function scanInProgress(
   owner: string,
   now: number,
   inFlight: (id: string) => boolean,
+  gone?: OwnerGone,
 ): StoreScan {
   const inProgress = tasks.filter((task) => !inFlight(task.id));
   const lapsed: Task[] = [];
@@ -61,11 +62,11 @@ export function scanInProgress(
   for (const task of inProgress) {
     const lease = yggOf(task).lease;
     if (!lease) continue;
-    if (isClaimable(task, owner, now)) lapsed.push(task);
+    if (isClaimable(task, owner, now, gone)) lapsed.push(task);
     else {
       const expires = Date.parse(lease.expires);
       if (Number.isFinite(expires)) nextExpiry = Math.min(nextExpiry, expires + 1);
     }
   }
-  return { lapsed, elsewhere: occupancy(inProgress, now), nextExpiry };
+  return { lapsed, elsewhere: occupancy(inProgress, now, undefined, gone), nextExpiry };
 }

@@ -169,6 +169,8 @@ export class Loop implements PassView {
     await this.#control.start();
     this.#cleanups.push(
       () => this.#control.stop(),
+      // A store shared by machines: the other loops learn at once when this process dies.
+      this.store.holdOwner?.(this.owner) ?? (() => undefined),
       this.store.watch((change) => this.#onStoreChange(change)),
       this.bus.on('host:down', ({ host }) => {
         this.#runner.stopAll('host-down', `host ${host} went down`, host);

@@ -46,7 +46,13 @@ const notReachedMarks = 1000;
 
 export function runPass(ctx: PassContext, now: number): PassResult {
   const { runner, view } = ctx;
-  const scan = scanInProgress(ctx.inProgress.get(), view.owner, now, (id) => runner.isInFlight(id));
+  const scan = scanInProgress(
+    ctx.inProgress.get(),
+    view.owner,
+    now,
+    (id) => runner.isInFlight(id),
+    ctx.store.ownerGone?.bind(ctx.store),
+  );
   const parts: PassParts = {
     ...ctx,
     now,

@@ -61,6 +61,11 @@ export interface MutationContext {
    * true while this is unchanged, so it may be kept across the mutations of one commit.
    */
   readonly changes: number;
+  /**
+   * True when the store knows the process of a lease's owner is gone (a store shared by machines
+   * sees its session lock released): its leases count as lapsed now. Absent: only expiry counts.
+   */
+  ownerGone?(owner: string): boolean;
 }
 
 export interface NewTask {
@@ -144,5 +149,13 @@ export interface TaskStore extends AsyncDisposable {
   flush(): Promise<void>;
   /** Listen for changes, ours and other writers'. Returns an unsubscribe function. */
   watch(listener: (change: StoreChange) => void): () => void;
+  /**
+   * A store shared by machines: marks `owner` (a running loop's lease owner) alive until the
+   * returned function is called, so the other loops learn at once when its process dies. Its
+   * tasks then read as changed (external) in `watch`.
+   */
+  holdOwner?(owner: string): () => void;
+  /** True when `owner`'s process is known to be gone: its leases count as lapsed (see `holdOwner`). */
+  ownerGone?(owner: string): boolean;
   close(): Promise<void>;
 }

@@ -39,12 +39,16 @@ export interface LoopProcess {
  * Starts `ygg loop --no-status --log-level info ARGS` in `dir`. Killed (SIGKILL after a graceful
  * try) when the test ends, so a failing test leaves no process behind.
  */
-export function spawnLoop(dir: string, args: string[] = [], options: { cwd?: string } = {}): LoopProcess {
+export function spawnLoop(
+  dir: string,
+  args: string[] = [],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): LoopProcess {
   if (options.cwd) mkdirSync(options.cwd, { recursive: true });
   const child = spawn(process.execPath, [yggBin, 'loop', '--no-status', '--log-level', 'info', ...args], {
     cwd: options.cwd ?? dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
   });
   const parsed: LogLine[] = [];
   const listeners = new Set<() => void>();

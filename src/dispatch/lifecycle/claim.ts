@@ -8,22 +8,25 @@ import { statusOf, type Task, yggOf } from '../../store/task.js';
 import { nextTimestamp } from '../../store/timestamps.js';
 import { ownerIsDeadHere, yggAssignee } from '../owner.js';
 import type { ClaimChange } from './changes.js';
-import { claimedInCommit, claimViewInCommit, leaseLive } from './leases.js';
+import { claimedInCommit, claimViewInCommit, leaseLive, type OwnerGone } from './leases.js';
 import { historyKept, withYgg } from './ygg-meta.js';
 
-/** True when `owner` may claim the task now: open and ygg's to take, or its lease has lapsed. */
-export function isClaimable(task: Task, owner: string, now: number): boolean {
+/**
+ * True when `owner` may claim the task now: open and ygg's to take, or its lease has lapsed (or
+ * its owner is gone: `gone` from a store shared by machines, or a dead process on this one).
+ */
+export function isClaimable(task: Task, owner: string, now: number, gone?: OwnerGone): boolean {
   const status = statusOf(task);
   if (status === 'open') return !task.assignee || task.assignee === yggAssignee;
   if (status !== 'in_progress') return false;
   const lease = yggOf(task).lease;
   if (!lease) return false;
-  return !leaseLive(lease, now) || ownerIsDeadHere(lease.owner, owner);
+  return !leaseLive(lease, now, gone) || ownerIsDeadHere(lease.owner, owner);
 }
 
 export function claim(change: ClaimChange): Mutation {
   return (task, context) => {
-    if (!isClaimable(task, change.owner, change.now)) return undefined;
+    if (!isClaimable(task, change.owner, change.now, context?.ownerGone?.bind(context))) return undefined;
     const taken = context
       ? claimViewInCommit(context, change.now, task, change.host, change.slot, change.type)
       : { onHost: 0, slotTaken: false, ofType: 0 };

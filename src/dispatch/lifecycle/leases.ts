@@ -5,15 +5,21 @@ import { type Lease, statusOf, type Task, yggOf } from '../../store/task.js';
 /** Expiry times already read: a claim looks at every live lease, hundreds of claims a commit. */
 const expiries = new WeakMap<Lease, number>();
 
-/** A lease still in force at `now` (an unreadable expiry counts as lapsed). */
-export function leaseLive(lease: Lease | undefined, now: number): lease is Lease {
+/** Owners the store knows to be gone (their process died): their leases count as lapsed. */
+export type OwnerGone = (owner: string) => boolean;
+
+/**
+ * A lease still in force at `now` (an unreadable expiry counts as lapsed), and not held by an
+ * owner the store knows to be gone.
+ */
+export function leaseLive(lease: Lease | undefined, now: number, gone?: OwnerGone): lease is Lease {
   if (!lease) return false;
   let expires = expiries.get(lease);
   if (expires === undefined) {
     expires = Date.parse(lease.expires);
     expiries.set(lease, expires);
   }
-  return !Number.isNaN(expires) && expires > now;
+  return !Number.isNaN(expires) && expires > now && !gone?.(lease.owner);
 }
 
 /** What the live leases of other tasks hold: slots per host (by index) and tasks per type. */
@@ -27,13 +33,18 @@ export interface Occupancy {
  * The occupancy of the store by running tasks other than `except`. A slot lent while its task
  * waits on a tool is not counted: another task may use it meanwhile.
  */
-export function occupancy(inProgress: Iterable<Task>, now: number, except?: string): Occupancy {
+export function occupancy(
+  inProgress: Iterable<Task>,
+  now: number,
+  except?: string,
+  gone?: OwnerGone,
+): Occupancy {
   const slots = new Map<string, number[]>();
   const types = new Map<string, number>();
   for (const task of inProgress) {
     if (task.id === except || statusOf(task) !== 'in_progress') continue;
     const lease = yggOf(task).lease;
-    if (!leaseLive(lease, now)) continue;
+    if (!leaseLive(lease, now, gone)) continue;
     if (typeof lease.type === 'string') types.set(lease.type, (types.get(lease.type) ?? 0) + 1);
     if (lease.lent === true || typeof lease.host !== 'string') continue;
     const held = slots.get(lease.host) ?? [];
@@ -116,13 +127,14 @@ export function claimViewInCommit(
   slot: number,
   type: string,
 ): ClaimView {
+  const gone = context.ownerGone?.bind(context);
   let held = heldInCommit.get(context);
   if (!held || held.changes !== context.changes || now < held.now) {
     held = { changes: context.changes, now, hosts: new Map(), types: new Map() };
     for (const running of context.tasks(['in_progress'])) {
       if (running.status !== 'in_progress') continue;
       const lease = rawLease(running);
-      if (leaseLive(lease, now)) count(held, lease, 1);
+      if (leaseLive(lease, now, gone)) count(held, lease, 1);
     }
     heldInCommit.set(context, held);
   }
@@ -134,7 +146,7 @@ export function claimViewInCommit(
   };
   // The task's own lease (live, from a loop that died here) holds nothing against its new claim.
   const own = task.status === 'in_progress' ? rawLease(task) : undefined;
-  if (leaseLive(own, held.now)) {
+  if (leaseLive(own, held.now, gone)) {
     if (own.type === type) view.ofType -= 1;
     if (own.lent !== true && own.host === host) {
       view.onHost -= 1;
@@ -152,7 +164,7 @@ export function claimedInCommit(context: MutationContext, before: Task, lease: L
   const held = heldInCommit.get(context);
   if (!held || held.changes !== context.changes) return;
   const old = before.status === 'in_progress' ? rawLease(before) : undefined;
-  if (leaseLive(old, held.now)) count(held, old, -1);
+  if (leaseLive(old, held.now, context.ownerGone?.bind(context))) count(held, old, -1);
   count(held, lease, 1);
   held.changes = context.changes + 1;
 }

@@ -15,7 +15,12 @@ export function lendSlot(change: LendSlotChange): Mutation {
     if (change.lent) return withYgg(task, { lease: { ...lease, lent: true } });
     const slot = change.slot ?? lease.slot ?? 0;
     if (typeof lease.host === 'string' && change.hostSlots !== undefined) {
-      const taken = occupancy(context?.tasks(['in_progress']) ?? [], change.now, task.id);
+      const taken = occupancy(
+        context?.tasks(['in_progress']) ?? [],
+        change.now,
+        task.id,
+        context?.ownerGone?.bind(context),
+      );
       if (slotRefusal(taken.slots.get(lease.host), slot, change.hostSlots)) return undefined;
     }
     const { lent: _lent, ...kept } = lease;

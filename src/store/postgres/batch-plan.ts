@@ -9,7 +9,7 @@ import { goStringify } from '../beads-jsonl/go-json.js';
 import { newHashId } from '../beads-jsonl/ids.js';
 import { placeLikeBd } from '../beads-jsonl/key-order.js';
 import { buildNewTask } from '../beads-jsonl/new-task.js';
-import { parseLine } from '../beads-jsonl/parse-line.js';
+import { type ParsedLine, parseLine } from '../beads-jsonl/parse-line.js';
 import { spliceJson } from '../beads-jsonl/splice.js';
 import type { Mutation, MutationContext, NewTask } from '../store.js';
 import { statusOf, type Task } from '../task.js';
@@ -21,13 +21,15 @@ export type BatchOp = { kind: 'update'; id: string; mutation: Mutation } | { kin
 export interface BatchPlan {
   /** Each op's outcome in order: the task as written, undefined (declined), or an error. */
   results: Array<Task | undefined | Error>;
-  /** Lines to write, by id (new ids are new rows). */
-  writes: Map<string, { task: Task; line: string }>;
+  /** Lines to write, by id (new ids are new rows), each as read back (for the mirror). */
+  writes: Map<string, { task: Task; line: string; parsed: ParsedLine }>;
 }
 
 export interface BatchEnv {
   /** Strictly increasing microseconds for `created_at` of new tasks. */
   nextCreatedMicros(): number;
+  /** Lease owners known to be gone (their session lock was released): see owner-locks.ts. */
+  ownerGone?(owner: string): boolean;
 }
 
 export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: BatchEnv): BatchPlan {
@@ -66,8 +68,10 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
     get changes() {
       return changes;
     },
+    ...(env.ownerGone ? { ownerGone: env.ownerGone } : {}),
   };
-  const prefix = mirror.prefix() ?? 'ygg';
+  // Read once, and only by a commit that adds: it looks at every id.
+  let prefix: string | undefined;
   const exists = (id: string) => mirror.has(id) || working.has(id);
   let addedCount = 0;
 
@@ -88,6 +92,7 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
         }
         const createdAt = formatMicros(env.nextCreatedMicros());
         const seed = `${op.input.title}\u0000${op.input.description ?? ''}\u0000${createdAt}\u0000${process.pid}`;
+        prefix ??= mirror.prefix() ?? 'ygg';
         const id = newHashId(prefix, seed, exists, mirror.size + ++addedCount);
         const task = buildNewTask(id, op.input, createdAt);
         working.set(id, { task, ops: [i], added: true });
@@ -128,7 +133,9 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
       line = spliceJson(oldText, JSON.parse(oldText), task, placeLikeBd);
       if (line === oldText) continue;
     }
-    const record = parseLine(Buffer.from(line, 'utf8')).record;
+    // Read back as the mirror will keep it (the lifecycle's own metadata.ygg is not checked again).
+    const parsed = parseLine(Buffer.from(line, 'utf8'), task);
+    const record = parsed.record;
     if (record.kind !== 'issue' || record.issue?.badShape) {
       const error = new YggError(
         `a change to ${id} would write a line ygg cannot read back (${record.notes?.[0]?.message})`,
@@ -137,7 +144,7 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
       for (const i of opIndexes) results[i] = error;
       continue;
     }
-    writes.set(id, { task, line });
+    writes.set(id, { task, line, parsed });
   }
   return { results, writes };
 }

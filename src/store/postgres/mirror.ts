@@ -5,7 +5,7 @@
  */
 
 import type { SlimIssue } from '../beads-jsonl/line-record.js';
-import { parseLine } from '../beads-jsonl/parse-line.js';
+import { type ParsedLine, parseLine } from '../beads-jsonl/parse-line.js';
 import { computeReadyBase, type ReadyBase, readyAt } from '../beads-jsonl/ready.js';
 import type { StoreProblem } from '../store.js';
 import type { Task } from '../task.js';
@@ -61,10 +61,10 @@ export class IssueMirror {
     return { added, changed };
   }
 
-  /** Sets one issue's line (after our own commit, or from a row). */
-  set(id: string, line: string, seq?: number): void {
+  /** Sets one issue's line (after our own commit, with the line as read back, or from a row). */
+  set(id: string, line: string, seq?: number, parsed?: ParsedLine): void {
     const before = this.#entries.get(id);
-    const { record, task } = parseLine(Buffer.from(line, 'utf8'));
+    const { record, task } = parsed ?? parseLine(Buffer.from(line, 'utf8'));
     const status = record.issue?.status ?? '(unreadable)';
     const problems = (record.notes ?? []).map((note) => ({
       ...note,
@@ -100,6 +100,15 @@ export class IssueMirror {
 
   get(id: string): Task | undefined {
     return this.#entries.get(id)?.task;
+  }
+
+  /** The owner of a task's lease, when it has one. */
+  leaseOwner(id: string): string | undefined {
+    const meta = this.#entries.get(id)?.task?.metadata as
+      | { ygg?: { lease?: { owner?: unknown } } }
+      | undefined;
+    const owner = meta && typeof meta === 'object' ? meta.ygg?.lease?.owner : undefined;
+    return typeof owner === 'string' ? owner : undefined;
   }
 
   has(id: string): boolean {

@@ -19,6 +19,7 @@ import { type BatchOp, planBatch } from './batch-plan.js';
 import { ChangeListener } from './listener.js';
 import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
+import { OwnerLocks, ownerKey } from './owner-locks.js';
 import { changeChannel, rowOf, upsertRows, writeLockKey } from './rows.js';
 import { postgresSharedState } from './shared-state.js';
 import { redactIn, redactUrl } from './url.js';
@@ -33,6 +34,8 @@ export interface PostgresStoreOptions {
   clock?: () => Date;
   /** Told once when the database goes away and when it is back. */
   onConnection?: (state: 'lost' | 'back', where: string) => void;
+  /** Owner locks' timing (tests): see owner-locks.ts. */
+  ownerLocks?: { pollMs?: number; deadAfterMs?: number; settleMs?: number };
 }
 
 interface Queued {
@@ -58,6 +61,8 @@ export class PostgresStore implements TaskStore {
   readonly #clock: () => Date;
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #settingListeners = new Set<() => void>();
+  /** Which loops' session locks are held: fast takeover from a loop whose process died. */
+  readonly ownerLocks: OwnerLocks;
   #queue: Queued[] = [];
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
@@ -77,6 +82,11 @@ export class PostgresStore implements TaskStore {
     this.#pool = new pg.Pool({ connectionString: options.url, max: 2 });
     // An idle connection the server closed (a restart): the next query opens another.
     this.#pool.on('error', () => undefined);
+    this.ownerLocks = new OwnerLocks({
+      ...options.ownerLocks,
+      url: options.url,
+      onChange: (keys) => this.#ownersChanged(keys),
+    });
     this.sharedState = postgresSharedState({
       withClient: (fn) => this.#withClient(fn),
       listen: (onChange) => {
@@ -171,6 +181,23 @@ export class PostgresStore implements TaskStore {
     };
   }
 
+  holdOwner(owner: string): () => void {
+    return this.ownerLocks.hold(owner);
+  }
+
+  ownerGone(owner: string): boolean {
+    return this.ownerLocks.gone(owner);
+  }
+
+  /** Owners found gone (or back): their running tasks read as changed, so loops look again. */
+  #ownersChanged(keys: ReadonlySet<number>): void {
+    const changed = this.#mirror.idsWith(['in_progress']).filter((id) => {
+      const owner = this.#mirror.leaseOwner(id);
+      return owner !== undefined && keys.has(ownerKey(owner));
+    });
+    this.#emit({ added: [], changed, removed: [], external: true });
+  }
+
   #startListener(): void {
     if (this.#listener || this.#closed) return;
     this.#listener = new ChangeListener({
@@ -200,6 +227,7 @@ export class PostgresStore implements TaskStore {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    await this.ownerLocks.close();
     await this.#listener?.stop();
     this.#listener = undefined;
     await this.#exclusive(() => this.#pool.end());
@@ -307,7 +335,7 @@ export class PostgresStore implements TaskStore {
       plan = planBatch(
         this.#mirror,
         batch.map((item) => item.op),
-        { nextCreatedMicros: () => this.#nextCreatedMicros() },
+        { nextCreatedMicros: () => this.#nextCreatedMicros(), ownerGone: (owner) => this.ownerGone(owner) },
       );
       if (plan.writes.size > 0) {
         const next = await client.query<{ r: string }>(`SELECT nextval('ygg_revision') AS r`);
@@ -332,9 +360,9 @@ export class PostgresStore implements TaskStore {
     const added: string[] = [];
     const changed: string[] = [];
     if (plan.writes.size > 0) {
-      for (const [id, { line }] of plan.writes) {
+      for (const [id, { line, parsed }] of plan.writes) {
         (this.#mirror.has(id) ? changed : added).push(id);
-        this.#mirror.set(id, line, seqs.get(id));
+        this.#mirror.set(id, line, seqs.get(id), parsed);
       }
       // Ours are in; a later catch-up starts after them.
       this.#mirror.revision = Math.max(this.#mirror.revision, revision);

@@ -1,0 +1,101 @@
+/**
+ * `npm run bench -- scale [--tasks N] [--samples N] [--store file|postgres] [--json]`: dispatcher
+ * processes sharing one store, the Beads file and PostgreSQL (a server started here on the same
+ * cores, fsync and synchronous_commit on). Each dispatcher is a real loop in a process of its own
+ * over 4 local hosts × 16 slots, handlers in-process. Per store:
+ *
+ * - loops_1, loops_2, loops_4: no-op tasks per second with 1, 2 and 4 dispatchers, N tasks
+ *   (default 2,000) added at once by another process, until the last succeeded;
+ * - pickup_p50_ms, pickup_p99_ms: one task added by another process until its handler starts,
+ *   on 2 idle dispatchers (`--samples`, default 50);
+ * - failover_kill_ms: a dispatcher running four long tasks is killed (SIGKILL): until all four
+ *   run on the other;
+ * - failover_vanish_ms: the same with SIGSTOP (a machine gone: no session closed, no lock
+ *   released): expect the lease (15 s here) and about a second.
+ */
+import { table } from './lib/table.js';
+import { type BenchStore, fileStore, postgresStore, type StoreKind } from './scale-parts/stores.js';
+import { failover, pickup, throughput } from './scale-parts/workloads.js';
+
+const leaseS = 15;
+
+interface Figures {
+  loops_1: number;
+  loops_2: number;
+  loops_4: number;
+  pickup_p50_ms: number;
+  pickup_p99_ms: number;
+  failover_kill_ms: number;
+  failover_vanish_ms: number;
+}
+
+const labels: Array<[keyof Figures, string]> = [
+  ['loops_1', 'no-op tasks/s, 1 dispatcher'],
+  ['loops_2', 'no-op tasks/s, 2 dispatchers'],
+  ['loops_4', 'no-op tasks/s, 4 dispatchers'],
+  ['pickup_p50_ms', 'pickup p50 ms'],
+  ['pickup_p99_ms', 'pickup p99 ms'],
+  ['failover_kill_ms', 'failover after kill -9, ms'],
+  ['failover_vanish_ms', `failover after SIGSTOP, ms (lease ${leaseS} s)`],
+];
+
+function numberArg(args: string[], name: string, fallback: number): number {
+  const at = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (at === -1) return fallback;
+  const raw = args[at]?.includes('=') ? args[at]?.split('=')[1] : args[at + 1];
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} must be a whole number of at least 1, not ${raw}`);
+  return value;
+}
+
+function storesArg(args: string[]): StoreKind[] {
+  const at = args.findIndex((a) => a === '--store' || a.startsWith('--store='));
+  if (at === -1) return ['file', 'postgres'];
+  const raw = args[at]?.includes('=') ? args[at]?.split('=')[1] : args[at + 1];
+  if (raw !== 'file' && raw !== 'postgres') throw new Error(`--store must be file or postgres, not ${raw}`);
+  return [raw];
+}
+
+async function measure(store: BenchStore, tasks: number, samples: number): Promise<Figures> {
+  const say = (what: string) => process.stderr.write(`scale: ${store.kind}, ${what}\n`);
+  const figures: Partial<Figures> = {};
+  for (const loops of [1, 2, 4] as const) {
+    say(`${tasks} no-op tasks on ${loops} dispatcher(s)`);
+    figures[`loops_${loops}`] = Math.round(await throughput(store, loops, tasks));
+  }
+  say(`pickup, ${samples} samples on 2 dispatchers`);
+  const { p50, p99 } = await pickup(store, 2, samples);
+  figures.pickup_p50_ms = p50;
+  figures.pickup_p99_ms = p99;
+  say('failover after kill -9');
+  figures.failover_kill_ms = await failover(store, 'SIGKILL');
+  say('failover after SIGSTOP');
+  figures.failover_vanish_ms = await failover(store, 'SIGSTOP');
+  return figures as Figures;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const tasks = numberArg(args, 'tasks', 2000);
+  const samples = numberArg(args, 'samples', 50);
+  const results: Partial<Record<StoreKind, Figures>> = {};
+  for (const kind of storesArg(args)) {
+    await using store = kind === 'file' ? await fileStore(leaseS) : await postgresStore(leaseS);
+    results[kind] = await measure(store, tasks, samples);
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ tasks, samples, lease_s: leaseS, ...results })}\n`);
+    return;
+  }
+  const kinds = Object.keys(results) as StoreKind[];
+  process.stdout.write(
+    `scale: ${tasks} no-op tasks a run, 4 hosts × 16 slots, dispatchers in processes of their own\n\n`,
+  );
+  process.stdout.write(
+    table(
+      ['figure', ...kinds],
+      labels.map(([key, label]) => [label, ...kinds.map((kind) => results[kind]?.[key] ?? '-')]),
+    ),
+  );
+}
