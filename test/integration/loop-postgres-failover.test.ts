@@ -72,15 +72,20 @@ async function queueWith(name: string, lease: string): Promise<Queue> {
   return { dir, url, store, log };
 }
 
-async function writeHosts(dir: string, file: string, slots: number, lease: string): Promise<string> {
+async function writeHosts(
+  dir: string,
+  file: string,
+  slots: number,
+  lease: string,
+  hosts: readonly string[] = ['surtr', 'fenrir'],
+): Promise<string> {
   const path = join(dir, file);
   await writeFile(
     path,
     `hosts:
-  surtr: { transport: local, slots: ${slots} }
-  fenrir: { transport: local, slots: ${slots} }
+${hosts.map((host) => `  ${host}: { transport: local, slots: ${slots} }`).join('\n')}
 types:
-  work: { hosts: [surtr, fenrir] }
+  work: { hosts: [${hosts.join(', ')}] }
 plugins: {dirs: [./plugins]}
 queue:
   lease: ${lease}
@@ -286,14 +291,17 @@ describe('failover between ygg loop processes on a PostgreSQL store', () => {
 
   it('kill -9 of one of two dispatchers, 20 rounds: every task closed once, no two runs of a task at once', async () => {
     const queue = await queueWith('pg-failover-rounds', '5s');
-    // The survivor takes at most 3 a host, so each victim finds slots free (slots hold across loops).
+    // Each victim also has a host of its own (skadi), which the survivor does not know: however
+    // fast the survivor claims, a victim finds slots only it can use. The survivor takes at most
+    // 3 a host on the two they share (slots hold across loops).
+    await writeHosts(queue.dir, 'victim.yaml', 4, '5s', ['surtr', 'fenrir', 'skadi']);
     await writeHosts(queue.dir, 'survivor.yaml', 3, '5s');
     const survivor = await startLoop(queue, 'survivor', 'survivor.yaml');
     const cut = new Map<number, number>();
     const ids: string[] = [];
     let killedRunning = 0;
     for (let round = 1; round <= 20; round += 1) {
-      const victim = await startLoop(queue, `victim-${round}`);
+      const victim = await startLoop(queue, `victim-${round}`, 'victim.yaml');
       const pid = victim.child.pid as number;
       await loopsSeeEachOther(queue.url, 2);
       ids.push(...(await addWork(queue, 10, 400)));
