@@ -304,10 +304,20 @@ describe('failover between ygg loop processes on a PostgreSQL store', () => {
       const victim = await startLoop(queue, `victim-${round}`, 'victim.yaml');
       const pid = victim.child.pid as number;
       await loopsSeeEachOther(queue.url, 2);
-      ids.push(...(await addWork(queue, 10, 400)));
-      await waitUntil(() => runsOf(queue).some((run) => run.pid === pid) || undefined, {
-        what: `victim ${round} to start a task`,
-      });
+      // A young victim on a loaded machine may be slower than the survivor at emptying the
+      // queue: more work comes until it has started a task (the kill needs it mid-run).
+      let started = false;
+      for (let batch = 0; batch < 8 && !started; batch += 1) {
+        ids.push(...(await addWork(queue, 10, 1000)));
+        started = await waitUntil(() => runsOf(queue).some((run) => run.pid === pid) || undefined, {
+          what: `victim ${round} to start a task`,
+          timeoutMs: 5000,
+        }).then(
+          () => true,
+          () => false,
+        );
+      }
+      expect(started, `victim ${round} started a task`).toBe(true);
       await kill(victim, cut);
       killedRunning += runsOf(queue).filter((run) => run.pid === pid && run.end === undefined).length;
     }
