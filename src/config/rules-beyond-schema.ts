@@ -10,6 +10,7 @@ import { normalize } from './normalize.js';
 import type { ConfigPath, ConfigProblem } from './problems.js';
 import { checkRules } from './rules.js';
 import { hostsFileSchema } from './schema.js';
+import { valueAt } from './zod-issues.js';
 
 /** Sections whose entries are named by the user: a refused key must lie inside an entry. */
 const namedEntries = new Set(['hosts', 'types', 'tools']);
@@ -63,15 +64,6 @@ function droppable(data: unknown, path: ConfigPath): boolean {
   // `hosts:`), not a host anyone names: dropping it cannot make a reference unknown.
   const value = valueAt(data, path);
   return path.length === 2 && (value === null || typeof value !== 'object');
-}
-
-function valueAt(data: unknown, path: ConfigPath): unknown {
-  let value = data;
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[String(part)];
-  }
-  return value;
 }
 
 function remove(data: unknown, path: ConfigPath): void {

@@ -35,7 +35,8 @@ function allowedKeys(root: Schema, path: ConfigPath): string[] {
   return schemaAt(root, path).flatMap((s) => (s instanceof z.ZodObject ? Object.keys(s.shape) : []));
 }
 
-function valueAt(data: unknown, path: ConfigPath): unknown {
+/** The value at `path` in parsed YAML data; undefined where the path leaves the data. */
+export function valueAt(data: unknown, path: ConfigPath): unknown {
   let value = data;
   for (const part of path) {
     if (value === null || typeof value !== 'object') return undefined;

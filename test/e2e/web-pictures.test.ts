@@ -4,21 +4,10 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { yggOf } from '../../src/store/task.js';
+import { chromiumPath, chromiumFlags as flags } from '../helpers/chromium.js';
 import { repoRoot, runYgg } from '../helpers/cli.js';
 import { startLoop, workspace } from '../helpers/running-loop.js';
 import { waitForTasks } from '../helpers/store-file.js';
-
-const chromiumPath = '/usr/bin/chromium';
-const flags = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const hostsYaml = `
 hosts:

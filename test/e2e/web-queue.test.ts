@@ -3,18 +3,10 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { chromiumPath, chromiumFlags as flags } from '../helpers/chromium.js';
 import { repoRoot } from '../helpers/cli.js';
 import { startLoop, workspace } from '../helpers/running-loop.js';
 import { waitForTasks } from '../helpers/store-file.js';
-
-const chromiumPath = '/usr/bin/chromium';
-const flags = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
 
 const hostsYaml = `
 hosts:
