@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
@@ -17,5 +17,14 @@ export async function testDir(name: string): Promise<string> {
     }
     await rm(dir, { recursive: true, force: true });
   });
+  return dir;
+}
+
+/** A test folder holding an empty Beads store and `hosts.yaml` with `hostsYaml`: a queue to run ygg in. */
+export async function queueDir(name: string, hostsYaml: string): Promise<string> {
+  const dir = await testDir(name);
+  await mkdir(join(dir, '.beads'));
+  await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
+  await writeFile(join(dir, 'hosts.yaml'), hostsYaml);
   return dir;
 }

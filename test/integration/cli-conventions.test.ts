@@ -1,17 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectOutput, runYgg, yggBin } from '../helpers/cli.js';
-import { testDir } from '../helpers/tmp.js';
+import { queueDir } from '../helpers/tmp.js';
 
-async function workspace(name: string): Promise<string> {
-  const dir = await testDir(name);
-  await mkdir(join(dir, '.beads'));
-  await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
-  await writeFile(join(dir, 'hosts.yaml'), 'hosts:\n  surtr: { transport: local, slots: 2 }\n');
-  return dir;
-}
+const workspace = (name: string): Promise<string> =>
+  queueDir(name, 'hosts:\n  surtr: { transport: local, slots: 2 }\n');
 
 /** Runs ygg with its stdout closed after the first chunk, as `ygg ... | head -1` does. */
 function runIntoClosedPipe(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {

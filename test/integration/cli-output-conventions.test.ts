@@ -8,15 +8,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runYgg } from '../helpers/cli.js';
-import { testDir } from '../helpers/tmp.js';
+import { queueDir, testDir } from '../helpers/tmp.js';
 
-async function workspace(name: string): Promise<string> {
-  const dir = await testDir(name);
-  await mkdir(join(dir, '.beads'));
-  await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
-  await writeFile(join(dir, 'hosts.yaml'), 'hosts:\n  surtr: { transport: local, slots: 2 }\n');
-  return dir;
-}
+const workspace = (name: string): Promise<string> =>
+  queueDir(name, 'hosts:\n  surtr: { transport: local, slots: 2 }\n');
 
 /** Adds a task titled `short`, then gives it `title` in the file itself, as bd could. */
 async function retitle(dir: string, short: string, title: string): Promise<void> {

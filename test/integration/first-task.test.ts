@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runYgg } from '../helpers/cli.js';
 import { startModelServer } from '../helpers/model-server.js';
 import { readTasks } from '../helpers/store-file.js';
-import { testDir } from '../helpers/tmp.js';
+import { queueDir, testDir } from '../helpers/tmp.js';
 
 // The suite turns the search for a model server off (vitest.config.ts); these tests turn it on.
 const searching = { YGG_DISCOVER_MODELS: '' };
@@ -18,14 +18,6 @@ interface Step {
   detail: string;
 }
 type Diagnosis = Array<{ host: string; steps: Step[]; ok: boolean }>;
-
-async function queue(name: string, hostsYaml: string): Promise<string> {
-  const dir = await testDir(name);
-  await mkdir(join(dir, '.beads'));
-  await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
-  await writeFile(join(dir, 'hosts.yaml'), hostsYaml);
-  return dir;
-}
 
 /** One local host and a summarize type on it, the search pointed at `discover`. */
 const yamlWith = (discover: string) => `
@@ -76,7 +68,7 @@ describe('a first task that works', () => {
 
   it('finds a model server on this machine that proves itself, says so, and runs a model task on it', async () => {
     await using server = await startModelServer({ models: ['qwen2.5:7b'] });
-    const dir = await queue('first-task-found', yamlWith(`["127.0.0.1:${server.port}"]`));
+    const dir = await queueDir('first-task-found', yamlWith(`["127.0.0.1:${server.port}"]`));
     const { code, step } = await typeStep(dir, 'summarize');
     expect(code).toBe(0);
     expect(step).toMatchObject({
@@ -118,7 +110,7 @@ describe('a first task that works', () => {
   it('takes a server that answers but is no model API for nothing: doctor fails the model type, add warns before writing', async () => {
     const page = await startPageServer();
     try {
-      const dir = await queue('first-task-page', yamlWith(`["${page.address}"]`));
+      const dir = await queueDir('first-task-page', yamlWith(`["${page.address}"]`));
       const { code, step } = await typeStep(dir, 'summarize');
       expect(code).toBe(1);
       expect(step).toMatchObject({
@@ -149,7 +141,7 @@ describe('a first task that works', () => {
 
   it('warns for a model no configured endpoint lists, from the list doctor read', async () => {
     await using server = await startModelServer({ models: ['qwen2.5:7b', 'llama3:8b'] });
-    const dir = await queue(
+    const dir = await queueDir(
       'first-task-catalog',
       `hosts:\n  surtr: { transport: local, model: { api: ollama, url: '${server.url}', model: qwen2.5:7b } }\ndiscover_models: false\n`,
     );
@@ -165,7 +157,7 @@ describe('a first task that works', () => {
 
   it('does not look when hosts.yaml says discover_models: false, even with a model server answering', async () => {
     await using server = await startModelServer({ models: ['qwen2.5:7b'] });
-    const dir = await queue('first-task-off', yamlWith('false'));
+    const dir = await queueDir('first-task-off', yamlWith('false'));
     const { code, step } = await typeStep(dir, 'summarize');
     expect(code).toBe(1);
     expect(step?.detail).toContain('discover_models is off');

@@ -2,29 +2,20 @@
  * The rest of a first task that works: `ygg run` uses the model server found on this machine as
  * the loop does, and `ygg add` warns only for tasks that go to a model, in a batch once per kind.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runYgg } from '../helpers/cli.js';
 import { startModelServer } from '../helpers/model-server.js';
 import { readTasks } from '../helpers/store-file.js';
-import { testDir } from '../helpers/tmp.js';
+import { queueDir } from '../helpers/tmp.js';
 
 // The suite turns the search for a model server off (vitest.config.ts); these tests turn it on.
 const searching = { YGG_DISCOVER_MODELS: '' };
 
-async function queue(name: string, hostsYaml: string): Promise<string> {
-  const dir = await testDir(name);
-  await mkdir(join(dir, '.beads'));
-  await writeFile(join(dir, '.beads', 'issues.jsonl'), '');
-  await writeFile(join(dir, 'hosts.yaml'), hostsYaml);
-  return dir;
-}
-
 describe('ygg run and a model server on this machine', () => {
   it('runs a model task in the foreground on the server found, and says so', async () => {
     await using server = await startModelServer({ models: ['qwen2.5:7b'] });
-    const dir = await queue(
+    const dir = await queueDir(
       'run-found',
       `hosts:\n  solo: { transport: local }\ndiscover_models: ["127.0.0.1:${server.port}"]\n`,
     );
@@ -48,7 +39,7 @@ describe('ygg add warns only for tasks that go to a model', () => {
   const modelless = 'hosts:\n  plain: { transport: local }\ndiscover_models: false\n';
 
   it('says nothing for a simulated task, as for a command', async () => {
-    const dir = await queue('add-simulated', modelless);
+    const dir = await queueDir('add-simulated', modelless);
     const simulated = await runYgg(['add', 'pretend to work', '--simulate-ms', '10'], { cwd: dir });
     expect(simulated.code).toBe(0);
     expect(simulated.stderr).toBe('queued, position 1 of 1\n');
@@ -57,7 +48,7 @@ describe('ygg add warns only for tasks that go to a model', () => {
   });
 
   it('add --from says it once for the lines it is about, before the tasks are in', async () => {
-    const dir = await queue('add-batch', modelless);
+    const dir = await queueDir('add-batch', modelless);
     const input = [
       { title: 'one' },
       { title: 'two', argv: ['echo', 'two'] },
