@@ -7,6 +7,7 @@ import type { StoreChange, TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import { isClaimable } from './lifecycle/claim.js';
 import { type Occupancy, type OwnerGone, occupancy } from './lifecycle/leases.js';
+import { ownerIsDeadHere } from './owner.js';
 
 export interface StoreScan {
   /** In-progress tasks that may be claimed again now. */
@@ -68,5 +69,8 @@ export function scanInProgress(
       if (Number.isFinite(expires)) nextExpiry = Math.min(nextExpiry, expires + 1);
     }
   }
-  return { lapsed, elsewhere: occupancy(inProgress, now, undefined, gone), nextExpiry };
+  // A lease of a loop that died on this machine holds no slot: its task is claimable now, and
+  // counting it would keep a full host waiting for the lease to run out (no wake is set for it).
+  const goneHere: OwnerGone = (o) => gone?.(o) === true || ownerIsDeadHere(o, owner);
+  return { lapsed, elsewhere: occupancy(inProgress, now, undefined, goneHere), nextExpiry };
 }

@@ -94,3 +94,23 @@ describe('leases of an owner the store knows to be gone', () => {
     expect(scan(gone).lapsed.map((t) => t.id)).toEqual(['a']);
   });
 });
+
+describe('leases of a loop that died on this machine', () => {
+  it('hold no slot in a pass: its task is taken back now, not when the lease runs out', async () => {
+    const { hostname } = await import('node:os');
+    // A pid no process has (pid_max is at most 2^22).
+    const deadHere = `${hostname()}:${2 ** 22 + 7}:1`;
+    const alive = `${hostname()}:${process.pid}:1`;
+    const scan = scanInProgress(
+      [running('a', deadHere, 0)],
+      alive.replace(':1', ':2'),
+      t0 + 1000,
+      () => false,
+    );
+    expect(scan.lapsed.map((t) => t.id)).toEqual(['a']);
+    // Counting it would leave a 1-slot host full until the lease lapsed, with no wake set for it.
+    expect(scan.elsewhere.slots.get('surtr') ?? []).toEqual([]);
+    const other = scanInProgress([running('b', 'far-machine:1:1', 0)], alive, t0 + 1000, () => false);
+    expect(other.elsewhere.slots.get('surtr')).toEqual([0]);
+  });
+});
