@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import type { HostConfig } from '../config/types.js';
 import { NonRetryableError, toError } from '../errors.js';
+import { attemptMarkerVar } from '../hosts/end-attempt.js';
 import { parseTaskLimits, sandboxRequestFor, type TaskLimits } from '../hosts/task-limits.js';
 import type { ExecOptions, ExecResult, Transport } from '../hosts/transport.js';
 import type { FailureReason } from '../observe/events.js';
@@ -34,6 +35,8 @@ export interface AttemptSpec {
   gpus: readonly number[];
   /** The slot it holds on the host: its sandboxed commands run as that slot's user where there is one. */
   slotIndex?: number;
+  /** `YGG_ATTEMPT`'s value in its commands' environment: a later loop can end them by it. */
+  marker?: string;
   artifactsDir: string;
   /** Timeouts and run times are measured on it (the loop's clock; default the system's). */
   clock?: Clock;
@@ -198,6 +201,7 @@ function buildContext(spec: AttemptSpec, parts: ContextParts): HandlerContext {
     spec.gpus.length > 0
       ? { CUDA_VISIBLE_DEVICES: spec.gpus.join(','), NVIDIA_VISIBLE_DEVICES: spec.gpus.join(',') }
       : {};
+  const markerEnv: Record<string, string> = spec.marker ? { [attemptMarkerVar]: spec.marker } : {};
   const ctx: HandlerContext = {
     signal,
     log: spec.log,
@@ -217,7 +221,11 @@ function buildContext(spec: AttemptSpec, parts: ContextParts): HandlerContext {
       const left = deadline();
       const bound =
         left && (options.timeoutMs === undefined || left.leftMs < options.timeoutMs) ? left : undefined;
-      const request: ExecOptions = { ...options, env: { ...gpuEnv, ...options.env }, signal: combined };
+      const request: ExecOptions = {
+        ...options,
+        env: { ...gpuEnv, ...options.env, ...markerEnv },
+        signal: combined,
+      };
       if (bound) request.timeoutMs = Math.ceil(bound.leftMs);
       if (options.sandbox) {
         request.sandbox = sandboxRequestFor(

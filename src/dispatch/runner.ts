@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { typeConfigFor } from '../config/type-rules.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
+import { attemptMarker } from '../hosts/end-attempt.js';
 import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
 import type { HandlerContext, HandlerLogger, Plugin } from '../plugins/api.js';
@@ -20,6 +21,7 @@ import { statusOf, type Task, yggOf } from '../store/task.js';
 import { type AttemptControl, type AttemptOutcome, startAttempt } from './attempt.js';
 import { attemptSettings } from './attempt-settings.js';
 import type { Clock } from './clock.js';
+import { endEarlierAttempts } from './earlier-attempts.js';
 import type { AttemptInfo } from './extensions.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { applyChange } from './lifecycle/apply.js';
@@ -192,6 +194,24 @@ export class Runner {
       waitMs: claimedAt - launch.readyAt,
     });
 
+    const mayRun = await endEarlierAttempts({
+      task: claimed,
+      token,
+      hosts: config.hosts,
+      transport: this.#options.transport,
+      write: (change) => this.write(change),
+      bus,
+      now: () => clock.now(),
+    }).catch(async (error) => {
+      this.#options.log.error({ task_id: task.id, err: String(error) }, 'ending its earlier attempt failed');
+      await this.#handBack(claimed!);
+      return false;
+    });
+    if (!mayRun) {
+      hostSlots.release(slot);
+      this.#options.kick();
+      return;
+    }
     const settings = attemptSettings(claimed, typeConfig, launch.plugin, config.defaults);
     let run: RunningAttempt | undefined;
     let slotHeld = true;
@@ -219,6 +239,7 @@ export class Runner {
       attempt,
       gpus: slot.gpus,
       slotIndex: slot.index,
+      marker: attemptMarker(task.id, token),
       artifactsDir: join(store.runtimeDir, 'artifacts', task.id, String(attempt)),
       clock,
       ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),

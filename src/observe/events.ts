@@ -21,6 +21,10 @@ export interface YggEvents {
   'task:dead': { taskId: string; type: string; attempts: number; error: string };
   'task:cancelled': { taskId: string; type: string; host: string; attempt: number; by: string };
   'task:lost': { taskId: string; reason: string };
+  /** An attempt its dead loop left running on a host was ended there before the task ran again. */
+  'task:earlier-ended': { taskId: string; host: string; attempt: number; processes: number };
+  /** Such an attempt could not be ended (its host unreachable): the task waits and tries again. */
+  'task:earlier-waiting': { taskId: string; host: string; attempt: number; error: string };
   'host:up': { host: string };
   'host:down': { host: string; error: string };
   'host:drain': { host: string; draining: boolean };

@@ -16,6 +16,8 @@ const levels: Partial<Record<YggEventName, Level>> = {
   'task:dead': 'error',
   'task:cancelled': 'info',
   'task:lost': 'warn',
+  'task:earlier-ended': 'warn',
+  'task:earlier-waiting': 'warn',
   'host:up': 'info',
   'host:down': 'error',
   'host:drain': 'info',

@@ -160,6 +160,7 @@ export const yggFieldChecks: Record<string, ShapeCheck> = {
     }),
   ),
   boosted: aString,
+  unended: arrayOf(objectWith({ host: aString, token: aNumber, attempt: aNumber }, ['host', 'token'])),
   group: aString,
 };
 

@@ -64,7 +64,19 @@ export interface YggMeta {
   history?: AttemptRecord[];
   /** Set when a task started with the queue's boost label: the boost is used up (ISO time). */
   boosted?: string;
+  /**
+   * Attempts taken over from a lapsed lease whose commands may still run on their host (their
+   * loop died, their processes need not have): ended there before the task runs again.
+   */
+  unended?: UnendedAttempt[];
   [key: string]: unknown;
+}
+
+export interface UnendedAttempt {
+  host: string;
+  /** The lapsed lease's token: its commands carry `YGG_ATTEMPT=ID/TOKEN` in their environment. */
+  token: number;
+  attempt: number;
 }
 
 export interface Lease {

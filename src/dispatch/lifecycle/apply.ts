@@ -6,6 +6,7 @@ import { cancel, noteCancelled } from './cancel.js';
 import type { TaskChange } from './changes.js';
 import { claim } from './claim.js';
 import { deadLetter } from './dead-letter.js';
+import { endedEarlier } from './ended-earlier.js';
 import { lendSlot } from './lend-slot.js';
 import { reassert } from './reassert.js';
 import { release } from './release.js';
@@ -41,6 +42,8 @@ export function mutationFor(change: TaskChange): Mutation {
       return lendSlot(change);
     case 'reassert':
       return reassert(change);
+    case 'ended-earlier':
+      return endedEarlier(change);
   }
 }
 

@@ -72,6 +72,16 @@ export interface ReleaseChange {
   op: 'release';
   id: string;
   ending: Ending;
+  /** Not to be started again before this time (an earlier attempt still has to end). */
+  notBefore?: number;
+}
+
+/** The earlier attempts with these tokens were ended on their hosts: no longer unended. */
+export interface EndedEarlierChange {
+  op: 'ended-earlier';
+  id: string;
+  token: number;
+  ended: readonly number[];
 }
 
 /** An attempt ended because someone else closed or changed its task: recorded, status kept. */
@@ -145,4 +155,5 @@ export type TaskChange =
   | SendBackChange
   | BoostChange
   | LendSlotChange
-  | ReassertChange;
+  | ReassertChange
+  | EndedEarlierChange;

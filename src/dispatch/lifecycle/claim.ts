@@ -38,6 +38,7 @@ export function claim(change: ClaimChange): Mutation {
     const history = [...(meta.history ?? [])];
     // Taken from a lapsed lease: the previous attempt's loop died or lost the task; record it.
     const last = history.at(-1);
+    let unended = meta.unended;
     if (statusOf(task) === 'in_progress' && last && !last.end) {
       history[history.length - 1] = {
         ...last,
@@ -45,6 +46,10 @@ export function claim(change: ClaimChange): Mutation {
         outcome: 'lost',
         error: 'the loop running it stopped',
       };
+      // Its commands may outlive their loop: they are ended before this attempt runs.
+      const lost = meta.lease;
+      if (lost?.host)
+        unended = [...(unended ?? []), { host: lost.host, token: lost.token, attempt: last.attempt }];
     }
     history.push({ attempt, host: change.host, type: change.type, start: stamp });
     const next: Task = { ...task, status: 'in_progress', assignee: yggAssignee, updated_at: stamp };
@@ -62,6 +67,7 @@ export function claim(change: ClaimChange): Mutation {
       lease,
       next_try_at: undefined,
       history: history.slice(-historyKept),
+      unended: unended?.slice(-historyKept),
     });
     if (claimed && context) claimedInCommit(context, task, lease);
     return claimed;

@@ -10,7 +10,9 @@
  *   closed ◀── succeed (result comment) ───────────────────┘ │
  *   blocked (dead) ◀── dead-letter (last attempt) ───────────┘
  *   any ──cancel──▶ closed (cancelled)      blocked (dead) ──send back──▶ open
- *   in_progress, lease lapsed ──claim──▶ in_progress (new token; the old attempt recorded lost)
+ *   in_progress, lease lapsed ──claim──▶ in_progress (new token; the old attempt recorded lost
+ *                                        and `unended` until its processes are ended on its host)
+ *   in_progress ──ended earlier──▶ in_progress (those attempts ended: no longer `unended`)
  *   reverted by a foreign writer ──reassert──▶ our last version back
  */
 export { applyChange, mutationFor } from './apply.js';

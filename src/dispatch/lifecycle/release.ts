@@ -12,6 +12,7 @@ export function release(change: ReleaseChange): Mutation {
     const next: Task = { ...task, status: 'open', updated_at: stamp };
     delete next.assignee;
     const attempt = Math.max(0, (yggOf(task).attempt ?? 1) - 1);
-    return withYgg(next, { ...endedMeta(task, change.ending, stamp), attempt });
+    const notBefore = change.notBefore === undefined ? undefined : new Date(change.notBefore).toISOString();
+    return withYgg(next, { ...endedMeta(task, change.ending, stamp), attempt, next_try_at: notBefore });
   };
 }
