@@ -47,6 +47,14 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     watchConfig: true,
     ...(interval === undefined ? {} : { intervalMs: interval }),
   };
+  // Said on stderr: a loop that starts nothing because the queue is paused should say why.
+  const offPaused = bus.on('queue:paused', ({ paused }) =>
+    process.stderr.write(
+      paused
+        ? 'ygg: the queue is paused: no new tasks start until `ygg resume` (running ones finish)\n'
+        : 'ygg: the queue was resumed: tasks start again\n',
+    ),
+  );
   await using dispatcher = await Dispatcher.open(dispatcherOptions);
   const loop = dispatcher.loop;
   let ending: LoopRun['ending'] = 'idle';
@@ -77,6 +85,7 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', reload);
+    offPaused();
   }
 }
 

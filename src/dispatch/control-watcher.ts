@@ -22,6 +22,8 @@ export class ControlWatcher {
 
   async start(): Promise<void> {
     this.#state = await readControl(this.place);
+    // Paused before this loop started: told like a change, so the loop says why it starts nothing.
+    if (this.#state.paused) this.bus.emit('queue:paused', { paused: true });
     this.#unwatch = watchControl(this.place, () => void this.reload());
   }
 
