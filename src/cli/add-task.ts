@@ -161,14 +161,17 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
   });
 }
 
-/** hosts.yaml for the queue limits: `--config`, else the one found beside the store's `.beads/`. */
+/**
+ * hosts.yaml for the queue limits: `--config`, else the one found beside the store's `.beads/`
+ * (for a database store, which has no folder: from the current folder, as every command finds it).
+ */
 export async function queueConfig(
   options: Pick<AddOptions, 'config' | 'cwd'>,
   store: { path: string; runtimeDir: string },
 ): Promise<YggConfig> {
   return cachedConfig({
     ...(options.config ? { configPath: options.config } : {}),
-    cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
+    cwd: options.config || store.path.includes('://') ? (options.cwd ?? process.cwd()) : dirname(store.path),
     runtimeDir: store.runtimeDir,
   });
 }

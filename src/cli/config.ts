@@ -60,6 +60,7 @@ const sourceWords: Record<string, string> = {
   flag: 'named by --config',
   env: 'named by YGG_CONFIG',
   beads: 'found beside .beads/',
+  cwd: 'found in this folder',
   default: 'the shipped default',
 };
 

@@ -1,10 +1,13 @@
-/** Where hosts.yaml comes from: `--config`, then `YGG_CONFIG`, then beside `.beads/`, then the shipped default. */
+/**
+ * Where hosts.yaml comes from: `--config`, then `YGG_CONFIG`, then beside `.beads/`, then (where
+ * no `.beads/` is above: a PostgreSQL store) the current folder, then the shipped default.
+ */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { YggError } from '../errors.js';
 
-export type ConfigSource = 'flag' | 'env' | 'beads' | 'default';
+export type ConfigSource = 'flag' | 'env' | 'beads' | 'cwd' | 'default';
 
 export interface FoundConfig {
   /** Absolute path of the file. */
@@ -68,5 +71,7 @@ export function findConfigPath(options: FindConfigOptions = {}): FoundConfig {
   const beadsRoot = findBeadsRoot(cwd);
   if (beadsRoot && existsSync(join(beadsRoot, 'hosts.yaml')))
     return { path: join(beadsRoot, 'hosts.yaml'), source: 'beads' };
+  if (!beadsRoot && existsSync(join(cwd, 'hosts.yaml')))
+    return { path: resolve(cwd, 'hosts.yaml'), source: 'cwd' };
   return { path: shippedConfigPath(), source: 'default' };
 }

@@ -44,6 +44,12 @@ describe('findConfigPath', () => {
     expect(findConfigPath({ cwd: inner, env: {} })).toEqual({ path: shippedConfigPath(), source: 'default' });
   });
 
+  it('with no .beads/ above (a PostgreSQL store), takes hosts.yaml from the current folder', async () => {
+    const bare = await realpath(await testDir('discovery-database'));
+    await writeFile(join(bare, 'hosts.yaml'), 'hosts: {}\n');
+    expect(findConfigPath({ cwd: bare, env: {} })).toEqual({ path: join(bare, 'hosts.yaml'), source: 'cwd' });
+  });
+
   it('refuses a named file that does not exist', async () => {
     const { root } = await project('discovery-missing');
     expect(() => findConfigPath({ cwd: root, env: {}, configPath: 'nope.yaml' })).toThrow(
