@@ -4,6 +4,7 @@ import { cancelTask } from '../dispatch/operator.js';
 import { openStore } from '../store/open.js';
 import { statusOf } from '../store/task.js';
 import type { CommonOptions } from './runtime.js';
+import { storeOptionHelp } from './store-help.js';
 
 /** A task after `ygg cancel`, as `--json` prints it. */
 export interface CancelResult {
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .command('cancel')
     .description('cancel a task: close it as cancelled, aborting it if it runs')
     .argument('<id>', 'task id')
-    .option('--store <path>', 'the Beads file')
+    .option('--store <path|url>', storeOptionHelp)
     .option('--json', 'print {id, status, close_reason} as one JSON object')
     .action(async (id: string, flags: CommonOptions & { json?: boolean }) => {
       const result = await cancelCommand(id, flags);

@@ -5,6 +5,7 @@ import { yggOf } from '../store/task.js';
 import { cell, titleWidth } from '../text/cell.js';
 import { plural } from '../text/plural.js';
 import type { CommonOptions } from './runtime.js';
+import { storeOptionHelp } from './store-help.js';
 
 export interface DeadLetterRow {
   id: string;
@@ -30,7 +31,7 @@ export function register(program: Command): void {
   program
     .command('dlq')
     .description('list dead-lettered tasks (failed every attempt); send one back with ygg retry ID')
-    .option('--store <path>', 'the Beads file')
+    .option('--store <path|url>', storeOptionHelp)
     .option('--json', 'print one JSON array')
     .action(async (flags: CommonOptions & { json?: boolean }) => {
       const rows = await dlqCommand(flags);

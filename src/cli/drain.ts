@@ -9,6 +9,7 @@ import { YggError } from '../errors.js';
 import { openStore } from '../store/open.js';
 import { hostsCommandOf } from './hosts.js';
 import type { CommonOptions } from './runtime.js';
+import { storeOptionHelp } from './store-help.js';
 
 export interface DrainOptions extends CommonOptions {
   host: string;
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     .command('drain <name>')
     .description('Stop sending new tasks to host NAME (running ones finish); --undo sends them again.')
     .option('--undo', 'take the host back into service')
-    .option('--store <path>', 'the Beads file')
+    .option('--store <path|url>', storeOptionHelp)
     .option('--config <path>', 'hosts.yaml')
     .option('--json', 'print {host, drained, drained_hosts} as one JSON object')
     .action(

@@ -278,7 +278,10 @@ export function register(program: Command): void {
     .description('Show each host: state, latency, slots, GPUs and the sandbox protections in force.')
     .option('--json', 'print JSON')
     .option('--config <path>', 'hosts.yaml (default: YGG_CONFIG, else beside .beads/, else the shipped one)')
-    .option('--store <path>', 'the Beads file whose loop to ask for slots in use, and drained hosts')
+    .option(
+      '--store <path>',
+      'the Beads file or postgres:// URL whose loops to ask for slots in use, and drained hosts',
+    )
     .action(async (flags: { json?: boolean; config?: string; store?: string }) => {
       const reports = await hostsReport({
         cwd: process.cwd(),

@@ -7,6 +7,7 @@ import { openStore } from '../store/open.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import { plural } from '../text/plural.js';
 import type { CommonOptions } from './runtime.js';
+import { storeOptionHelp } from './store-help.js';
 
 export interface LogsOptions extends CommonOptions {
   follow?: boolean;
@@ -131,7 +132,7 @@ export function register(program: Command): void {
     .description("a task's attempts, output and (with -f, while it runs) its progress stream")
     .argument('<id>', 'task id')
     .option('-f, --follow', 'stream progress live until the task ends')
-    .option('--store <path>', 'the Beads file')
+    .option('--store <path|url>', storeOptionHelp)
     .option('--json', 'print {id, title, status, attempts, dead, comments} as one JSON object')
     .action(async (id: string, flags: LogsOptions) => {
       if (flags.json && flags.follow)

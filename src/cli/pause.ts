@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { updateControl } from '../dispatch/control.js';
 import { openStore } from '../store/open.js';
 import type { CommonOptions } from './runtime.js';
+import { storeOptionHelp } from './store-help.js';
 
 /** What `ygg pause` or `ygg resume` did: the queue's state now, and whether this run changed it. */
 export interface PauseResult {
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     program
       .command(name)
       .description(description)
-      .option('--store <path>', 'the Beads file')
+      .option('--store <path|url>', storeOptionHelp)
       .option('--json', 'print {paused, changed} as one JSON object')
       .action(async (flags: CommonOptions & { json?: boolean }) => {
         const result = await setPaused(paused, flags);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PolicyStore, type PolicyVersion } from '../pipeline/policy.js';
 import { openStore } from '../store/open.js';
 import type { CommonOptions } from './runtime.js';
+import { storeOptionHelp } from './store-help.js';
 
 /** Policy versions published by the learner (and the initial one), oldest first. */
 export async function policyCommand(options: CommonOptions): Promise<PolicyVersion[]> {
@@ -35,7 +36,7 @@ export function register(program: Command): void {
   program
     .command('policy')
     .description('list policy versions: batch sizes, mean rewards, times')
-    .option('--store <path>', 'the Beads file')
+    .option('--store <path|url>', storeOptionHelp)
     .option('--json', 'print one JSON array')
     .action(async (flags: CommonOptions & { json?: boolean }) => {
       const rows = await policyCommand(flags);

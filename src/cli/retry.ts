@@ -3,6 +3,7 @@ import { retryTask } from '../dispatch/operator.js';
 import { openStore } from '../store/open.js';
 import { statusOf } from '../store/task.js';
 import type { CommonOptions } from './runtime.js';
+import { storeOptionHelp } from './store-help.js';
 
 /** A task after `ygg retry`, as `--json` prints it. */
 export interface RetryResult {
@@ -25,7 +26,7 @@ export function register(program: Command): void {
     .command('retry')
     .description('send a dead-lettered task back to the queue')
     .argument('<id>', 'task id')
-    .option('--store <path>', 'the Beads file')
+    .option('--store <path|url>', storeOptionHelp)
     .option('--json', 'print {id, status} as one JSON object')
     .action(async (id: string, flags: CommonOptions & { json?: boolean }) => {
       const result = await retryCommand(id, flags);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { storeProblemReporter } from '../app/store-problems.js';
 import { openStore } from '../store/open.js';
 import type { TaskStore } from '../store/store.js';
+import { storeOptionHelp } from './store-help.js';
 
 /** Options every store command takes. */
 export interface StoreCommandOptions {
@@ -11,10 +12,7 @@ export interface StoreCommandOptions {
 }
 
 export function withStoreOption(command: Command): Command {
-  return command.option(
-    '--store <path|url>',
-    'the Beads file or a postgres:// URL (default: YGG_STORE, else store: in hosts.yaml, else .beads/issues.jsonl found upward)',
-  );
+  return command.option('--store <path|url>', storeOptionHelp);
 }
 
 /** Opens the store, runs `fn`, and always closes it (which waits for its writes). */
