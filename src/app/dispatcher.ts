@@ -21,6 +21,7 @@ import { findLocalModel } from './local-models.js';
 import { type LoopObservers, type ObserveFlags, observeLoop } from './observers.js';
 import { openLoopPipeline } from './pipeline.js';
 import { type CommonOptions, openRuntime } from './runtime.js';
+import { clockFor, withStoreDefaults } from './store-defaults.js';
 import { storeProblemReporter } from './store-problems.js';
 
 export interface DispatcherOptions extends CommonOptions, ObserveFlags {
@@ -53,6 +54,8 @@ export class Dispatcher implements AsyncDisposable {
   readonly #options: DispatcherOptions;
   #loop: Loop | undefined;
   #configPath = '';
+  /** The store's defaults (the lease) apply to every hosts.yaml read, also after a reload. */
+  #storeDefaults: (config: YggConfig) => YggConfig = (config) => config;
   #hosts: LoopHosts | undefined;
   #observed: LoopObservers | undefined;
   /** The model server found on this machine, given to local hosts that name none (also after a reload). */
@@ -134,7 +137,7 @@ export class Dispatcher implements AsyncDisposable {
 
   #withFlags(file: YggConfig): YggConfig {
     const { intervalMs } = this.#options;
-    const config = withLocalModel(file, this.#localModel);
+    const config = withLocalModel(this.#storeDefaults(file), this.#localModel);
     return intervalMs === undefined
       ? config
       : { ...config, queue: { ...config.queue, pollIntervalMs: intervalMs } };
@@ -146,6 +149,7 @@ export class Dispatcher implements AsyncDisposable {
     const stack = this.#stack;
     const runtime = stack.use(await openRuntime(options));
     this.#configPath = runtime.configPath;
+    this.#storeDefaults = (config) => withStoreDefaults(config, runtime.store);
     this.#localModel = await findLocalModel(runtime.config, runtime.store.runtimeDir, (line) =>
       this.#warn(`ygg: ${line}\n`),
     );
@@ -158,6 +162,7 @@ export class Dispatcher implements AsyncDisposable {
     this.#hosts = hosts;
     const loop = new Loop({
       store: runtime.store,
+      clock: clockFor(runtime.store),
       config,
       bus,
       transport: (host) => runtime.transport(host),

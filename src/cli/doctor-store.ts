@@ -1,7 +1,7 @@
 /**
  * `ygg doctor`'s entry for a PostgreSQL store: the database reachable, its schema version, and
- * this machine's clock against the database's (leases are stamped on each dispatcher's clock, so
- * two dispatchers whose clocks disagree by seconds misjudge each other's leases).
+ * this machine's clock against the database's (leases are written and judged on the database's
+ * clock; logs and the times the monitor shows are each machine's).
  */
 import pg from 'pg';
 import { chosenStore } from '../store/open.js';
@@ -71,7 +71,7 @@ export async function storeDiagnosis(options: {
             step: 'clock',
             status: 'warn',
             detail,
-            fix: 'Run NTP (chrony, systemd-timesyncd) on every dispatcher machine and the database host: leases are judged on each clock.',
+            fix: "Run NTP (chrony, systemd-timesyncd) on every machine and the database host: leases follow the database's clock, logs and times shown follow each machine's.",
           },
     );
   } finally {

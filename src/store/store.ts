@@ -157,5 +157,12 @@ export interface TaskStore extends AsyncDisposable {
   holdOwner?(owner: string): () => void;
   /** True when `owner`'s process is known to be gone: its leases count as lapsed (see `holdOwner`). */
   ownerGone?(owner: string): boolean;
+  /** The lease length when hosts.yaml sets none (`queue.lease`); absent: the config's default. */
+  readonly defaultLeaseMs?: number;
+  /**
+   * Now on the store's clock (ms since the epoch), when machines share the store: leases are
+   * written and judged on it, so machines whose clocks disagree still agree on them.
+   */
+  clockNow?(): number;
   close(): Promise<void>;
 }
