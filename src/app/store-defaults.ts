@@ -12,6 +12,7 @@ export function withStoreDefaults(config: YggConfig, store: Pick<TaskStore, 'def
 }
 
 /** The loop's clock: the store's where machines share it (leases on one clock), else this machine's. */
-export function clockFor(store: Pick<TaskStore, 'clockNow'>): Clock {
-  return store.clockNow ? { ...systemClock, now: () => store.clockNow?.() ?? Date.now() } : systemClock;
+export function clockFor(store: Pick<TaskStore, 'sharedClock'>): Clock {
+  const shared = store.sharedClock;
+  return shared ? { ...systemClock, now: () => shared.now() } : systemClock;
 }

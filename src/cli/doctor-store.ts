@@ -4,7 +4,11 @@
  * clock; logs and the times the monitor shows are each machine's).
  */
 import pg from 'pg';
+import { describeDifference, hostDifferences } from '../app/database-hosts.js';
+import type { YggConfig } from '../config/types.js';
+import type { HostRecord } from '../store/host-catalog.js';
 import { chosenStore } from '../store/open.js';
+import { readHosts } from '../store/postgres/host-catalog.js';
 import { schemaVersion } from '../store/postgres/migrate.js';
 import { latestSchemaVersion } from '../store/postgres/migrations/index.js';
 import { isPostgresUrl, redactIn, redactUrl } from '../store/postgres/url.js';
@@ -17,6 +21,8 @@ export async function storeDiagnosis(options: {
   cwd: string;
   store?: string;
   configPath?: string;
+  /** hosts.yaml as loaded: its hosts against the database's. */
+  config?: YggConfig;
 }): Promise<HostDiagnosis[]> {
   const url = chosenStore({
     cwd: options.cwd,
@@ -74,8 +80,36 @@ export async function storeDiagnosis(options: {
             fix: "Run NTP (chrony, systemd-timesyncd) on every machine and the database host: leases follow the database's clock, logs and times shown follow each machine's.",
           },
     );
+    if (options.config && version >= 2) steps.push(hostsStep(options.config, await readHosts(client), shown));
   } finally {
     await client.end().catch(() => undefined);
   }
   return [{ host: 'store', steps, ok: steps.every((s) => s.status !== 'fail') }];
+}
+
+/**
+ * This hosts.yaml's hosts against the database's, whose slots every dispatcher follows: another
+ * slot count or a host only the database has is a warning; a host it lacks is written by the
+ * next loop started here.
+ */
+function hostsStep(config: YggConfig, records: readonly HostRecord[], shown: string): DoctorStep {
+  const differences = hostDifferences(config, records);
+  const conflicts = differences.filter((d) => d.database !== undefined);
+  const fresh = differences.filter((d) => d.database === undefined).map((d) => d.host);
+  const toAdd =
+    fresh.length > 0 ? `; not in the database yet (a loop started here adds them): ${fresh.join(', ')}` : '';
+  if (conflicts.length === 0) {
+    const same = config.hosts.length - fresh.length;
+    return {
+      step: 'hosts',
+      status: 'ok',
+      detail: `${same} of ${config.hosts.length} as in the database${toAdd}`,
+    };
+  }
+  return {
+    step: 'hosts',
+    status: 'warn',
+    detail: `${conflicts.map(describeDifference).join('; ')}${toAdd}`,
+    fix: `The loops follow the database's slots. To make this hosts.yaml the database's: ygg hosts sync --store '${shown}'`,
+  };
 }

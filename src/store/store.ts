@@ -1,3 +1,4 @@
+import type { HostCatalog } from './host-catalog.js';
 import type { Task } from './task.js';
 
 /** One problem found while reading the store; the line is kept as it is and never dropped. */
@@ -118,6 +119,8 @@ export interface TaskStore extends AsyncDisposable {
   readonly runtimeDir: string;
   /** State shared by every machine on the store, when the store has a place for it. */
   readonly sharedState?: SharedState;
+  /** The hosts and slots every dispatcher on the store follows, when machines share it. */
+  readonly hostCatalog?: HostCatalog;
   /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */
   load(): Promise<void>;
   /**
@@ -160,9 +163,9 @@ export interface TaskStore extends AsyncDisposable {
   /** The lease length when hosts.yaml sets none (`queue.lease`); absent: the config's default. */
   readonly defaultLeaseMs?: number;
   /**
-   * Now on the store's clock (ms since the epoch), when machines share the store: leases are
+   * The store's clock, when machines share the store (`now()`: ms since the epoch): leases are
    * written and judged on it, so machines whose clocks disagree still agree on them.
    */
-  clockNow?(): number;
+  readonly sharedClock?: { now(): number };
   close(): Promise<void>;
 }

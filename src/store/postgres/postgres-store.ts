@@ -17,6 +17,7 @@ import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskSto
 import type { Task } from '../task.js';
 import { type BatchOp, planBatch } from './batch-plan.js';
 import { DatabaseClock } from './db-clock.js';
+import { postgresHostCatalog } from './host-catalog.js';
 import { ChangeListener } from './listener.js';
 import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
@@ -55,13 +56,13 @@ export class PostgresStore implements TaskStore {
   readonly runtimeDir: string;
   /** Pause and drained hosts, shared by every machine on the database. */
   readonly sharedState: SharedState;
+  readonly hostCatalog = postgresHostCatalog(this, (fn) => this.#withClient(fn));
   readonly #url: string;
   readonly #options: PostgresStoreOptions;
   readonly #pool: pg.Pool;
   readonly #mirror: IssueMirror;
   readonly #clock: () => Date;
-  readonly #dbClock = new DatabaseClock({ withClient: (fn) => this.#withClient(fn) });
-  readonly clockNow = (): number => this.#dbClock.now();
+  readonly sharedClock = new DatabaseClock({ withClient: (fn) => this.#withClient(fn) });
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #settingListeners = new Set<() => void>();
   /** Which loops' session locks are held: fast takeover from a loop whose process died. */
@@ -81,7 +82,7 @@ export class PostgresStore implements TaskStore {
     this.#url = options.url;
     this.path = redactUrl(options.url);
     this.runtimeDir = options.runtimeDir ?? resolve('.ygg');
-    this.#clock = options.clock ?? (() => new Date(this.#dbClock.now()));
+    this.#clock = options.clock ?? (() => new Date(this.sharedClock.now()));
     this.#mirror = new IssueMirror(this.path);
     this.#pool = new pg.Pool({ connectionString: options.url, max: 2 });
     // An idle connection the server closed (a restart): the next query opens another.
@@ -120,7 +121,7 @@ export class PostgresStore implements TaskStore {
       const client = await this.#connect();
       try {
         await checkSchema(client, this.#url);
-        await this.#dbClock.measure(client);
+        await this.sharedClock.measure(client);
         await this.#catchUp(client, false);
       } finally {
         client.release();
@@ -232,7 +233,7 @@ export class PostgresStore implements TaskStore {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
-    this.#dbClock.stop();
+    this.sharedClock.stop();
     await this.ownerLocks.close();
     await this.#listener?.stop();
     this.#listener = undefined;
