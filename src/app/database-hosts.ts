@@ -106,6 +106,11 @@ export class DatabaseHosts {
     return changed;
   }
 
+  /** The store's slot count for a host (undefined: the store does not have it). */
+  slotsOf(host: string): number | undefined {
+    return this.#records.find((r) => r.name === host)?.slots;
+  }
+
   /** `config` with the store's slots. */
   apply(config: YggConfig): YggConfig {
     return followDatabase(config, this.#records);

@@ -190,7 +190,12 @@ export class Dispatcher implements AsyncDisposable {
       bus,
       transport: (host) => runtime.transport(host),
       hostUp: (host) => hosts.hostUp(host),
-      usableSlots: (host, vramGb, used) => hosts.usableSlots(host, vramGb, used),
+      // The store's count at once, also on a host busy with slots of the count before.
+      usableSlots: (host, vramGb, used) =>
+        Math.min(
+          hosts.usableSlots(host, vramGb, used),
+          this.#dbHosts?.slotsOf(host) ?? Number.POSITIVE_INFINITY,
+        ),
       gpuFits: (host, gpus, vramGb) => hosts.gpuFits(host, gpus, vramGb),
       refusal: (host, task) => hosts.refusal(host, task),
       ...(options.legacy ? { legacy: true } : {}),
