@@ -13,8 +13,9 @@ export function hostEntries(config: YggConfig): HostEntry[] {
     const entry: HostEntry = {
       name: host.name,
       slots: host.slots,
+      // The types hosts.yaml lists (the built-in ones it does not name run anywhere).
       types: Object.values(config.types)
-        .filter((type) => type.hosts.includes(host.name))
+        .filter((type) => type.declared && type.hosts.includes(host.name))
         .map((type) => type.name)
         .sort(),
       roles: [...host.roles],
