@@ -138,6 +138,8 @@ describe('hosts and slots in the PostgreSQL store', () => {
     expect(sync.code).toBe(0);
     expect(JSON.parse(sync.stdout)).toMatchObject({ changed: ['shared'], removed: ['alpha'], added: [] });
     expect(await slotRows(url)).toEqual({ shared: 5 });
+    const again = await runYgg(['hosts', 'sync', '--store', url, '--config', secondYaml], { cwd: dir });
+    expect(again.stdout).toContain('shared: 5 slots\n  (nothing changed)');
     expect((await doctorHosts(dir, url, secondYaml))?.status).toBe('ok');
     await waitUntil(() => second.lines().some((l) => l.event === 'config:reloaded'), {
       what: 'the dispatcher to take up the new slots',
