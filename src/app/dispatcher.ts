@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load.js';
 import { formatProblem } from '../config/problems.js';
 import type { YggConfig } from '../config/types.js';
 import { type IdleEnd, Loop } from '../dispatch/loop.js';
+import { loopOwner } from '../dispatch/owner.js';
 import { QueuePolicy } from '../dispatch/queue-policy.js';
 import { type LeftTask, leftTasks } from '../dispatch/waiting.js';
 import type { FoundModelServer } from '../hosts/model/discover.js';
@@ -16,11 +17,13 @@ import { withLocalModel } from '../hosts/model/local-models.js';
 import { feedCounters } from '../observe/counter-feed.js';
 import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
+import { DatabaseHosts } from './database-hosts.js';
 import { LoopHosts } from './hosts.js';
 import { findLocalModel } from './local-models.js';
 import { type LoopObservers, type ObserveFlags, observeLoop } from './observers.js';
 import { openLoopPipeline } from './pipeline.js';
 import { type CommonOptions, openRuntime } from './runtime.js';
+import { clockFor, withStoreDefaults } from './store-defaults.js';
 import { storeProblemReporter } from './store-problems.js';
 
 export interface DispatcherOptions extends CommonOptions, ObserveFlags {
@@ -53,6 +56,12 @@ export class Dispatcher implements AsyncDisposable {
   readonly #options: DispatcherOptions;
   #loop: Loop | undefined;
   #configPath = '';
+  /** The store's defaults (the lease) apply to every hosts.yaml read, also after a reload. */
+  #storeDefaults: (config: YggConfig) => YggConfig = (config) => config;
+  /** A store shared by machines: its hosts' slots, followed over this hosts.yaml's. */
+  #dbHosts: DatabaseHosts | undefined;
+  /** hosts.yaml as last loaded (before flags and the store's slots). */
+  #file: YggConfig | undefined;
   #hosts: LoopHosts | undefined;
   #observed: LoopObservers | undefined;
   /** The model server found on this machine, given to local hosts that name none (also after a reload). */
@@ -108,9 +117,10 @@ export class Dispatcher implements AsyncDisposable {
     try {
       const result = await loadConfig(this.#configPath);
       if (result.config) {
-        const config = this.#withFlags(result.config);
-        this.#hosts?.reconfigure(config);
-        this.loop.reconfigure(config);
+        this.#file = result.config;
+        // The store away: its hosts as last read still hold.
+        await this.#dbHosts?.sync(result.config).catch(() => undefined);
+        this.#apply(result.config);
         return;
       }
       const errors = result.errors.map((e) => formatProblem(e));
@@ -132,9 +142,16 @@ export class Dispatcher implements AsyncDisposable {
     return this.#options.warn ?? ((text) => process.stderr.write(text));
   }
 
+  #apply(file: YggConfig): void {
+    const config = this.#withFlags(file);
+    this.#hosts?.reconfigure(config);
+    this.loop.reconfigure(config);
+  }
+
   #withFlags(file: YggConfig): YggConfig {
     const { intervalMs } = this.#options;
-    const config = withLocalModel(file, this.#localModel);
+    const stored = this.#dbHosts?.apply(file) ?? file;
+    const config = withLocalModel(this.#storeDefaults(stored), this.#localModel);
     return intervalMs === undefined
       ? config
       : { ...config, queue: { ...config.queue, pollIntervalMs: intervalMs } };
@@ -146,6 +163,15 @@ export class Dispatcher implements AsyncDisposable {
     const stack = this.#stack;
     const runtime = stack.use(await openRuntime(options));
     this.#configPath = runtime.configPath;
+    this.#storeDefaults = (config) => withStoreDefaults(config, runtime.store);
+    this.#file = runtime.config;
+    const owner = loopOwner();
+    const catalog = runtime.store.hostCatalog;
+    if (catalog) {
+      const hint = `to make this hosts.yaml the database's: ygg hosts sync --store '${runtime.store.path}' --config ${runtime.configPath}`;
+      this.#dbHosts = new DatabaseHosts(catalog, owner, this.#warn, hint);
+      await this.#dbHosts.sync(runtime.config);
+    }
     this.#localModel = await findLocalModel(runtime.config, runtime.store.runtimeDir, (line) =>
       this.#warn(`ygg: ${line}\n`),
     );
@@ -158,11 +184,18 @@ export class Dispatcher implements AsyncDisposable {
     this.#hosts = hosts;
     const loop = new Loop({
       store: runtime.store,
+      owner,
+      clock: clockFor(runtime.store),
       config,
       bus,
       transport: (host) => runtime.transport(host),
       hostUp: (host) => hosts.hostUp(host),
-      usableSlots: (host, vramGb, used) => hosts.usableSlots(host, vramGb, used),
+      // The store's count at once, also on a host busy with slots of the count before.
+      usableSlots: (host, vramGb, used) =>
+        Math.min(
+          hosts.usableSlots(host, vramGb, used),
+          this.#dbHosts?.slotsOf(host) ?? Number.POSITIVE_INFINITY,
+        ),
       gpuFits: (host, gpus, vramGb) => hosts.gpuFits(host, gpus, vramGb),
       refusal: (host, task) => hosts.refusal(host, task),
       ...(options.legacy ? { legacy: true } : {}),
@@ -173,6 +206,17 @@ export class Dispatcher implements AsyncDisposable {
     this.#loop = loop;
     pipeline.bind(loop);
     hosts.onChange = () => loop.kick();
+    if (catalog && this.#dbHosts) {
+      const dbHosts = this.#dbHosts;
+      // Another machine's `ygg hosts sync`: the new slots apply here too.
+      const off = catalog.watch(() => {
+        void dbHosts.refresh().then(
+          (changed) => changed && this.#file && this.#apply(this.#file),
+          () => undefined,
+        );
+      });
+      stack.defer(() => off());
+    }
     // Durable per-submitter and per-type counters (`ygg stats`), fed by the loop's events.
     const counting = feedCounters({
       bus,

@@ -13,6 +13,7 @@ import type { Transport } from '../hosts/transport.js';
 import { builtinPluginDir, loadPlugins, type PluginSet } from '../plugins/loader.js';
 import { openStore } from '../store/open.js';
 import type { TaskStore } from '../store/store.js';
+import { withStoreDefaults } from './store-defaults.js';
 
 export interface Runtime extends AsyncDisposable {
   store: TaskStore;
@@ -28,10 +29,10 @@ export function lockTimeoutFor(config: YggConfig): number {
 }
 
 export async function openRuntime(options: CommonOptions): Promise<Runtime> {
-  const { config, path } = await openConfig(options);
+  const { config: file, path } = await openConfig(options);
   const store = await openStore({
     ...(options.store ? { path: options.store } : {}),
-    ...(config.store ? { configured: config.store } : {}),
+    ...(file.store ? { configured: file.store } : {}),
     cwd: options.cwd ?? process.cwd(),
     // A database store: said once when it goes away and once when it is back.
     onConnection: (state, where) =>
@@ -40,8 +41,9 @@ export async function openRuntime(options: CommonOptions): Promise<Runtime> {
           ? `ygg: lost the database ${where}; writes wait until it is back\n`
           : `ygg: the database ${where} is back\n`,
       ),
-    lockTimeoutMs: lockTimeoutFor(config),
+    lockTimeoutMs: lockTimeoutFor(file),
   });
+  const config = withStoreDefaults(file, store);
   const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
   if (plugins.conflicts.length > 0) {
     await store.close();

@@ -1,10 +1,14 @@
 /**
  * `ygg doctor`'s entry for a PostgreSQL store: the database reachable, its schema version, and
- * this machine's clock against the database's (leases are stamped on each dispatcher's clock, so
- * two dispatchers whose clocks disagree by seconds misjudge each other's leases).
+ * this machine's clock against the database's (leases are written and judged on the database's
+ * clock; logs and the times the monitor shows are each machine's).
  */
 import pg from 'pg';
+import { describeDifference, hostDifferences } from '../app/database-hosts.js';
+import type { YggConfig } from '../config/types.js';
+import type { HostRecord } from '../store/host-catalog.js';
 import { chosenStore } from '../store/open.js';
+import { readHosts } from '../store/postgres/host-catalog.js';
 import { schemaVersion } from '../store/postgres/migrate.js';
 import { latestSchemaVersion } from '../store/postgres/migrations/index.js';
 import { isPostgresUrl, redactIn, redactUrl } from '../store/postgres/url.js';
@@ -17,6 +21,8 @@ export async function storeDiagnosis(options: {
   cwd: string;
   store?: string;
   configPath?: string;
+  /** hosts.yaml as loaded: its hosts against the database's. */
+  config?: YggConfig;
 }): Promise<HostDiagnosis[]> {
   const url = chosenStore({
     cwd: options.cwd,
@@ -71,11 +77,39 @@ export async function storeDiagnosis(options: {
             step: 'clock',
             status: 'warn',
             detail,
-            fix: 'Run NTP (chrony, systemd-timesyncd) on every dispatcher machine and the database host: leases are judged on each clock.',
+            fix: "Run NTP (chrony, systemd-timesyncd) on every machine and the database host: leases follow the database's clock, logs and times shown follow each machine's.",
           },
     );
+    if (options.config && version >= 2) steps.push(hostsStep(options.config, await readHosts(client), shown));
   } finally {
     await client.end().catch(() => undefined);
   }
   return [{ host: 'store', steps, ok: steps.every((s) => s.status !== 'fail') }];
+}
+
+/**
+ * This hosts.yaml's hosts against the database's, whose slots every dispatcher follows: another
+ * slot count or a host only the database has is a warning; a host it lacks is written by the
+ * next loop started here.
+ */
+function hostsStep(config: YggConfig, records: readonly HostRecord[], shown: string): DoctorStep {
+  const differences = hostDifferences(config, records);
+  const conflicts = differences.filter((d) => d.database !== undefined);
+  const fresh = differences.filter((d) => d.database === undefined).map((d) => d.host);
+  const toAdd =
+    fresh.length > 0 ? `; not in the database yet (a loop started here adds them): ${fresh.join(', ')}` : '';
+  if (conflicts.length === 0) {
+    const same = config.hosts.length - fresh.length;
+    return {
+      step: 'hosts',
+      status: 'ok',
+      detail: `${same} of ${config.hosts.length} as in the database${toAdd}`,
+    };
+  }
+  return {
+    step: 'hosts',
+    status: 'warn',
+    detail: `${conflicts.map(describeDifference).join('; ')}${toAdd}`,
+    fix: `The loops follow the database's slots. To make this hosts.yaml the database's: ygg hosts sync --store '${shown}'`,
+  };
 }

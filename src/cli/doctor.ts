@@ -337,6 +337,7 @@ export async function doctor(options: DoctorOptions): Promise<HostDiagnosis[]> {
   if (options.host) return results;
   const store = await storeDiagnosis({
     cwd: options.cwd,
+    config: opened.config,
     ...(options.configPath ? { configPath: options.configPath } : {}),
   });
   const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);

@@ -33,6 +33,8 @@ export const commands: readonly CommandModule[] = [
   { names: ['hosts'], load: () => import('./hosts.js') },
   // `ygg hosts drain NAME`: a subcommand of hosts, in its own file.
   { names: ['hosts'], load: () => import('./drain.js') },
+  // `ygg hosts sync`: this hosts.yaml's hosts and slots into a PostgreSQL store.
+  { names: ['hosts'], load: () => import('./hosts-sync.js') },
   { names: ['doctor'], load: () => import('./doctor.js') },
   { names: ['store'], load: () => import('./store.js') },
 ];

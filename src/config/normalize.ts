@@ -193,6 +193,7 @@ function queue(entry: HostsFile['queue'] = {}): YggConfig['queue'] {
     weights: { ...entry.weights },
     boostLabel: entry.boost_label ?? d.queue.boostLabel,
   };
+  if (entry.lease !== undefined) config.leaseSet = true;
   if (entry.max_size !== undefined) config.maxSize = entry.max_size;
   if (entry.max_per_submitter !== undefined) config.maxPerSubmitter = entry.max_per_submitter;
   if (entry.eval_types !== undefined) config.evalTypes = [...entry.eval_types];

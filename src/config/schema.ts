@@ -149,7 +149,9 @@ export const queueSchema = z
       .describe('fifo: oldest first; makespan: longest expected first. Default: fifo.'),
     strategy: z.enum(['fifo', 'priority', 'fair']).describe('Default: priority.'),
     poll_interval: duration.describe('Safety-net poll of the store besides the file watch. Default: 30s.'),
-    lease: duration.describe('Lease length of a running attempt (renewed while it runs). Default: 60s.'),
+    lease: duration.describe(
+      'Lease length of a running attempt (renewed while it runs). Default: 60s (15s on a PostgreSQL store).',
+    ),
     shutdown_grace: duration.describe(
       'Wait for running tasks on shutdown before aborting them. Default: 30s.',
     ),

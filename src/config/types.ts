@@ -136,6 +136,8 @@ export interface QueueSettings {
   /** Safety-net poll of the store, besides the file watch. */
   pollIntervalMs: number;
   leaseMs: number;
+  /** `queue.lease` was written in hosts.yaml (else the store's default may apply: 15 s on PostgreSQL). */
+  leaseSet?: boolean;
   /** Grace period on shutdown before running attempts are aborted. */
   shutdownGraceMs: number;
   /** Label that marks a model request (`model:NAME`). */

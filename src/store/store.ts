@@ -1,3 +1,4 @@
+import type { HostCatalog } from './host-catalog.js';
 import type { Task } from './task.js';
 
 /** One problem found while reading the store; the line is kept as it is and never dropped. */
@@ -118,6 +119,8 @@ export interface TaskStore extends AsyncDisposable {
   readonly runtimeDir: string;
   /** State shared by every machine on the store, when the store has a place for it. */
   readonly sharedState?: SharedState;
+  /** The hosts and slots every dispatcher on the store follows, when machines share it. */
+  readonly hostCatalog?: HostCatalog;
   /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */
   load(): Promise<void>;
   /**
@@ -157,5 +160,12 @@ export interface TaskStore extends AsyncDisposable {
   holdOwner?(owner: string): () => void;
   /** True when `owner`'s process is known to be gone: its leases count as lapsed (see `holdOwner`). */
   ownerGone?(owner: string): boolean;
+  /** The lease length when hosts.yaml sets none (`queue.lease`); absent: the config's default. */
+  readonly defaultLeaseMs?: number;
+  /**
+   * The store's clock, when machines share the store (`now()`: ms since the epoch): leases are
+   * written and judged on it, so machines whose clocks disagree still agree on them.
+   */
+  readonly sharedClock?: { now(): number };
   close(): Promise<void>;
 }

@@ -10,12 +10,14 @@
  * with one new revision, NOTIFY, commit. Because every writer holds the lock until it commits,
  * revisions become visible in order, and "rows with revision > last seen" never misses one.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { YggError } from '../../errors.js';
 import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { type BatchOp, planBatch } from './batch-plan.js';
+import { DatabaseClock } from './db-clock.js';
+import { postgresHostCatalog } from './host-catalog.js';
 import { ChangeListener } from './listener.js';
 import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
@@ -54,15 +56,18 @@ export class PostgresStore implements TaskStore {
   readonly runtimeDir: string;
   /** Pause and drained hosts, shared by every machine on the database. */
   readonly sharedState: SharedState;
+  readonly hostCatalog = postgresHostCatalog(this, (fn) => this.#withClient(fn));
   readonly #url: string;
   readonly #options: PostgresStoreOptions;
   readonly #pool: pg.Pool;
   readonly #mirror: IssueMirror;
   readonly #clock: () => Date;
+  readonly sharedClock = new DatabaseClock({ withClient: (fn) => this.#withClient(fn) });
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #settingListeners = new Set<() => void>();
   /** Which loops' session locks are held: fast takeover from a loop whose process died. */
   readonly ownerLocks: OwnerLocks;
+  readonly defaultLeaseMs = 15_000; // a vanished machine's tasks (its lock still held) run elsewhere soon
   #queue: Queued[] = [];
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
@@ -77,7 +82,7 @@ export class PostgresStore implements TaskStore {
     this.#url = options.url;
     this.path = redactUrl(options.url);
     this.runtimeDir = options.runtimeDir ?? resolve('.ygg');
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? (() => new Date(this.sharedClock.now()));
     this.#mirror = new IssueMirror(this.path);
     this.#pool = new pg.Pool({ connectionString: options.url, max: 2 });
     // An idle connection the server closed (a restart): the next query opens another.
@@ -116,6 +121,7 @@ export class PostgresStore implements TaskStore {
       const client = await this.#connect();
       try {
         await checkSchema(client, this.#url);
+        await this.sharedClock.measure(client);
         await this.#catchUp(client, false);
       } finally {
         client.release();
@@ -227,6 +233,7 @@ export class PostgresStore implements TaskStore {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    this.sharedClock.stop();
     await this.ownerLocks.close();
     await this.#listener?.stop();
     this.#listener = undefined;
@@ -391,6 +398,3 @@ export class PostgresStore implements TaskStore {
     }
   }
 }
-
-/** Where a PostgreSQL store keeps this machine's runtime files by default. */
-export const defaultRuntimeDir = (cwd: string): string => join(cwd, '.ygg');
