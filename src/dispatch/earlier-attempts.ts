@@ -5,8 +5,8 @@
  * try again later, not counted against its attempts.
  */
 import type { HostConfig } from '../config/types.js';
-import { attemptMarker, endAttemptProcesses } from '../hosts/end-attempt.js';
-import { HostUnreachableError, type Transport } from '../hosts/transport.js';
+import { AttemptNotEndedError, attemptMarker, endAttemptProcesses } from '../hosts/end-attempt.js';
+import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
 import { type Task, yggOf } from '../store/task.js';
 import type { TaskChange } from './lifecycle/changes.js';
@@ -26,8 +26,15 @@ export interface EarlierAttemptsInput {
   timeoutMs?: number;
 }
 
-/** True when the task may run now: no earlier attempt of it is left on a host. */
+/**
+ * True when the task may run now: no earlier attempt of it is left on a host. Otherwise (or when
+ * the store could not be written) the task has gone back to the queue, or its lease will lapse.
+ */
 export async function endEarlierAttempts(input: EarlierAttemptsInput): Promise<boolean> {
+  return endEarlier(input).catch(() => false);
+}
+
+async function endEarlier(input: EarlierAttemptsInput): Promise<boolean> {
   const { task, token, bus } = input;
   const unended = yggOf(task).unended ?? [];
   if (unended.length === 0) return true;
@@ -49,8 +56,10 @@ export async function endEarlierAttempts(input: EarlierAttemptsInput): Promise<b
         );
         processes = result.ended;
       } catch (error) {
+        // The transport rejects only when the host cannot be reached.
+        const message = (error as Error).message;
         const why =
-          error instanceof HostUnreachableError ? `${host.name} is unreachable` : (error as Error).message;
+          error instanceof AttemptNotEndedError ? message : `${host.name} is unreachable: ${message}`;
         blocked = `waiting for attempt ${earlier.attempt} on ${host.name} to end: ${why}`;
         bus.emit('task:earlier-waiting', { ...about, error: blocked });
         break;

@@ -194,23 +194,27 @@ export class Runner {
       waitMs: claimedAt - launch.readyAt,
     });
 
-    const mayRun = await endEarlierAttempts({
-      task: claimed,
-      token,
-      hosts: config.hosts,
-      transport: this.#options.transport,
-      write: (change) => this.write(change),
-      bus,
-      now: () => clock.now(),
-    }).catch(async (error) => {
-      this.#options.log.error({ task_id: task.id, err: String(error) }, 'ending its earlier attempt failed');
-      await this.#handBack(claimed!);
-      return false;
-    });
-    if (!mayRun) {
-      hostSlots.release(slot);
-      this.#options.kick();
-      return;
+    // Rare (a takeover from a dead loop), and awaited only then: the task counts as claiming meanwhile.
+    if (yggOf(claimed).unended?.length) {
+      this.claiming.set(task.id, { type, host: slot.host });
+      const { transport } = this.#options;
+      const write = (change: TaskChange) => this.write(change);
+      const now = () => clock.now();
+      const mayRun = await endEarlierAttempts({
+        task: claimed,
+        token,
+        hosts: config.hosts,
+        transport,
+        write,
+        bus,
+        now,
+      });
+      this.claiming.delete(task.id);
+      if (!mayRun) {
+        hostSlots.release(slot);
+        this.#options.kick();
+        return;
+      }
     }
     const settings = attemptSettings(claimed, typeConfig, launch.plugin, config.defaults);
     let run: RunningAttempt | undefined;

@@ -28,12 +28,20 @@ wait_gone && { echo "ended $n"; exit 0; }
 echo "left $(found | wc -l)"
 exit 3`;
 
+/** The host answered, but the attempt's processes could not all be ended (or the check failed). */
+export class AttemptNotEndedError extends Error {
+  override readonly name: string = 'AttemptNotEndedError';
+}
+
 export interface EndedAttempt {
   /** Processes of the attempt that were still running (now ended). */
   ended: number;
 }
 
-/** Ends the attempt's processes on the host; rejects when it cannot say they are gone. */
+/**
+ * Ends the attempt's processes on the host. Rejects with AttemptNotEndedError when the host
+ * answered but they are not all gone, and with the transport's error when it did not answer.
+ */
 export async function endAttemptProcesses(
   transport: Transport,
   marker: string,
@@ -46,7 +54,7 @@ export async function endAttemptProcesses(
   const ended = /^ended (\d+)/m.exec(result.stdout);
   if (result.code === 0 && ended) return { ended: Number(ended[1]) };
   const left = /^left (\d+)/m.exec(result.stdout);
-  throw new Error(
+  throw new AttemptNotEndedError(
     left
       ? `${left[1]} of its processes on ${transport.hostName} could not be ended`
       : `ending it on ${transport.hostName} failed: ${(result.stderr || result.stdout).trim() || `exit ${result.code ?? result.signal}`}`,

@@ -69,6 +69,7 @@ describe('CLI start-up loads what the command needs', () => {
         'add-config.js',
         'add-model-check.js',
         'store-options.js',
+        'store-help.js',
       ]),
     );
   });

@@ -27,6 +27,21 @@ if pgrep -f "sleep $1" >/dev/null; then echo "earlier attempt still running"; el
   seconds,
 ];
 
+/** A sleep no other run of this file has; whatever of it is left when the test ends is killed. */
+function uniqueSeconds(): string {
+  const seconds = `4747.${process.pid}${Math.floor(Math.random() * 1e6)}`;
+  onTestFinished(() => {
+    for (const { pid } of processesMatching(`sleep ${seconds}`)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+  return seconds;
+}
+
 const hostsYaml = (sandbox: boolean) => `queue:
   lease: 2s
 hosts:
@@ -37,7 +52,8 @@ hosts:
       enabled: ${sandbox}
 `;
 
-async function takeOver(name: string, sandbox: boolean, seconds: string) {
+async function takeOver(name: string, sandbox: boolean) {
+  const seconds = uniqueSeconds();
   const dir = await queueDir(name, hostsYaml(sandbox));
   const store = join(dir, '.beads', 'issues.jsonl');
   const added = await runYgg(['add', 'outlives its loop', '--', ...command(seconds)], { cwd: dir });
@@ -59,15 +75,15 @@ async function takeOver(name: string, sandbox: boolean, seconds: string) {
   await waitForTasks(store, (tasks) => tasks.find((t) => t.id === id)?.status === 'closed', 60_000);
   await second.stop();
   const [task] = (await readTasks(store)).filter((t) => t.id === id);
-  return { task: task!, ended };
+  return { task: task!, ended, seconds };
 }
 
 describe('a task taken over from a killed loop', () => {
   it('ends the earlier attempt left running on the host before it runs again (sandbox off)', {
     timeout: 180_000,
   }, async () => {
-    const { task, ended } = await takeOver('earlier-attempt-plain', false, '4747.1');
-    expect(processesMatching('sleep 4747.1')).toEqual([]);
+    const { task, ended, seconds } = await takeOver('earlier-attempt-plain', false);
+    expect(processesMatching(`sleep ${seconds}`)).toEqual([]);
     expect(ended).toMatchObject({ host: 'alpha', attempt: 1, processes: 1 });
     // The second attempt looked for the first one's sleep when it started: gone already.
     expect(task.comments?.at(-1)?.text).toContain('alone');
@@ -79,8 +95,8 @@ describe('a task taken over from a killed loop', () => {
   it('finds it inside the sandbox too (bubblewrap, its own process namespace)', {
     timeout: 180_000,
   }, async () => {
-    const { task, ended } = await takeOver('earlier-attempt-sandboxed', true, '4747.2');
-    expect(processesMatching('sleep 4747.2')).toEqual([]);
+    const { task, ended, seconds } = await takeOver('earlier-attempt-sandboxed', true);
+    expect(processesMatching(`sleep ${seconds}`)).toEqual([]);
     expect(ended).toMatchObject({ host: 'alpha', attempt: 1 });
     expect(ended.processes).toBeGreaterThan(0);
     expect(yggOf(task).history?.map((h) => h.outcome)).toEqual(['lost', 'succeeded']);
@@ -114,18 +130,19 @@ describe('a task whose earlier attempt is on a host that cannot be reached', () 
     await writeFile(join(dir, 'surtr-only.yaml'), `queue:\n  lease: 2s\nhosts:\n${surtr}`);
     await writeFile(join(dir, 'hosts.yaml'), `queue:\n  lease: 2s\nhosts:\n${surtr}${alpha}`);
     const store = join(dir, '.beads', 'issues.jsonl');
-    const added = await runYgg(['add', 'outlives its loop', '--', ...command('4747.3')], { cwd: dir });
+    const seconds = uniqueSeconds();
+    const added = await runYgg(['add', 'outlives its loop', '--', ...command(seconds)], { cwd: dir });
     expect(added.code, added.stderr).toBe(0);
     const id = added.stdout.trim();
 
     const first = spawnLoop(dir, ['--config', join(dir, 'surtr-only.yaml')]);
-    await waitUntil(() => processesMatching('sleep 4747.3').length > 0, {
+    await waitUntil(() => processesMatching(`sleep ${seconds}`).length > 0, {
       what: 'the first attempt sleeping on surtr',
       timeoutMs: 60_000,
     });
     first.child.kill('SIGKILL');
     await first.exited;
-    expect(processesMatching('sleep 4747.3')).not.toHaveLength(0);
+    expect(processesMatching(`sleep ${seconds}`)).not.toHaveLength(0);
     // surtr goes away (its listener; the orphaned command goes on running there).
     process.kill(sshd.pid!, 'SIGKILL');
     await waitUntil(() => sshd.pid === undefined, { what: 'sshd gone' });
@@ -137,13 +154,13 @@ describe('a task whose earlier attempt is on a host that cannot be reached', () 
     // Tried again later, still waiting: meanwhile it ran nowhere, alpha included.
     await second.logged((l) => l.event === 'task:earlier-waiting' && l !== waiting, 60_000);
     expect(second.lines().filter((l) => l.event === 'task:started' && l.task_id === id)).toEqual([]);
-    expect(processesMatching('sleep 4747.3')).not.toHaveLength(0);
+    expect(processesMatching(`sleep ${seconds}`)).not.toHaveLength(0);
 
     await sshd.start();
     await second.logged((l) => l.event === 'task:earlier-ended', 60_000);
     await waitForTasks(store, (tasks) => tasks.find((t) => t.id === id)?.status === 'closed', 60_000);
     await second.stop();
-    expect(processesMatching('sleep 4747.3')).toEqual([]);
+    expect(processesMatching(`sleep ${seconds}`)).toEqual([]);
     const [task] = (await readTasks(store)).filter((t) => t.id === id);
     expect(task?.comments?.at(-1)?.text).toContain('alone');
     expect(yggOf(task!).unended).toBeUndefined();

@@ -188,7 +188,7 @@ describe('leases on a PostgreSQL store', () => {
     }[];
     const clock = entries.find((e) => e.host === 'store')?.steps.find((s) => s.step === 'clock');
     expect(clock?.status).toBe('warn');
-    expect(clock?.detail).toMatch(/clock is 3\d{4} ms behind the database's/);
+    expect(clock?.detail).toMatch(/clock is (29\d{3}|3\d{4}) ms behind the database's/);
     await Promise.all([behind.stop(), other.stop()]);
     await queue.store.close();
   });
