@@ -4,7 +4,7 @@
  * stream and the web view it serves show every loop.
  */
 import { type LoopView, mergeLoopViews } from './merge-snapshots.js';
-import { type LoopRecord, liveLoopRecords } from './server/loop-records.js';
+import { type LoopRecord, type LoopsPlace, liveLoopRecords } from './server/loop-records.js';
 import type { StatusSnapshot, StatusSource } from './snapshot.js';
 
 /** A loop's own view (not merged with its peers'), or undefined when it does not answer in time. */
@@ -23,10 +23,10 @@ export async function ownView(record: LoopRecord, timeoutMs: number): Promise<St
 
 /** Every live loop on the store but `exclude`, each with its own view when it answered. */
 export async function loopViews(
-  runtimeDir: string,
+  place: LoopsPlace,
   options: { exclude?: string; timeoutMs?: number } = {},
 ): Promise<LoopView[]> {
-  const records = (await liveLoopRecords(runtimeDir)).filter((r) => r.owner !== options.exclude);
+  const records = (await liveLoopRecords(place)).filter((r) => r.owner !== options.exclude);
   return Promise.all(
     records.map(async (record) => {
       const snapshot = await ownView(record, options.timeoutMs ?? 2000);
@@ -37,10 +37,10 @@ export async function loopViews(
 
 /** Every live loop's view merged into one; undefined when no loop answers. */
 export async function mergedLoopsSnapshot(
-  runtimeDir: string,
+  place: LoopsPlace,
   timeoutMs = 2000,
 ): Promise<{ snapshot: StatusSnapshot; views: LoopView[] } | undefined> {
-  const views = await loopViews(runtimeDir, { timeoutMs });
+  const views = await loopViews(place, { timeoutMs });
   const snapshot = mergeLoopViews(views);
   return snapshot ? { snapshot, views } : undefined;
 }
@@ -54,7 +54,7 @@ export interface PeerMergingSource extends StatusSource, Disposable {}
 export function peerMergingSource(
   source: StatusSource,
   options: {
-    runtimeDir: string;
+    runtimeDir: LoopsPlace;
     /** This loop's record as it will be written (without the server's address). */
     self: Pick<LoopRecord, 'owner' | 'pid' | 'machine' | 'startedAt'>;
     refreshMs?: number;

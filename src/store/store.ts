@@ -111,6 +111,26 @@ export interface SharedState {
   watch(onChange: () => void): () => void;
 }
 
+/**
+ * Each running dispatcher's status record, kept by a store shared by machines so that a monitor
+ * anywhere sees every dispatcher (the file store keeps them under `.ygg/loops/` instead).
+ */
+export interface DispatcherRecords {
+  /** Writes (or refreshes) one dispatcher's record; its heartbeat is the store's clock now. */
+  put(owner: string, record: object): Promise<void>;
+  remove(owner: string): Promise<void>;
+  /** The records refreshed within `freshMs` on the store's clock, as written. */
+  live(freshMs: number): Promise<unknown[]>;
+}
+
+/** A store reached over the network: whether it can be reached now. */
+export interface StoreConnection {
+  /** When the store was found unreachable (ms since the epoch); undefined while it is reachable. */
+  readonly lostSince: number | undefined;
+  /** Called when it goes away and when it is back. Returns a stop function. */
+  onChange(listener: () => void): () => void;
+}
+
 export interface TaskStore extends AsyncDisposable {
   /** The Beads file this store reads and writes. */
   readonly path: string;
@@ -118,6 +138,10 @@ export interface TaskStore extends AsyncDisposable {
   readonly runtimeDir: string;
   /** State shared by every machine on the store, when the store has a place for it. */
   readonly sharedState?: SharedState;
+  /** Every dispatcher's status record, when the store has a place for them. */
+  readonly dispatchers?: DispatcherRecords;
+  /** Whether the store can be reached now, for a store over the network. */
+  readonly connection?: StoreConnection;
   /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */
   load(): Promise<void>;
   /**

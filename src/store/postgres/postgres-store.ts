@@ -16,6 +16,8 @@ import { YggError } from '../../errors.js';
 import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { type BatchOp, planBatch } from './batch-plan.js';
+import { ConnectionState } from './connection-state.js';
+import { postgresDispatcherRecords } from './dispatcher-records.js';
 import { ChangeListener } from './listener.js';
 import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
@@ -54,6 +56,8 @@ export class PostgresStore implements TaskStore {
   readonly runtimeDir: string;
   /** Pause and drained hosts, shared by every machine on the database. */
   readonly sharedState: SharedState;
+  readonly dispatchers = postgresDispatcherRecords((fn) => this.#withClient(fn));
+  readonly connection = new ConnectionState((state) => this.#options.onConnection?.(state, this.path));
   readonly #url: string;
   readonly #options: PostgresStoreOptions;
   readonly #pool: pg.Pool;
@@ -207,7 +211,7 @@ export class PostgresStore implements TaskStore {
       onSetting: () => {
         for (const listener of this.#settingListeners) listener();
       },
-      onState: (state) => this.#options.onConnection?.(state, this.path),
+      onState: (state) => this.connection.set(state),
     });
     this.#listener.start();
   }

@@ -1,5 +1,6 @@
 /** Every schema version in order; a new one is appended, never edited once released. */
 import { initial } from './0001-initial.js';
+import { dispatchers } from './0002-dispatchers.js';
 
 export interface Migration {
   version: number;
@@ -7,6 +8,6 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, dispatchers];
 
 export const latestSchemaVersion = migrations.at(-1)?.version ?? 0;
