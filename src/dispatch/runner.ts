@@ -31,6 +31,7 @@ import type { RunningAttempt } from './running-attempt.js';
 import { settle } from './settle.js';
 import { type LoopTotals, SettleWriter } from './settle-writer.js';
 import { slotLending } from './slot-lending.js';
+import { startsShared } from './store-starts.js';
 
 export type { RunningAttempt } from './running-attempt.js';
 
@@ -162,6 +163,10 @@ export class Runner {
         type,
         hostSlots: launch.usable,
         ...(cap === undefined ? {} : { typeCap: cap }),
+        // Across loops on a store shared by machines: the store's check counts every loop's starts.
+        ...(config.queue.rateLimit && startsShared(this.#options.store)
+          ? { rateLimit: config.queue.rateLimit }
+          : {}),
         leaseMs: config.queue.leaseMs,
         now,
       });
