@@ -70,7 +70,10 @@ export class QueuePolicy {
   #launched(task: Task, view: PassView): void {
     const submitter = submitterOf(task);
     this.fairFor(view.store).started(submitter, view.config.queue.weights);
-    if (!startsShared(view.store)) return this.rateLimiter.record(submitter, view.now());
+    if (!startsShared(view.store)) {
+      this.rateLimiter.record(submitter, view.now());
+      return;
+    }
     // As the claim will record it (whole seconds count to their end), so this loop never admits
     // a start the store's check declines.
     const at = Math.floor(view.now() / 1000) * 1000 + 999;
