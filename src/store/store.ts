@@ -123,6 +123,24 @@ export interface DispatcherRecords {
   live(freshMs: number): Promise<unknown[]>;
 }
 
+/** One counter of `ygg stats`: `scope` is `submitters` or `types`. */
+export interface CounterAmount {
+  scope: string;
+  key: string;
+  field: string;
+  value: number;
+}
+
+/**
+ * The counters of `ygg stats` kept by a store shared by machines, summed over every dispatcher
+ * on it (the file store keeps them in `.ygg/counters.json` instead).
+ */
+export interface SharedCounters {
+  /** Adds each amount to its counter, atomically against other machines' adds. */
+  add(amounts: readonly CounterAmount[]): Promise<void>;
+  read(): Promise<CounterAmount[]>;
+}
+
 /** A store reached over the network: whether it can be reached now. */
 export interface StoreConnection {
   /** When the store was found unreachable (ms since the epoch); undefined while it is reachable. */
@@ -140,6 +158,8 @@ export interface TaskStore extends AsyncDisposable {
   readonly sharedState?: SharedState;
   /** Every dispatcher's status record, when the store has a place for them. */
   readonly dispatchers?: DispatcherRecords;
+  /** The counters of `ygg stats`, when the store has a place for them. */
+  readonly counters?: SharedCounters;
   /** Whether the store can be reached now, for a store over the network. */
   readonly connection?: StoreConnection;
   /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */

@@ -10,7 +10,7 @@
  * with one new revision, NOTIFY, commit. Because every writer holds the lock until it commits,
  * revisions become visible in order, and "rows with revision > last seen" never misses one.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { YggError } from '../../errors.js';
 import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
@@ -23,6 +23,7 @@ import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
 import { OwnerLocks, ownerKey } from './owner-locks.js';
 import { changeChannel, rowOf, upsertRows, writeLockKey } from './rows.js';
+import { postgresCounters } from './shared-counters.js';
 import { postgresSharedState } from './shared-state.js';
 import { redactIn, redactUrl } from './url.js';
 
@@ -57,6 +58,7 @@ export class PostgresStore implements TaskStore {
   /** Pause and drained hosts, shared by every machine on the database. */
   readonly sharedState: SharedState;
   readonly dispatchers = postgresDispatcherRecords((fn) => this.#withClient(fn));
+  readonly counters = postgresCounters((fn) => this.#withClient(fn));
   readonly connection = new ConnectionState((state) => this.#options.onConnection?.(state, this.path));
   readonly #url: string;
   readonly #options: PostgresStoreOptions;
@@ -395,6 +397,3 @@ export class PostgresStore implements TaskStore {
     }
   }
 }
-
-/** Where a PostgreSQL store keeps this machine's runtime files by default. */
-export const defaultRuntimeDir = (cwd: string): string => join(cwd, '.ygg');

@@ -1,6 +1,7 @@
 /** Every schema version in order; a new one is appended, never edited once released. */
 import { initial } from './0001-initial.js';
 import { dispatchers } from './0002-dispatchers.js';
+import { counters } from './0003-counters.js';
 
 export interface Migration {
   version: number;
@@ -8,6 +9,6 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, dispatchers];
+export const migrations: readonly Migration[] = [initial, dispatchers, counters];
 
 export const latestSchemaVersion = migrations.at(-1)?.version ?? 0;
