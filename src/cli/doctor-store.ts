@@ -8,6 +8,7 @@ import { chosenStore } from '../store/open.js';
 import { schemaVersion } from '../store/postgres/migrate.js';
 import { latestSchemaVersion } from '../store/postgres/migrations/index.js';
 import { isPostgresUrl, redactIn, redactUrl } from '../store/postgres/url.js';
+import { dispatchersStep } from './doctor-dispatchers.js';
 import type { DoctorStep, HostDiagnosis } from './doctor-step.js';
 
 /** Skew beyond this is a warning (a lease is 15 s or more; renewals come every third of it). */
@@ -74,6 +75,8 @@ export async function storeDiagnosis(options: {
             fix: 'Run NTP (chrony, systemd-timesyncd) on every dispatcher machine and the database host: leases are judged on each clock.',
           },
     );
+    // Each dispatcher's record, from version 2 of the schema on.
+    if (version >= 2) steps.push(await dispatchersStep(client, clockSkewWarnMs));
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -78,6 +78,19 @@ describe('dispatcher records in PostgreSQL', () => {
         intervalMs: 250,
       });
 
+    // ygg doctor from the third folder names both, with their clocks against the database's.
+    const doctor = await runYgg(['doctor', '--json', '--config', config], {
+      cwd: folders[2]!,
+      env: { YGG_STORE: url },
+    });
+    expect(doctor.stdout, `${doctor.code} ${doctor.stderr}`).not.toBe('');
+    const store = (
+      JSON.parse(doctor.stdout) as { host: string; steps: { step: string; detail: string }[] }[]
+    ).find((e) => e.host === 'store');
+    const dispatchers = store?.steps.find((s) => s.step === 'dispatchers');
+    expect(dispatchers?.detail).toMatch(/^2 running: /);
+    for (const name of names) expect(dispatchers?.detail).toContain(`${name} (clock `);
+
     await b.stop();
     await waitUntil(
       async () => {

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestSchemaVersion } from '../../src/store/postgres/migrations/index.js';
 import { runYgg } from '../helpers/cli.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { testDir } from '../helpers/tmp.js';
@@ -34,10 +35,10 @@ describe('the CLI on a PostgreSQL store', () => {
 
     const init = await runYgg(['init', '--store', url], { cwd: dir });
     expect(init.stderr).toBe('');
-    expect(init.stdout).toContain('created ygg schema version 1 in postgres://');
+    expect(init.stdout).toContain(`created ygg schema version ${latestSchemaVersion} in postgres://`);
     expect(init.stdout).toContain('created hosts.yaml');
     expect((await runYgg(['init', '--store', url], { cwd: dir })).stdout).toContain(
-      'kept ygg schema version 1',
+      `kept ygg schema version ${latestSchemaVersion}`,
     );
 
     const add = await runYgg(['add', 'first task', '--store', url, '--config', join(dir, 'hosts.yaml')], {
@@ -77,11 +78,15 @@ describe('the CLI on a PostgreSQL store', () => {
     expect(tables.rows[0].t).toBeNull();
     const migrated = await runYgg(['store', 'migrate', '--store', url], { cwd: dir });
     expect(migrated.stderr).toBe('');
-    expect(migrated.stdout).toContain('schema version 0 → 1');
+    expect(migrated.stdout).toContain(`schema version 0 → ${latestSchemaVersion}`);
     const again = await runYgg(['store', 'migrate', '--store', url], { cwd: dir });
-    expect(again.stdout).toContain('schema version 1, up to date');
+    expect(again.stdout).toContain(`schema version ${latestSchemaVersion}, up to date`);
     const json = await runYgg(['store', 'migrate', '--store', url, '--json'], { cwd: dir });
-    expect(JSON.parse(json.stdout)).toMatchObject({ from: 1, to: 1, applied: [] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      from: latestSchemaVersion,
+      to: latestSchemaVersion,
+      applied: [],
+    });
     expect((await runYgg(['list', '--store', url], { cwd: dir })).code).toBe(0);
   });
 
@@ -144,6 +149,7 @@ describe('the CLI on a PostgreSQL store', () => {
       ['database', 'ok'],
       ['schema', 'ok'],
       ['clock', 'ok'],
+      ['dispatchers', 'ok'],
     ]);
     const bare = await storeEntry(await emptyDatabase('cli_doctor'));
     expect(bare?.ok).toBe(false);
