@@ -1,16 +1,19 @@
 /**
  * The database of a PostgreSQL store going away mid-run, as a user sees it: the loop says so
- * once in its log and stops claiming; `ygg monitor` (in tmux, from another folder) and the
- * loop's status (the web view's JSON) say since when; once the database is back both clear,
- * and every task is done once.
+ * once in its log and stops claiming; `ygg monitor` (in tmux, from another folder), the loop's
+ * status (the web view's JSON) and the web view in Chromium say since when; once the database is
+ * back all clear, and every task is done once.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/observe/snapshot.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { type Task, yggOf } from '../../src/store/task.js';
+import { chromiumFlags, chromiumPath } from '../helpers/chromium.js';
 import { yggBin } from '../helpers/cli.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startLoop } from '../helpers/running-loop.js';
@@ -86,7 +89,15 @@ describe.skipIf(!hasTmux)('the database going away, in the monitor and the web v
     const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
     const command = `${process.execPath} ${yggBin} monitor --store '${url}' --config ${config}; echo "monitor exited $?"; sleep 60`;
     tmux('new-session', '-d', '-s', 'm', '-x', '120', '-y', '30', '-c', monitorDir, command);
+    let browser: Browser | undefined;
     try {
+      // The web view, where Debian's Chromium is installed.
+      browser = existsSync(chromiumPath)
+        ? await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags })
+        : undefined;
+      const page = await browser?.newPage();
+      await page?.goto(loop.browserUrl);
+      await page?.locator('#conn', { hasText: 'live' }).waitFor();
       const screen = () => tmux('capture-pane', '-p', '-t', 'm');
       const ids: string[] = [];
       for (let i = 0; i < 40; i++)
@@ -126,6 +137,9 @@ describe.skipIf(!hasTmux)('the database going away, in the monitor and the web v
       });
       expect(away).toMatchObject({ state: 'unreachable', claiming: 'paused' });
       expect(Date.parse(away.since)).toBeGreaterThan(0);
+      await page
+        ?.locator('#database', { hasText: /^database unreachable since \d\d:\d\d:\d\d, claiming paused$/ })
+        .waitFor({ timeout: 30_000 });
 
       await server.up();
       await waitUntil(() => !/DATABASE UNREACHABLE/.test(screen()), {
@@ -138,6 +152,7 @@ describe.skipIf(!hasTmux)('the database going away, in the monitor and the web v
         timeoutMs: 30_000,
         intervalMs: 100,
       });
+      await page?.locator('#database').waitFor({ state: 'hidden', timeout: 30_000 });
 
       const tasks = await waitUntil(
         async () => {
@@ -161,6 +176,7 @@ describe.skipIf(!hasTmux)('the database going away, in the monitor and the web v
       const between = lines.slice(lines.indexOf(told[0]!), lines.indexOf(told[1]!));
       expect(between.filter((l) => l.event === 'task:started').length).toBeLessThanOrEqual(4);
     } finally {
+      await browser?.close();
       tmux('kill-server');
       await loop.stop();
       await submitter.close().catch(() => undefined);
