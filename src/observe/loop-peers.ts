@@ -4,12 +4,18 @@
  * stream and the web view it serves show every loop.
  */
 import { type LoopView, mergeLoopViews } from './merge-snapshots.js';
-import { type LoopRecord, type LoopsPlace, liveLoopRecords } from './server/loop-records.js';
+import {
+  type LoopRecord,
+  type LoopsPlace,
+  liveLoopRecords,
+  reachableFromHere,
+} from './server/loop-records.js';
 import type { StatusSnapshot, StatusSource } from './snapshot.js';
 
 /** A loop's own view (not merged with its peers'), or undefined when it does not answer in time. */
 export async function ownView(record: LoopRecord, timeoutMs: number): Promise<StatusSnapshot | undefined> {
   if (!record.url || !record.token) return undefined;
+  if (!reachableFromHere(record)) return undefined;
   try {
     const response = await fetch(`${record.url}/status?scope=loop`, {
       headers: { authorization: `Bearer ${record.token}` },

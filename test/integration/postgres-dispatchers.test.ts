@@ -5,6 +5,8 @@
  * whose heartbeat is old reads as gone, a fresh one is shown with its machine.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,10 +113,22 @@ describe('dispatcher records in PostgreSQL', () => {
     await mkdir(here);
     await mkdir(join(dir, 'loop'));
     const loop = await startLoop(join(dir, 'loop'), ['--store', url, '--config', config]);
+    // What listens here on the port the other machine's record names: it must never be asked.
+    const asked: string[] = [];
+    const local = createServer((request, response) => {
+      asked.push(String(request.headers.authorization));
+      response.writeHead(401).end();
+    });
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+    const port = (local.address() as AddressInfo).port;
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       const record = (owner: string, pid: number) => ({
+        url: `http://127.0.0.1:${port}`,
+        host: '127.0.0.1',
+        port,
+        token: 'other-box-token',
         owner,
         pid,
         machine: 'other-box',
@@ -140,12 +154,15 @@ describe('dispatcher records in PostgreSQL', () => {
       const names = snapshot.loops?.map((l) => l.name);
       expect(names).toContain(`pid ${loop.child.pid}`);
       expect(names).not.toContain('pid 4343 on other-box');
-      // Its status server is not reachable from here: the record's own count stands in.
+      // Its status server (on its own loopback) is not reachable from here: the record's own
+      // count stands in, and its token was sent nowhere.
       expect(snapshot.loops?.find((l) => l.name === 'pid 4242 on other-box')).toMatchObject({
-        view: 'no-status',
+        view: 'unreachable',
         running: 1,
       });
+      expect(asked).toEqual([]);
     } finally {
+      local.close();
       await client.end();
       await loop.stop();
     }

@@ -4,7 +4,13 @@
  */
 import { YggError } from '../../errors.js';
 import { actorHeader } from '../server/actor.js';
-import { folderOf, type LoopRecord, type LoopsPlace, liveLoopRecords } from '../server/loop-records.js';
+import {
+  folderOf,
+  type LoopRecord,
+  type LoopsPlace,
+  liveLoopRecords,
+  reachableFromHere,
+} from '../server/loop-records.js';
 import { readStatusFile, type StatusFile } from '../server/status-file.js';
 import type { AttemptOutput, StatusSnapshot } from '../snapshot.js';
 
@@ -60,7 +66,7 @@ export async function connectStatusFor(place: LoopsPlace, id: string): Promise<S
 }
 
 function recordFile(r: LoopRecord): StatusFile | undefined {
-  if (!r.url || !r.token || !r.host || !r.port) return undefined;
+  if (!r.url || !r.token || !r.host || !r.port || !reachableFromHere(r)) return undefined;
   return {
     pid: r.pid,
     host: r.host,

@@ -140,6 +140,21 @@ function checkRecord(value: unknown): LoopRecord | undefined {
   return parsed as LoopRecord;
 }
 
+/**
+ * Whether a loop's status server may be asked from this machine: another machine's loopback
+ * address is not that machine from here (and its token is not sent to whatever listens there).
+ */
+export function reachableFromHere(record: Pick<LoopRecord, 'machine' | 'url'>): boolean {
+  if (!record.url) return false;
+  if (record.machine === hostname()) return true;
+  try {
+    const host = new URL(record.url).hostname;
+    return !(host === 'localhost' || host === '[::1]' || host.startsWith('127.'));
+  } catch {
+    return false;
+  }
+}
+
 /** How people name a loop: `pid 1234` on this machine, `pid 1234 on other-box` elsewhere. */
 export function loopName(record: Pick<LoopRecord, 'pid' | 'machine'>): string {
   return record.machine === hostname() ? `pid ${record.pid}` : `pid ${record.pid} on ${record.machine}`;
