@@ -15,8 +15,8 @@ import { type LeftTask, leftTasks } from '../dispatch/waiting.js';
 import type { FoundModelServer } from '../hosts/model/discover.js';
 import { withLocalModel } from '../hosts/model/local-models.js';
 import { feedCounters } from '../observe/counter-feed.js';
-import { Counters } from '../observe/counters.js';
 import { EventBus } from '../observe/events.js';
+import { countersFor } from '../observe/store-counters.js';
 import { DatabaseHosts } from './database-hosts.js';
 import { LoopHosts } from './hosts.js';
 import { findLocalModel } from './local-models.js';
@@ -220,7 +220,7 @@ export class Dispatcher implements AsyncDisposable {
     // Durable per-submitter and per-type counters (`ygg stats`), fed by the loop's events.
     const counting = feedCounters({
       bus,
-      counters: new Counters(runtime.store.runtimeDir),
+      counters: countersFor(runtime.store),
       task: (id) => runtime.store.get(id),
       evalTypes: () => loop.config.queue.evalTypes,
       onError: (error) => this.#warn(`ygg: counters not written yet (will retry): ${String(error)}\n`),

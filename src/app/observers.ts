@@ -43,7 +43,8 @@ export async function observeLoop(
   // The status server shows every loop on the store: this one's view merged with the others'.
   const startedAt = new Date(loop.startedAt).toISOString();
   const self = { owner: loop.owner, pid: process.pid, machine: hostname(), startedAt };
-  const source = peerMergingSource(own, { runtimeDir: loop.store.runtimeDir, self });
+  // On a store shared by machines the loops' records are the store's: every machine sees them.
+  const source = peerMergingSource(own, { runtimeDir: loop.store, self });
   const disposeSources = () => {
     source[Symbol.dispose]();
     own[Symbol.dispose]();
@@ -89,7 +90,8 @@ export async function observeLoop(
   if (observers.server) stderr.write(`ygg: status and web view at ${observers.server.browserUrl}\n`);
   const server = observers.server;
   const presence = await announceLoop({
-    runtimeDir: loop.store.runtimeDir,
+    place: loop.store,
+    activity: () => loopActivity(loop),
     owner: loop.owner,
     startedAt: loop.startedAt,
     version,
@@ -124,6 +126,13 @@ export async function observeLoop(
       }
     },
   };
+}
+
+/** What a loop's record says it holds: its slots in use and the first tasks it runs. */
+function loopActivity(loop: Loop): { slotsInUse: number; running: string[] } {
+  let slotsInUse = 0;
+  for (const slots of loop.slots.values()) slotsInUse += slots.used;
+  return { slotsInUse, running: [...loop.running.keys()].slice(0, 20) };
 }
 
 /** Store locks this process holds too long or leaves behind, logged at error with their holder. */

@@ -96,6 +96,7 @@ export async function openLoopPipeline(
   const pipeline = await AgentPipeline.open({
     config,
     runtimeDir: runtime.store.runtimeDir,
+    sharedState: runtime.store.sharedState,
     transportFor: (name) => {
       const host = config.hosts.find((h) => h.name === name);
       if (!host) throw new Error(`no host named ${name} in hosts.yaml`);

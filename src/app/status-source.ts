@@ -80,6 +80,9 @@ export function loopStatusSource(
     const snap = tracker.snapshot();
     const now = loop.clock.now();
     snap.paused = loop.paused;
+    const lostSince = loop.store.connection?.lostSince;
+    if (lostSince !== undefined)
+      snap.database = { state: 'unreachable', since: new Date(lostSince).toISOString(), claiming: 'paused' };
     snap.loop.state = loop.state === 'created' ? 'starting' : loop.state;
     snap.loop.startedAt = new Date(loop.startedAt).toISOString();
     snap.loop.owner = loop.owner;

@@ -12,6 +12,7 @@ import { readHosts } from '../store/postgres/host-catalog.js';
 import { schemaVersion } from '../store/postgres/migrate.js';
 import { latestSchemaVersion } from '../store/postgres/migrations/index.js';
 import { isPostgresUrl, redactIn, redactUrl } from '../store/postgres/url.js';
+import { dispatchersStep } from './doctor-dispatchers.js';
 import type { DoctorStep, HostDiagnosis } from './doctor-step.js';
 
 /** Skew beyond this is a warning (a lease is 15 s or more; renewals come every third of it). */
@@ -81,6 +82,8 @@ export async function storeDiagnosis(options: {
           },
     );
     if (options.config && version >= 2) steps.push(hostsStep(options.config, await readHosts(client), shown));
+    // Each dispatcher's record, from version 3 of the schema on.
+    if (version >= 3) steps.push(await dispatchersStep(client, clockSkewWarnMs));
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -35,12 +35,15 @@ export async function waitReasons(
   tasks: readonly Task[],
   runtimeDir: string,
   config: YggConfig | undefined,
-  store: Pick<TaskStore, 'get' | 'sharedState'>,
+  store: Pick<TaskStore, 'get' | 'sharedState' | 'dispatchers'>,
   now = Date.now(),
   options: { askLoops?: boolean; plugins?: PluginSet } = {},
 ): Promise<Map<string, WaitReason>> {
   const reasons = new Map<string, WaitReason>();
-  const snapshot = options.askLoops === false ? undefined : await liveSnapshot(runtimeDir);
+  const snapshot =
+    options.askLoops === false
+      ? undefined
+      : await liveSnapshot({ runtimeDir, dispatchers: store.dispatchers });
   const told = snapshot?.waiting ?? snapshot?.unroutable.map((u) => ({ ...u, kind: 'unroutable' })) ?? [];
   const wanted = new Set(tasks.map((t) => t.id));
   for (const w of told)

@@ -4,14 +4,12 @@
  */
 import { mergedLoopsSnapshot } from '../observe/loop-peers.js';
 import { connectStatus } from '../observe/monitor/client.js';
+import type { LoopsPlace } from '../observe/server/loop-records.js';
 import type { StatusSnapshot } from '../observe/snapshot.js';
 
-export async function liveSnapshot(
-  runtimeDir: string,
-  timeoutMs = 3000,
-): Promise<StatusSnapshot | undefined> {
-  const merged = await mergedLoopsSnapshot(runtimeDir, timeoutMs);
+export async function liveSnapshot(place: LoopsPlace, timeoutMs = 3000): Promise<StatusSnapshot | undefined> {
+  const merged = await mergedLoopsSnapshot(place, timeoutMs);
   if (merged) return merged.snapshot;
-  const client = await connectStatus(runtimeDir, Math.min(timeoutMs, 1500));
+  const client = await connectStatus(place, Math.min(timeoutMs, 1500));
   return client?.snapshot(AbortSignal.timeout(timeoutMs)).catch(() => undefined);
 }

@@ -80,7 +80,7 @@ export async function logsCommand(
   write(formatTaskLog(task));
   const active = ['open', 'in_progress'].includes(statusOf(task));
   if (!options.follow || !active) return;
-  const client = await connectStatusFor(store.runtimeDir, id);
+  const client = await connectStatusFor(store, id);
   if (!client) {
     write('(no loop running: nothing to follow)\n');
     return;

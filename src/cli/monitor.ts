@@ -41,7 +41,7 @@ export async function currentSnapshot(
   store: TaskStore,
   config: YggConfig | undefined,
 ): Promise<{ snapshot: StatusSnapshot }> {
-  const live = await liveSnapshot(store.runtimeDir, 5000);
+  const live = await liveSnapshot(store, 5000);
   if (live) return { snapshot: live };
   return { snapshot: await withStoreReasons(snapshotFromStore(store, config, { version }), store, config) };
 }
@@ -92,7 +92,7 @@ export async function monitorInteractive(options: MonitorOptions): Promise<void>
   const stop = new AbortController();
   const feed = runFeed(
     {
-      runtimeDir: store.runtimeDir,
+      runtimeDir: store,
       storeSnapshot: async () => {
         await store.load();
         return withStoreReasons(snapshotFromStore(store, config, { version }), store, config);

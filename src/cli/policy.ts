@@ -10,7 +10,8 @@ export async function policyCommand(options: CommonOptions): Promise<PolicyVersi
     ...(options.store ? { path: options.store } : {}),
     cwd: options.cwd ?? process.cwd(),
   });
-  return PolicyStore.read(store.runtimeDir);
+  // Awaited here: the store closes when this function returns, and the read may need it.
+  return await PolicyStore.read(store.runtimeDir, store.sharedState);
 }
 
 export function formatPolicyVersions(rows: readonly PolicyVersion[]): string {

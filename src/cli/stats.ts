@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { Counters, type CountersData, type CounterValues, counterFields } from '../observe/counters.js';
+import { type CountersData, type CounterValues, counterFields } from '../observe/counters.js';
+import { readCountersOf } from '../observe/store-counters.js';
 import { cell } from '../text/cell.js';
 import { type StoreCommandOptions, usingStore, withStoreOption } from './store-options.js';
 
-/** The durable counters kept beside the store (`.ygg/counters.json`). */
+/** The durable counters: `.ygg/counters.json` beside a file store, the database's (every dispatcher's summed) on PostgreSQL. */
 export async function statsCommand(options: StoreCommandOptions): Promise<CountersData> {
-  return usingStore(options, (store) => Counters.read(store.runtimeDir));
+  return usingStore(options, (store) => readCountersOf(store));
 }
 
 /** How wide a submitter or type name may be in `ygg stats`. */

@@ -8,30 +8,48 @@ import type { HostConfig } from '../config/types.js';
 import { AttemptNotEndedError, attemptMarker, endAttemptProcesses } from '../hosts/end-attempt.js';
 import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
+import type { HostSlots, Slot } from '../schedule/slots.js';
 import { type Task, yggOf } from '../store/task.js';
+import type { Clock } from './clock.js';
 import type { TaskChange } from './lifecycle/changes.js';
 
 /** How long a task whose earlier attempt could not be ended waits before it is tried again. */
 export const earlierAttemptRetryMs = 5_000;
 
 export interface EarlierAttemptsInput {
+  /** The task as claimed (its `unended` attempts) and its new lease's token. */
   task: Task;
   token: number;
-  hosts: readonly HostConfig[];
+  /** The slot it took: given back when it must wait. */
+  launch: { type: string; slot: Slot; hostSlots: HostSlots };
+  /** The runner's claims in flight: the task is one of them meanwhile. */
+  claiming: Map<string, { type: string; host: string }>;
+  config(): { hosts: readonly HostConfig[] };
   transport(host: HostConfig): Transport;
   write(change: TaskChange): Promise<Task | undefined>;
   bus: EventBus;
-  now(): number;
+  clock: Clock;
+  /** Ask the loop for a pass (the slot came back). */
+  kick(): void;
   /** Bound of each host's clean-up (default 10 s). */
   timeoutMs?: number;
 }
 
 /**
  * True when the task may run now: no earlier attempt of it is left on a host. Otherwise (or when
- * the store could not be written) the task has gone back to the queue, or its lease will lapse.
+ * the store could not be written) its slot is given back, and the task has gone back to the queue
+ * or its lease will lapse.
  */
 export async function endEarlierAttempts(input: EarlierAttemptsInput): Promise<boolean> {
-  return endEarlier(input).catch(() => false);
+  const { task, launch, claiming } = input;
+  claiming.set(task.id, { type: launch.type, host: launch.slot.host });
+  const mayRun = await endEarlier(input).catch(() => false);
+  claiming.delete(task.id);
+  if (!mayRun) {
+    launch.hostSlots.release(launch.slot);
+    input.kick();
+  }
+  return mayRun;
 }
 
 async function endEarlier(input: EarlierAttemptsInput): Promise<boolean> {
@@ -41,7 +59,7 @@ async function endEarlier(input: EarlierAttemptsInput): Promise<boolean> {
   const ended: number[] = [];
   let blocked: string | undefined;
   for (const earlier of unended) {
-    const host = input.hosts.find((h) => h.name === earlier.host);
+    const host = input.config().hosts.find((h) => h.name === earlier.host);
     const about = { taskId: task.id, host: earlier.host, attempt: earlier.attempt };
     // A host no longer configured is not ygg's to reach: nothing to end there from here.
     let processes = 0;
@@ -70,7 +88,7 @@ async function endEarlier(input: EarlierAttemptsInput): Promise<boolean> {
   }
   if (ended.length > 0) await input.write({ op: 'ended-earlier', id: task.id, token, ended });
   if (!blocked) return true;
-  const now = input.now();
+  const now = input.clock.now();
   await input.write({
     op: 'release',
     id: task.id,

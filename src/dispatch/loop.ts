@@ -31,6 +31,7 @@ import { type PassContext, runPass } from './pass.js';
 import type { HostSignals } from './pass-input.js';
 import { Runner, type RunningAttempt } from './runner.js';
 import { emptyTotals, type LoopTotals } from './settle-writer.js';
+import { storeReachable, watchStoreConnection } from './store-outage.js';
 import { WaitingTasks } from './waiting.js';
 import { WakeTimer } from './wake-timer.js';
 
@@ -172,6 +173,7 @@ export class Loop implements PassView {
       // A store shared by machines: the other loops learn at once when this process dies.
       this.store.holdOwner?.(this.owner) ?? (() => undefined),
       this.store.watch((change) => this.#onStoreChange(change)),
+      watchStoreConnection(this.store, this.bus, () => this.kick()),
       this.bus.on('host:down', ({ host }) => {
         this.#runner.stopAll('host-down', `host ${host} went down`, host);
         this.kick();
@@ -312,7 +314,8 @@ export class Loop implements PassView {
     let later = false;
     let launched = 0;
     let hostsOnly = false;
-    if (!this.paused) {
+    // Paused, or a database store that cannot be reached: nothing is claimed.
+    if (!this.paused && storeReachable(this.store)) {
       const result = runPass(this.#passContext(), this.clock.now());
       this.#heldElsewhere = result.heldElsewhere;
       this.#plan = result.plan;

@@ -11,8 +11,9 @@ import { orderForMakespan } from '../schedule/order.js';
 import { leastRecentlyStarted } from '../schedule/position.js';
 import { RateLimiter } from '../schedule/rate-limit.js';
 import type { TaskStore } from '../store/store.js';
-import { submitterOf, type Task } from '../store/task.js';
+import { submitterOf, type Task, yggOf } from '../store/task.js';
 import type { DispatchExtensions, PassView } from './extensions.js';
+import { followStoreStarts, startKey, startsShared } from './store-starts.js';
 
 export type QueueHooks = Required<Pick<DispatchExtensions, 'order' | 'admit' | 'launched'>>;
 
@@ -21,6 +22,8 @@ export class QueuePolicy {
   readonly rateLimiter = new RateLimiter(undefined);
   #fair: FairOrder | undefined;
   #over = new Map<string, string>();
+  /** With a rate limit: every loop's starts from the store, so the limit holds across loops. */
+  #followingStarts = false;
 
   /** The fair turns, seeded from the store on first use (least recently started first). */
   fairFor(store: Pick<TaskStore, 'scan'>): FairOrder {
@@ -41,6 +44,10 @@ export class QueuePolicy {
   #order(tasks: readonly Task[], view: PassView): readonly Task[] {
     const queue = view.config.queue;
     this.rateLimiter.setLimit(queue.rateLimit);
+    if (queue.rateLimit && !this.#followingStarts && startsShared(view.store)) {
+      this.#followingStarts = true;
+      followStoreStarts(view.store, (submitter, at, key) => this.rateLimiter.record(submitter, at, key));
+    }
     this.#over = hasQueueLimits(queue) ? overLimit(view.store.list(queuedStatuses), queue) : new Map();
     const settings = orderSettings(queue);
     if (queue.strategy === 'priority' && queue.order === 'makespan') {
@@ -63,7 +70,14 @@ export class QueuePolicy {
   #launched(task: Task, view: PassView): void {
     const submitter = submitterOf(task);
     this.fairFor(view.store).started(submitter, view.config.queue.weights);
-    this.rateLimiter.record(submitter, view.now());
+    if (!startsShared(view.store)) {
+      this.rateLimiter.record(submitter, view.now());
+      return;
+    }
+    // As the claim will record it (whole seconds count to their end), so this loop never admits
+    // a start the store's check declines.
+    const at = Math.floor(view.now() / 1000) * 1000 + 999;
+    this.rateLimiter.record(submitter, at, startKey(task.id, (yggOf(task).attempt ?? 0) + 1));
   }
 }
 

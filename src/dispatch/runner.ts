@@ -33,6 +33,7 @@ import type { RunningAttempt } from './running-attempt.js';
 import { settle } from './settle.js';
 import { type LoopTotals, SettleWriter } from './settle-writer.js';
 import { slotLending } from './slot-lending.js';
+import { startsShared } from './store-starts.js';
 
 export type { RunningAttempt } from './running-attempt.js';
 
@@ -164,6 +165,8 @@ export class Runner {
         type,
         hostSlots: launch.usable,
         ...(cap === undefined ? {} : { typeCap: cap }),
+        // Across loops on a store shared by machines: the store's check counts every loop's starts.
+        ...(config.queue.rateLimit && startsShared(store) ? { rateLimit: config.queue.rateLimit } : {}),
         leaseMs: config.queue.leaseMs,
         now,
       });
@@ -195,27 +198,9 @@ export class Runner {
     });
 
     // Rare (a takeover from a dead loop), and awaited only then: the task counts as claiming meanwhile.
-    if (yggOf(claimed).unended?.length) {
-      this.claiming.set(task.id, { type, host: slot.host });
-      const { transport } = this.#options;
-      const write = (change: TaskChange) => this.write(change);
-      const now = () => clock.now();
-      const mayRun = await endEarlierAttempts({
-        task: claimed,
-        token,
-        hosts: config.hosts,
-        transport,
-        write,
-        bus,
-        now,
-      });
-      this.claiming.delete(task.id);
-      if (!mayRun) {
-        hostSlots.release(slot);
-        this.#options.kick();
-        return;
-      }
-    }
+    const earlier = { ...this.#options, task: claimed, token, launch, claiming: this.claiming };
+    const write = (change: TaskChange) => this.write(change);
+    if (yggOf(claimed).unended?.length && !(await endEarlierAttempts({ ...earlier, write }))) return;
     const settings = attemptSettings(claimed, typeConfig, launch.plugin, config.defaults);
     let run: RunningAttempt | undefined;
     let slotHeld = true;

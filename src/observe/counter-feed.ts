@@ -1,11 +1,12 @@
 /** Feeds the durable counters from the loop's events: starts, successes (and evaluations), failures. */
 import { submitterOf, type Task } from '../store/task.js';
-import { type Counters, isEvalType } from './counters.js';
+import { isEvalType } from './counters.js';
 import type { EventBus } from './events.js';
+import type { CounterBook } from './store-counters.js';
 
 export interface CounterFeedOptions {
   bus: EventBus;
-  counters: Counters;
+  counters: CounterBook;
   /** The task of an event (its submitter), from the store. */
   task(id: string): Task | undefined;
   /** Types counted as evaluations; default: names with eval or grader. */

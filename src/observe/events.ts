@@ -33,6 +33,8 @@ export interface YggEvents {
   'slots:changed': { host: string; used: number; total: number; effective: number };
   'gpu:sample': { host: string; gpus: GpuSample[] };
   'queue:paused': { paused: boolean };
+  /** A store over the network went away (claiming pauses) or came back (`since`: when it went). */
+  'store:connection': { state: 'lost' | 'back'; since?: string };
   'config:reloaded': { path: string };
   'config:invalid': { path: string; errors: string[] };
   'loop:state': { state: 'starting' | 'running' | 'stopping' | 'stopped' };

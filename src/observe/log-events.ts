@@ -25,6 +25,7 @@ const levels: Partial<Record<YggEventName, Level>> = {
   'slots:changed': 'trace',
   'gpu:sample': 'trace',
   'queue:paused': 'info',
+  'store:connection': 'warn',
   'config:reloaded': 'info',
   'config:invalid': 'error',
   'loop:state': 'info',

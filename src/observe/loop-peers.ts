@@ -4,12 +4,18 @@
  * stream and the web view it serves show every loop.
  */
 import { type LoopView, mergeLoopViews } from './merge-snapshots.js';
-import { type LoopRecord, liveLoopRecords } from './server/loop-records.js';
+import {
+  type LoopRecord,
+  type LoopsPlace,
+  liveLoopRecords,
+  reachableFromHere,
+} from './server/loop-records.js';
 import type { StatusSnapshot, StatusSource } from './snapshot.js';
 
 /** A loop's own view (not merged with its peers'), or undefined when it does not answer in time. */
 export async function ownView(record: LoopRecord, timeoutMs: number): Promise<StatusSnapshot | undefined> {
   if (!record.url || !record.token) return undefined;
+  if (!reachableFromHere(record)) return undefined;
   try {
     const response = await fetch(`${record.url}/status?scope=loop`, {
       headers: { authorization: `Bearer ${record.token}` },
@@ -23,10 +29,10 @@ export async function ownView(record: LoopRecord, timeoutMs: number): Promise<St
 
 /** Every live loop on the store but `exclude`, each with its own view when it answered. */
 export async function loopViews(
-  runtimeDir: string,
+  place: LoopsPlace,
   options: { exclude?: string; timeoutMs?: number } = {},
 ): Promise<LoopView[]> {
-  const records = (await liveLoopRecords(runtimeDir)).filter((r) => r.owner !== options.exclude);
+  const records = (await liveLoopRecords(place)).filter((r) => r.owner !== options.exclude);
   return Promise.all(
     records.map(async (record) => {
       const snapshot = await ownView(record, options.timeoutMs ?? 2000);
@@ -37,10 +43,10 @@ export async function loopViews(
 
 /** Every live loop's view merged into one; undefined when no loop answers. */
 export async function mergedLoopsSnapshot(
-  runtimeDir: string,
+  place: LoopsPlace,
   timeoutMs = 2000,
 ): Promise<{ snapshot: StatusSnapshot; views: LoopView[] } | undefined> {
-  const views = await loopViews(runtimeDir, { timeoutMs });
+  const views = await loopViews(place, { timeoutMs });
   const snapshot = mergeLoopViews(views);
   return snapshot ? { snapshot, views } : undefined;
 }
@@ -54,7 +60,7 @@ export interface PeerMergingSource extends StatusSource, Disposable {}
 export function peerMergingSource(
   source: StatusSource,
   options: {
-    runtimeDir: string;
+    runtimeDir: LoopsPlace;
     /** This loop's record as it will be written (without the server's address). */
     self: Pick<LoopRecord, 'owner' | 'pid' | 'machine' | 'startedAt'>;
     refreshMs?: number;

@@ -7,7 +7,9 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import {
+  folderOf,
   type LoopRecord,
+  type LoopsPlace,
   liveLoopRecords,
   loopHeartbeatMs,
   loopName,
@@ -22,14 +24,17 @@ export interface LoopPresence extends AsyncDisposable {
 }
 
 export async function announceLoop(options: {
-  runtimeDir: string;
+  /** The store's runtime folder, or the folder and the store's own loop records. */
+  place: LoopsPlace;
   owner: string;
   startedAt: number;
   version: string;
   server?: { url: string; host: string; port: number; token: string };
   logger?: Logger;
+  /** What it holds now, written with each heartbeat. */
+  activity?: () => Pick<LoopRecord, 'slotsInUse' | 'running'>;
 }): Promise<LoopPresence> {
-  const { runtimeDir, server } = options;
+  const { place, server } = options;
   const record: LoopRecord = {
     owner: options.owner,
     pid: process.pid,
@@ -38,18 +43,28 @@ export async function announceLoop(options: {
     version: options.version,
     heartbeatAt: new Date().toISOString(),
     ...(server ? { url: server.url, host: server.host, port: server.port, token: server.token } : {}),
+    ...options.activity?.(),
   };
-  const others = (await liveLoopRecords(runtimeDir)).filter((r) => r.owner !== record.owner);
-  await writeLoopRecord(runtimeDir, record);
+  const others = (await liveLoopRecords(place)).filter((r) => r.owner !== record.owner);
+  await writeLoopRecord(place, record);
   if (others.length > 0)
     options.logger?.warn(
       { loops_beside: others.map((o) => ({ pid: o.pid, machine: o.machine, url: o.url })) },
       `${others.length === 1 ? 'another loop runs' : `${others.length} other loops run`} on this store (${others.map((o) => `${loopName(o)}, since ${o.startedAt}`).join('; ')}); they share it: each claims ready tasks under its own lease, and hosts' slots and types' max_concurrent hold across all of them. monitor, the web view, hosts and list --ready show every loop`,
     );
+  // Said once until a write succeeds again (a database away for minutes is said elsewhere).
+  let failing = false;
   const heartbeat = setInterval(() => {
-    record.heartbeatAt = new Date().toISOString();
-    writeLoopRecord(runtimeDir, record).catch((error: unknown) =>
-      options.logger?.warn({ err: error }, 'could not refresh this loop’s record; trying again'),
+    Object.assign(record, options.activity?.(), { heartbeatAt: new Date().toISOString() });
+    writeLoopRecord(place, record).then(
+      () => {
+        failing = false;
+      },
+      (error: unknown) => {
+        if (!failing)
+          options.logger?.warn({ err: error }, 'could not refresh this loop’s record; trying again');
+        failing = true;
+      },
     );
   }, loopHeartbeatMs);
   heartbeat.unref();
@@ -57,8 +72,8 @@ export async function announceLoop(options: {
   const close = () => {
     closing ??= (async () => {
       clearInterval(heartbeat);
-      await removeLoopRecord(runtimeDir, record.owner);
-      await handOverStatusFile(runtimeDir);
+      await removeLoopRecord(place, record.owner).catch(() => undefined);
+      await handOverStatusFile(place);
     })();
     return closing;
   };
@@ -66,9 +81,12 @@ export async function announceLoop(options: {
 }
 
 /** No status.json (its loop stopped) but a loop with a server runs: point status.json at it. */
-async function handOverStatusFile(runtimeDir: string): Promise<void> {
+async function handOverStatusFile(place: LoopsPlace): Promise<void> {
+  const runtimeDir = folderOf(place);
   if (await readStatusFile(runtimeDir)) return;
-  const next = (await liveLoopRecords(runtimeDir)).findLast((r) => r.url && r.token && r.host && r.port);
+  const next = (await liveLoopRecords(place)).findLast(
+    (r) => r.machine === hostname() && r.url && r.token && r.host && r.port,
+  );
   if (!next) return;
   await writeStatusFile(runtimeDir, {
     pid: next.pid,

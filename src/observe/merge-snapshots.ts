@@ -16,7 +16,7 @@ import {
 
 /** One loop as found in its record, with its own view when it answered. */
 export interface LoopView {
-  record: Pick<LoopRecord, 'pid' | 'machine' | 'startedAt' | 'url'>;
+  record: Pick<LoopRecord, 'pid' | 'machine' | 'startedAt' | 'url' | 'running'>;
   snapshot?: StatusSnapshot;
 }
 
@@ -39,6 +39,7 @@ export function mergeLoopViews(
   const merged: StatusSnapshot = {
     ...first,
     paused: all.some((s) => s.paused),
+    ...databaseOf(all),
     hosts: mergeHosts(all),
     running: uniqueBy(
       all.flatMap((s) => s.running.map((r) => withLoop(r, nameOf.get(s) ?? r.loop))),
@@ -82,9 +83,21 @@ function summary(view: LoopView): LoopSummary {
     pid: record.pid,
     startedAt: record.startedAt,
     ...(snapshot?.loop.state ? { state: snapshot.loop.state } : {}),
-    ...(snapshot ? { running: snapshot.running.length } : {}),
+    // Without its view, the record's own count (a store shared by machines keeps it fresh).
+    ...(snapshot
+      ? { running: snapshot.running.length }
+      : record.running
+        ? { running: record.running.length }
+        : {}),
     view: snapshot ? 'live' : record.url ? 'unreachable' : 'no-status',
   };
+}
+
+/** The database as the loops find it: unreachable since the earliest when any finds it so. */
+function databaseOf(all: readonly StatusSnapshot[]): Pick<StatusSnapshot, 'database'> {
+  const lost = all.flatMap((s) => (s.database ? [s.database] : []));
+  if (lost.length === 0) return {};
+  return { database: lost.reduce((a, b) => (b.since < a.since ? b : a)) };
 }
 
 function withLoop<T extends { loop?: string }>(item: T, loop: string | undefined): T {

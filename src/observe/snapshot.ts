@@ -170,11 +170,22 @@ export interface LoopInfo {
   owner?: string;
 }
 
+/** The store's database, when a loop finds it unreachable (absent while it answers). */
+export interface DatabaseStatus {
+  state: 'unreachable';
+  /** When it went away (ISO). */
+  since: string;
+  /** The loop claims nothing until it is back; running attempts go on while their leases allow. */
+  claiming: 'paused';
+}
+
 export interface StatusSnapshot {
   schema: typeof snapshotSchemaVersion;
   generatedAt: string;
   loop: LoopInfo;
   paused: boolean;
+  /** Present while the store's database cannot be reached. */
+  database?: DatabaseStatus;
   hosts: HostStatus[];
   queue: QueueStatus;
   running: RunningTask[];

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { YggConfig } from '../config/types.js';
 import type { Transport } from '../hosts/transport.js';
 import type { EventBus } from '../observe/events.js';
+import type { SharedState } from '../store/store.js';
 import { plural } from '../text/plural.js';
 import { Learner } from './learner.js';
 import { runOnnx } from './onnx-session.js';
@@ -35,6 +36,8 @@ export interface PipelineOptions {
   config: YggConfig;
   /** The store's runtime dir (`.ygg/`). */
   runtimeDir: string;
+  /** A store shared by machines: the policy versions are its (every machine's learner and rollouts agree). */
+  sharedState?: SharedState | undefined;
   /** The transport of a named host (the host pool's). */
   transportFor: (host: string) => Transport;
   events?: EventBus;
@@ -90,7 +93,10 @@ export class AgentPipeline {
       (await rewardsFromSettings(config.learner?.rewards, {
         ...(options.plugins ? { plugins: options.plugins } : {}),
       }));
-    const policy = await PolicyStore.open(runtimeDir, { now: () => new Date(now()) });
+    const policy = await PolicyStore.open(runtimeDir, {
+      now: () => new Date(now()),
+      shared: options.sharedState,
+    });
     const learnerSettings = config.learner;
     if (learnerSettings?.initialPolicy) await policy.ensureInitial(learnerSettings.initialPolicy);
     const replay = await ReplayBuffer.inRuntimeDir(runtimeDir, {

@@ -1,13 +1,17 @@
 /**
  * Policy versions: an atomic counter in the runtime dir (`policy.json`, lowdb, written by
  * temp file and rename, under a file lock so two processes never publish the same number),
- * with one record per version and its checkpoint kept as `policy/vN.onnx`.
+ * with one record per version and its checkpoint kept as `policy/vN.onnx`. On a store shared by
+ * machines the records are the store's (policy-shared.ts); the checkpoints stay files here.
  */
-import { copyFile, mkdir, readFile, rename } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { Low } from 'lowdb';
+import { Low, Memory } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import lockfile from 'proper-lockfile';
+import type { SharedState } from '../store/store.js';
+import { appendSharedVersion, readSharedVersions } from './policy-shared.js';
 
 export interface PolicyVersion {
   version: number;
@@ -47,16 +51,29 @@ export class PolicyStore {
   readonly runtimeDir: string;
   readonly #db: Low<PolicyData>;
   readonly #now: () => Date;
+  readonly #shared: SharedState | undefined;
   #chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(runtimeDir: string, db: Low<PolicyData>, now: () => Date) {
+  private constructor(runtimeDir: string, db: Low<PolicyData>, now: () => Date, shared?: SharedState) {
     this.runtimeDir = runtimeDir;
     this.#db = db;
     this.#now = now;
+    this.#shared = shared;
   }
 
-  static async open(runtimeDir: string, options: { now?: () => Date } = {}): Promise<PolicyStore> {
+  /** `shared`: a store shared by machines keeps the version records (every machine's). */
+  static async open(
+    runtimeDir: string,
+    options: { now?: () => Date; shared?: SharedState | undefined } = {},
+  ): Promise<PolicyStore> {
     await mkdir(join(runtimeDir, 'policy'), { recursive: true });
+    const now = options.now ?? (() => new Date());
+    if (options.shared) {
+      const db = new Low<PolicyData>(new Memory<PolicyData>(), { versions: [] });
+      const store = new PolicyStore(runtimeDir, db, now, options.shared);
+      await store.reload();
+      return store;
+    }
     const db = new Low<PolicyData>(new JSONFile<PolicyData>(join(runtimeDir, policyFileName)), {
       versions: [],
     });
@@ -67,7 +84,8 @@ export class PolicyStore {
   }
 
   /** The versions recorded in a runtime dir, without creating or locking anything (none when absent). */
-  static async read(runtimeDir: string): Promise<PolicyVersion[]> {
+  static async read(runtimeDir: string, shared?: SharedState): Promise<PolicyVersion[]> {
+    if (shared) return readSharedVersions<PolicyVersion>(shared);
     try {
       const data = JSON.parse(
         await readFile(join(runtimeDir, policyFileName), 'utf8'),
@@ -96,11 +114,14 @@ export class PolicyStore {
 
   /** Re-read the file (another process may have published). */
   async reload(): Promise<void> {
-    await this.#db.read();
+    if (this.#shared) this.#db.data.versions = await readSharedVersions<PolicyVersion>(this.#shared);
+    else await this.#db.read();
   }
 
   /** Record the initial policy as version 0, unless versions exist already. */
   async ensureInitial(checkpointFile: string): Promise<PolicyVersion> {
+    const request = { checkpointFile, batchSize: 0, meanReward: null };
+    if (this.#shared) return this.#appendShared(request, true);
     return this.#serialized(async () => {
       await this.#db.read();
       const existing = this.current();
@@ -111,6 +132,7 @@ export class PolicyStore {
 
   /** Publish the next version: number = current + 1, atomically across processes. */
   async publish(request: PublishRequest): Promise<PolicyVersion> {
+    if (this.#shared) return this.#appendShared(request, false);
     return this.#serialized(async () => {
       await this.#db.read();
       const next = (this.current()?.version ?? 0) + 1;
@@ -119,12 +141,41 @@ export class PolicyStore {
   }
 
   async #append(version: number, request: PublishRequest): Promise<PolicyVersion> {
-    const ext = extname(request.checkpointFile) || '.onnx';
-    const checkpoint = join(this.runtimeDir, 'policy', `v${version}${ext}`);
+    const checkpoint = this.#checkpointPath(version, request);
     const temp = `${checkpoint}.tmp-${process.pid}`;
     await copyFile(request.checkpointFile, temp);
     await rename(temp, checkpoint);
-    const record: PolicyVersion = {
+    const record = this.#record(version, checkpoint, request);
+    this.#db.data.versions.push(record);
+    await this.#db.write();
+    return record;
+  }
+
+  #checkpointPath(version: number, request: PublishRequest): string {
+    const ext = extname(request.checkpointFile) || '.onnx';
+    return join(this.runtimeDir, 'policy', `v${version}${ext}`);
+  }
+
+  /**
+   * The next number from the store shared by machines: the checkpoint is copied in first (to a
+   * temporary name), the record appended atomically, then the copy renamed to its version.
+   */
+  async #appendShared(request: PublishRequest, onlyIfEmpty: boolean): Promise<PolicyVersion> {
+    const temp = join(this.runtimeDir, 'policy', `publishing-${randomUUID()}.tmp`);
+    await copyFile(request.checkpointFile, temp);
+    const { versions, added } = await appendSharedVersion(
+      this.#shared!,
+      (version) => this.#record(version, this.#checkpointPath(version, request), request),
+      { onlyIfEmpty },
+    );
+    if (added) await rename(temp, added.checkpoint);
+    else await rm(temp, { force: true });
+    this.#db.data.versions = versions;
+    return added ?? versions.at(-1)!;
+  }
+
+  #record(version: number, checkpoint: string, request: PublishRequest): PolicyVersion {
+    return {
       version,
       publishedAt: this.#now().toISOString(),
       batchSize: request.batchSize,
@@ -134,9 +185,6 @@ export class PolicyStore {
       ...(request.trainMs === undefined ? {} : { trainMs: request.trainMs }),
       ...(request.host === undefined ? {} : { host: request.host }),
     };
-    this.#db.data.versions.push(record);
-    await this.#db.write();
-    return record;
   }
 
   /** One publication at a time in this process, and under the file lock across processes. */

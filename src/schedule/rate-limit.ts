@@ -6,6 +6,8 @@ export type RateLimit = { starts: number; windowMs: number } | { minGapMs: numbe
 
 export class RateLimiter {
   readonly #starts = new Map<string, number[]>();
+  /** Starts already counted, by key (a task's attempt): one told twice counts once. */
+  readonly #counted = new Set<string>();
   #limit: RateLimit | undefined;
 
   constructor(limit: RateLimit | undefined) {
@@ -32,8 +34,13 @@ export class RateLimiter {
     return recent[recent.length - limit.starts]! + limit.windowMs;
   }
 
-  /** `submitter` started a task at `at`. */
-  record(submitter: string, at: number): void {
+  /** `submitter` started a task at `at`; `key` names the start, so that a second telling of it is ignored. */
+  record(submitter: string, at: number, key?: string): void {
+    if (key !== undefined) {
+      if (this.#counted.has(key)) return;
+      if (this.#counted.size >= 100_000) this.#counted.clear();
+      this.#counted.add(key);
+    }
     const starts = this.#starts.get(submitter) ?? [];
     starts.push(at);
     starts.sort((a, b) => a - b);

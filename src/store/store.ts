@@ -112,6 +112,44 @@ export interface SharedState {
   watch(onChange: () => void): () => void;
 }
 
+/**
+ * Each running dispatcher's status record, kept by a store shared by machines so that a monitor
+ * anywhere sees every dispatcher (the file store keeps them under `.ygg/loops/` instead).
+ */
+export interface DispatcherRecords {
+  /** Writes (or refreshes) one dispatcher's record; its heartbeat is the store's clock now. */
+  put(owner: string, record: object): Promise<void>;
+  remove(owner: string): Promise<void>;
+  /** The records refreshed within `freshMs` on the store's clock, as written. */
+  live(freshMs: number): Promise<unknown[]>;
+}
+
+/** One counter of `ygg stats`: `scope` is `submitters` or `types`. */
+export interface CounterAmount {
+  scope: string;
+  key: string;
+  field: string;
+  value: number;
+}
+
+/**
+ * The counters of `ygg stats` kept by a store shared by machines, summed over every dispatcher
+ * on it (the file store keeps them in `.ygg/counters.json` instead).
+ */
+export interface SharedCounters {
+  /** Adds each amount to its counter, atomically against other machines' adds. */
+  add(amounts: readonly CounterAmount[]): Promise<void>;
+  read(): Promise<CounterAmount[]>;
+}
+
+/** A store reached over the network: whether it can be reached now. */
+export interface StoreConnection {
+  /** When the store was found unreachable (ms since the epoch); undefined while it is reachable. */
+  readonly lostSince: number | undefined;
+  /** Called when it goes away and when it is back. Returns a stop function. */
+  onChange(listener: () => void): () => void;
+}
+
 export interface TaskStore extends AsyncDisposable {
   /** The Beads file this store reads and writes. */
   readonly path: string;
@@ -121,6 +159,12 @@ export interface TaskStore extends AsyncDisposable {
   readonly sharedState?: SharedState;
   /** The hosts and slots every dispatcher on the store follows, when machines share it. */
   readonly hostCatalog?: HostCatalog;
+  /** Every dispatcher's status record, when the store has a place for them. */
+  readonly dispatchers?: DispatcherRecords;
+  /** The counters of `ygg stats`, when the store has a place for them. */
+  readonly counters?: SharedCounters;
+  /** Whether the store can be reached now, for a store over the network. */
+  readonly connection?: StoreConnection;
   /** Read (or re-read) the file. Problems are reported, never thrown, except an unreadable file. */
   load(): Promise<void>;
   /**

@@ -57,6 +57,10 @@ export interface TestPostgres {
   newDatabase(name?: string): Promise<string>;
   /** Fast shutdown and start again on the same data (connections are cut). */
   restart(): Promise<void>;
+  /** Fast shutdown, keeping the data: the database is away until `up()`. */
+  down(): Promise<void>;
+  /** Starts the server again on the same data after `down()`. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -147,6 +151,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       await shutdown();
       await start();
     },
+    down: shutdown,
+    up: start,
     async stop() {
       await shutdown();
       await rm(dir, { recursive: true, force: true });

@@ -150,6 +150,7 @@ describe('the CLI on a PostgreSQL store', () => {
       ['schema', 'ok'],
       ['clock', 'ok'],
       ['hosts', 'ok'],
+      ['dispatchers', 'ok'],
     ]);
     const bare = await storeEntry(await emptyDatabase('cli_doctor'));
     expect(bare?.ok).toBe(false);

@@ -4,6 +4,7 @@
  * Changes made on behalf of a running attempt carry its lease token (fencing): once the lease
  * was taken over, they are declined and write nothing.
  */
+import type { RateLimit } from '../../schedule/rate-limit.js';
 import type { AttemptRecord, Task, YggMeta } from '../../store/task.js';
 
 /** Take a ready task (or one whose lease lapsed) for a slot of a host. */
@@ -20,6 +21,8 @@ export interface ClaimChange {
   hostSlots: number;
   /** `types.NAME.max_concurrent`: declined when that many of the type hold live leases. */
   typeCap?: number;
+  /** `queue.rate_limit`: declined when the submitter's starts in the store reach it (every loop's). */
+  rateLimit?: RateLimit;
   leaseMs: number;
   now: number;
 }

@@ -9,6 +9,7 @@ import { nextTimestamp } from '../../store/timestamps.js';
 import { ownerIsDeadHere, yggAssignee } from '../owner.js';
 import type { ClaimChange } from './changes.js';
 import { claimedInCommit, claimViewInCommit, leaseLive, type OwnerGone } from './leases.js';
+import { latestStart, overRate, startedInCommit } from './rate-in-commit.js';
 import { historyKept, withYgg } from './ygg-meta.js';
 
 /**
@@ -32,6 +33,8 @@ export function claim(change: ClaimChange): Mutation {
       : { onHost: 0, slotTaken: false, ofType: 0 };
     if (taken.onHost >= change.hostSlots || taken.slotTaken) return undefined;
     if (change.typeCap !== undefined && taken.ofType >= change.typeCap) return undefined;
+    if (change.rateLimit && context && overRate(context, task, change.rateLimit, change.now))
+      return undefined;
     const meta = yggOf(task);
     const stamp = nextTimestamp(task.updated_at, new Date(change.now));
     const attempt = (meta.attempt ?? 0) + 1;
@@ -69,7 +72,10 @@ export function claim(change: ClaimChange): Mutation {
       history: history.slice(-historyKept),
       unended: unended?.slice(-historyKept),
     });
-    if (claimed && context) claimedInCommit(context, task, lease);
+    if (claimed && context) {
+      claimedInCommit(context, task, lease);
+      if (change.rateLimit) startedInCommit(context, task, latestStart(stamp));
+    }
     return claimed;
   };
 }

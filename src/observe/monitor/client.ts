@@ -4,7 +4,13 @@
  */
 import { YggError } from '../../errors.js';
 import { actorHeader } from '../server/actor.js';
-import { type LoopRecord, liveLoopRecords } from '../server/loop-records.js';
+import {
+  folderOf,
+  type LoopRecord,
+  type LoopsPlace,
+  liveLoopRecords,
+  reachableFromHere,
+} from '../server/loop-records.js';
 import { readStatusFile, type StatusFile } from '../server/status-file.js';
 import type { AttemptOutput, StatusSnapshot } from '../snapshot.js';
 
@@ -24,9 +30,9 @@ export interface StatusClient {
  * loop in `.ygg/loops/` (newest first); undefined when none answers. Each loop's server shows
  * every loop on the store.
  */
-export async function connectStatus(runtimeDir: string, timeoutMs = 2000): Promise<StatusClient | undefined> {
-  const records = (await liveLoopRecords(runtimeDir)).reverse();
-  const files = [await readStatusFile(runtimeDir), ...records.map(recordFile)];
+export async function connectStatus(place: LoopsPlace, timeoutMs = 2000): Promise<StatusClient | undefined> {
+  const records = (await liveLoopRecords(place)).reverse();
+  const files = [await readStatusFile(folderOf(place)), ...records.map(recordFile)];
   for (const file of files) {
     if (!file) continue;
     const client = statusClient(file);
@@ -44,8 +50,8 @@ export async function connectStatus(runtimeDir: string, timeoutMs = 2000): Promi
  * A client of the loop running task `id` now (its events and output are that loop's own), else
  * of any loop that answers (the task is not running yet: whichever loop claims it is unknown).
  */
-export async function connectStatusFor(runtimeDir: string, id: string): Promise<StatusClient | undefined> {
-  for (const record of await liveLoopRecords(runtimeDir)) {
+export async function connectStatusFor(place: LoopsPlace, id: string): Promise<StatusClient | undefined> {
+  for (const record of await liveLoopRecords(place)) {
     const file = recordFile(record);
     if (!file) continue;
     const own = await fetch(`${file.url}/status?scope=loop`, {
@@ -56,11 +62,11 @@ export async function connectStatusFor(runtimeDir: string, id: string): Promise<
       .catch(() => undefined);
     if (own?.running.some((r) => r.id === id)) return statusClient(file);
   }
-  return connectStatus(runtimeDir);
+  return connectStatus(place);
 }
 
 function recordFile(r: LoopRecord): StatusFile | undefined {
-  if (!r.url || !r.token || !r.host || !r.port) return undefined;
+  if (!r.url || !r.token || !r.host || !r.port || !reachableFromHere(r)) return undefined;
   return {
     pid: r.pid,
     host: r.host,

@@ -2,6 +2,7 @@
  * Where the monitor's snapshots come from: the running loop's event stream when there is one,
  * else the store alone (re-read every second), switching back to live as soon as a loop starts.
  */
+import type { LoopsPlace } from '../server/loop-records.js';
 import type { StatusSnapshot } from '../snapshot.js';
 import { connectStatus, type StatusClient } from './client.js';
 
@@ -12,7 +13,8 @@ export interface FeedUpdate {
 }
 
 export interface MonitorFeedOptions {
-  runtimeDir: string;
+  /** The store's runtime folder, or the folder and the store's own loop records. */
+  runtimeDir: LoopsPlace;
   /** A snapshot from the store alone (re-reads the store as needed). */
   storeSnapshot: () => Promise<StatusSnapshot>;
   onUpdate: (update: FeedUpdate) => void;

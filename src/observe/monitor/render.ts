@@ -5,7 +5,7 @@
  */
 
 import { clipMiddle } from '../../text/cell.js';
-import type { LearnerStatus, StatusSnapshot } from '../snapshot.js';
+import type { DatabaseStatus, LearnerStatus, StatusSnapshot } from '../snapshot.js';
 import { bar, cell, clip, formatDuration, gib } from './format.js';
 
 export interface ViewState {
@@ -64,6 +64,13 @@ const outcomeMarks: Record<string, Segment> = {
   retry: ['↻', 'yellow'],
   cancelled: ['–', 'dim'],
 };
+
+/** `DATABASE UNREACHABLE since 10:42:07, claiming paused` (the time on this machine's clock). */
+export function databaseText(database: DatabaseStatus): string {
+  const since = new Date(database.since);
+  const time = Number.isNaN(since.getTime()) ? database.since : since.toTimeString().slice(0, 8);
+  return `DATABASE UNREACHABLE since ${time}, claiming paused`;
+}
 
 export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Size, color = false): string[] {
   const width = Math.max(20, size.columns);
@@ -162,6 +169,8 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
     );
   });
   const learner = snapshot.learner ? [learnerLine(snapshot.learner, nameW)] : [];
+  // Its own line under the header, so a narrow terminal still shows it whole.
+  const database = snapshot.database ? [line([databaseText(snapshot.database), 'red'])] : [];
   const unroutable = snapshot.unroutable.length
     ? [
         line(
@@ -172,8 +181,8 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
     : [];
 
   // Fit sections into the rows: header, queue, footer and section titles are fixed.
-  // header, queue, footer, 4 section titles, the learner and unroutable lines
-  const fixed = 3 + 4 + learner.length + unroutable.length;
+  // header, queue, footer, 4 section titles, the database, learner and unroutable lines
+  const fixed = 3 + 4 + database.length + learner.length + unroutable.length;
   let budget = rows - fixed;
   const take = (want: number, min: number) => {
     const n = Math.max(0, Math.min(want, Math.max(min, budget)));
@@ -199,6 +208,7 @@ export function renderFrame(snapshot: StatusSnapshot, view: ViewState, size: Siz
   );
   const frame: Segment[][] = [
     header,
+    ...database,
     title('Hosts', hostN, hostLines.length),
     ...hostLines.slice(0, hostN),
     ...learner,

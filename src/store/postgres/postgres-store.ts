@@ -13,16 +13,20 @@
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { YggError } from '../../errors.js';
+import { newTaskProblem } from '../new-task-check.js';
 import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { type BatchOp, planBatch } from './batch-plan.js';
+import { ConnectionState } from './connection-state.js';
 import { DatabaseClock } from './db-clock.js';
+import { postgresDispatcherRecords } from './dispatcher-records.js';
 import { postgresHostCatalog } from './host-catalog.js';
 import { ChangeListener } from './listener.js';
 import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
 import { OwnerLocks, ownerKey } from './owner-locks.js';
 import { changeChannel, rowOf, upsertRows, writeLockKey } from './rows.js';
+import { postgresCounters } from './shared-counters.js';
 import { postgresSharedState } from './shared-state.js';
 import { redactIn, redactUrl } from './url.js';
 
@@ -57,6 +61,9 @@ export class PostgresStore implements TaskStore {
   /** Pause and drained hosts, shared by every machine on the database. */
   readonly sharedState: SharedState;
   readonly hostCatalog = postgresHostCatalog(this, (fn) => this.#withClient(fn));
+  readonly dispatchers = postgresDispatcherRecords((fn) => this.#withClient(fn));
+  readonly counters = postgresCounters((fn) => this.#withClient(fn));
+  readonly connection = new ConnectionState((state) => this.#options.onConnection?.(state, this.path));
   readonly #url: string;
   readonly #options: PostgresStoreOptions;
   readonly #pool: pg.Pool;
@@ -159,17 +166,8 @@ export class PostgresStore implements TaskStore {
   }
 
   add(task: NewTask): Promise<Task> {
-    if (typeof task.title !== 'string' || task.title.trim() === '') {
-      return Promise.reject(new YggError('a task needs a title', { hint: 'Pass a non-empty title.' }));
-    }
-    const p = task.priority;
-    if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 4)) {
-      return Promise.reject(
-        new YggError(`priority ${p} is outside 0..4`, {
-          hint: 'Use 0 (critical), 1, 2 (default), 3 or 4 (backlog).',
-        }),
-      );
-    }
+    const refused = newTaskProblem(task);
+    if (refused) return Promise.reject(refused);
     return this.#enqueue({ kind: 'add', input: task }) as Promise<Task>;
   }
 
@@ -213,7 +211,7 @@ export class PostgresStore implements TaskStore {
       onSetting: () => {
         for (const listener of this.#settingListeners) listener();
       },
-      onState: (state) => this.#options.onConnection?.(state, this.path),
+      onState: (state) => this.connection.set(state),
     });
     this.#listener.start();
   }

@@ -1,6 +1,8 @@
 /** Every schema version in order; a new one is appended, never edited once released. */
 import { initial } from './0001-initial.js';
 import { hostsSlots } from './0002-hosts-slots.js';
+import { dispatchers } from './0003-dispatchers.js';
+import { counters } from './0004-counters.js';
 
 export interface Migration {
   version: number;
@@ -8,6 +10,6 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, hostsSlots];
+export const migrations: readonly Migration[] = [initial, hostsSlots, dispatchers, counters];
 
 export const latestSchemaVersion = migrations.at(-1)?.version ?? 0;
