@@ -41,6 +41,9 @@ export async function openRuntime(options: CommonOptions): Promise<Runtime> {
           : `ygg: the database ${where} is back\n`,
       ),
     lockTimeoutMs: lockTimeoutFor(config),
+    // A long-running writer: claims and outcomes go to the store's write-ahead journal (an
+    // append and an fdatasync each), folded into the Beads file within a second.
+    journal: true,
   });
   const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);
   if (plugins.conflicts.length > 0) {

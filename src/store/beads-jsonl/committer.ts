@@ -22,7 +22,7 @@ export interface CommitContext {
   readonly file: FileState;
   readonly lock: StoreLock;
   readonly journal: WriteJournal;
-  /** Re-reads the file after another writer changed it, telling listeners. */
+  /** Re-reads the file and the journal (under the lock) after another writer changed them, telling listeners. */
   reload(): Promise<void>;
   planEnv(): PlanEnv;
   emit(change: StoreChange): void;
@@ -43,11 +43,16 @@ export class Committer {
   forceWrite = false;
   /** When the last commit landed (ms since the epoch; 0 for none). */
   lastCommitAt = 0;
+  /** Journal mode: changes go to the write-ahead journal, folded into the file later. */
+  journalMode = false;
+  /** Fold the journal into the file at the next commit. */
+  foldRequested = false;
 
   constructor(readonly context: CommitContext) {}
 
   hasWork(): boolean {
-    return this.#pending.length > 0 || this.context.file.carried.length > 0 || this.forceWrite;
+    const { file } = this.context;
+    return this.#pending.length > 0 || file.carried.length > 0 || this.forceWrite || this.foldRequested;
   }
 
   queue(op: StoreOp): void {
@@ -72,16 +77,22 @@ export class Committer {
         this.context.counted('carried', await file.checkRetired());
         taken = [...taken, ...this.#pending];
         this.#pending = [];
-        if (taken.length === 0 && file.carried.length === 0 && !this.forceWrite) return;
+        const fold = this.foldRequested && file.wal.nonEmpty;
+        if (!fold) this.foldRequested = false;
+        if (taken.length === 0 && file.carried.length === 0 && !this.forceWrite && !fold) return;
         const plan = planCommit(file.index, taken, this.context.planEnv());
         const carried = file.carried;
-        if (plan.writes.length === 0 && carried.length === 0 && !this.forceWrite) {
+        if (plan.writes.length === 0 && carried.length === 0 && !this.forceWrite && !fold) {
           settle(taken, plan.results);
           return;
         }
-        const written = this.#onlyAppends(plan, carried)
-          ? await this.#append(plan)
-          : await this.#rewrite(plan);
+        const route = this.#route(plan, carried, fold);
+        const written =
+          route === 'append'
+            ? await this.#append(plan)
+            : route === 'journal'
+              ? await this.#toJournal(plan)
+              : (await this.#rewrite(plan)) && (await this.#folded());
         if (!written) continue; // someone wrote since we read: merge with their version and try again
         file.carried = [];
         this.forceWrite = false;
@@ -115,15 +126,49 @@ export class Committer {
   }
 
   /**
-   * A commit that only adds lines is appended in place instead of rewriting the file: no rename
-   * can then replace a copy another writer just renamed there, and an add to a large file costs
-   * its own bytes, not the file's. Large batches still go through a rename, so that a crash
-   * mid-write cannot leave part of them (an append is one write, interrupted only between pages).
+   * How a commit is written. One that only adds a few lines is appended to the file in place: no
+   * rename can then replace a copy another writer just renamed there, and an add to a large file
+   * costs its own bytes, not the file's (large batches go through a rename, so that a crash
+   * mid-write cannot leave part of them). In journal mode the rest is appended to the journal;
+   * otherwise, and for a fold, carried lines or a forced write, the file is rewritten (taking
+   * along what the journal holds).
    */
-  #onlyAppends(plan: Plan, carried: readonly Buffer[]): boolean {
+  #route(plan: Plan, carried: readonly Buffer[], fold: boolean): 'append' | 'journal' | 'rewrite' {
     const { file, lock } = this.context;
-    if (carried.length > 0 || this.forceWrite || !file.fileId || lock.compromised) return false;
-    return plan.writes.length > 0 && plan.writes.every((w) => !w.before);
+    if (carried.length > 0 || this.forceWrite || fold || !file.fileId || lock.compromised) return 'rewrite';
+    if (plan.writes.length === 0) return 'rewrite';
+    if (plan.writes.every((w) => !w.before)) {
+      const bytes = plan.writes.reduce((n, w) => n + w.after.length + 1, 0);
+      if (bytes <= maxAppendBytes) return 'append';
+    }
+    return this.journalMode ? 'journal' : 'rewrite';
+  }
+
+  /** Appends the plan's changed lines to the journal (durable when it resolves). */
+  async #toJournal(plan: Plan): Promise<boolean> {
+    const { file } = this.context;
+    await file.wal.append(plan.writes.map((w) => ({ id: w.id, before: w.before, after: w.after })));
+    const index = IssueIndex.afterCommit(file.index, plan.records, plan.finalNewline, plan.touched);
+    file.committed(index, file.fileId as FileId);
+    return true;
+  }
+
+  /**
+   * After a rewrite, which took along every journal line: the journal is emptied, and its lines
+   * (other processes' too) are remembered against stale writers like this store's own writes.
+   */
+  async #folded(): Promise<boolean> {
+    const { file, journal } = this.context;
+    this.foldRequested = false;
+    if (!file.wal.nonEmpty) return true;
+    const now = Date.now();
+    for (const { id, line, added } of file.wal.latest()) {
+      if (journal.isLatest(id, line)) continue;
+      const task = parseLine(line).task;
+      if (task) journal.record(id, added ? undefined : line, line, task, now);
+    }
+    await file.wal.reset();
+    return true;
   }
 
   /** Appends the plan's new lines; false when someone wrote first. Falls back to a rewrite when large. */
