@@ -154,7 +154,8 @@ export class BeadsJsonlStore implements TaskStore {
   ready(now: Date = this.#clock()): readonly Task[] {
     const { index, version } = this.#file;
     if (!this.#ready || this.#ready.version !== version) {
-      this.#ready = { version, base: computeReadyBase(index.slims.values(), index.slims) };
+      // Only open issues can be ready: the rest of a large store is not looked at.
+      this.#ready = { version, base: computeReadyBase(index.withStatus('open'), index.slims) };
     }
     const nowMs = now.getTime();
     const at = this.#ready.at;
@@ -234,7 +235,10 @@ export class BeadsJsonlStore implements TaskStore {
       }
     }
     this.#closed = true;
-    await this.#exclusive(() => this.#file.closeHandles());
+    await this.#exclusive(async () => {
+      await this.#committer.releaseLock();
+      await this.#file.closeHandles();
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -376,6 +380,7 @@ export class BeadsJsonlStore implements TaskStore {
         return this.#lastCreated;
       },
       carried: this.#file.carried,
+      taskOf: (record) => this.#taskOf(record, true),
     };
   }
 }

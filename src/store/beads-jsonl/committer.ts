@@ -10,6 +10,7 @@ import type { FileState } from './file-state.js';
 import { IssueIndex } from './issue-index.js';
 import type { WriteJournal } from './journal.js';
 import type { LineRecord } from './line-record.js';
+import { LockHolder } from './lock-holder.js';
 import { parseLine } from './parse-line.js';
 import type { StoreLock } from './store-lock.js';
 
@@ -48,7 +49,16 @@ export class Committer {
   /** Fold the journal into the file at the next commit. */
   foldRequested = false;
 
-  constructor(readonly context: CommitContext) {}
+  readonly #lock: LockHolder;
+
+  constructor(readonly context: CommitContext) {
+    this.#lock = new LockHolder(context.lock);
+  }
+
+  /** Gives back the store's lock if a commit left it held a moment (see `LockHolder`). */
+  releaseLock(): Promise<void> {
+    return this.#lock.release();
+  }
 
   hasWork(): boolean {
     const { file } = this.context;
@@ -67,11 +77,12 @@ export class Committer {
   /** One commit of everything queued; failures reject the ops, never throw. Call under the store's chain. */
   async commit(): Promise<void> {
     if (!this.hasWork()) return;
-    const { file, lock } = this.context;
+    const { file } = this.context;
     let taken: StoreOp[] = [];
-    let release: (() => Promise<void>) | undefined;
+    let failed = true;
     try {
-      release = await lock.acquire();
+      await this.#lock.acquire();
+      failed = false;
       for (let round = 0; round < 50; round++) {
         if (await file.changedOnDisk()) await this.context.reload();
         this.context.counted('carried', await file.checkRetired());
@@ -116,12 +127,13 @@ export class Committer {
               cause: error,
               hint: 'Check free space and permissions of the folder.',
             });
-      const failed = [...taken, ...this.#pending];
+      failed = true;
+      const rejected = [...taken, ...this.#pending];
       this.#pending = [];
       this.forceWrite = false;
-      for (const op of failed) op.settle.reject(failure);
+      for (const op of rejected) op.settle.reject(failure);
     } finally {
-      await release?.();
+      await this.#lock.done(this.journalMode && !failed);
     }
   }
 
