@@ -184,6 +184,24 @@ describe('the file store write-ahead journal', () => {
     expect(statSync(queue.wal).size).toBe(0);
   });
 
+  it('takes unfolded records along when a one-shot command rewrites the file (ygg cancel)', async () => {
+    const queue = await storeOf('journal-cancel', 3);
+    const { child } = await writer(queue, 60_000, ['j-1', 'j-2']);
+    try {
+      const cancel = await runYgg(['cancel', 'j-3'], { cwd: queue.dir });
+      expect(cancel.code, cancel.stderr).toBe(0);
+      const onDisk = await readTasks(queue.path);
+      expect(onDisk.map((t) => [t.id, t.status, t.close_reason])).toEqual([
+        ['j-1', 'closed', 'done'],
+        ['j-2', 'closed', 'done'],
+        ['j-3', 'closed', 'cancelled'],
+      ]);
+      expect(statSync(queue.wal).size).toBe(0);
+    } finally {
+      await kill9(child);
+    }
+  });
+
   it('loses no acknowledged outcome when a running ygg loop is killed with SIGKILL', async () => {
     // A short lease: the next loop takes over what the killed one held without a minute's wait.
     const hosts = 'hosts:\n  box: { transport: local, slots: 4 }\nqueue:\n  lease: 3s\n';

@@ -67,7 +67,9 @@ export class FileState {
         if (error instanceof StoreFileError) this.fileProblems = [error.problem];
         throw error;
       }
-      await this.wal.sync(locked);
+      // A journal is emptied only after a rewrite of the file: a new file, so the journal is
+      // read from its start (what a reader saw of it before may since have been replaced).
+      await this.wal.sync(locked, !sameFile(snapshot.id, this.fileId));
       // A fold renames the file, then empties the journal: read after a fold, the journal must
       // go with the new file, not the old one.
       if (locked || round >= 3 || sameFile(await statPath(this.path), snapshot.id)) break;

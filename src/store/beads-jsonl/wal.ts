@@ -74,7 +74,7 @@ export class WriteAheadLog {
    * lock (`locked`) a record that is not whole is torn (its writer died mid-write): it is cut off
    * and reported. Returns whether anything changed.
    */
-  async sync(locked: boolean): Promise<boolean> {
+  async sync(locked: boolean, fromStart = false): Promise<boolean> {
     const st = await statPath(this.path);
     if (!st) {
       const had = this.#id !== undefined || this.#chains.size > 0;
@@ -82,8 +82,8 @@ export class WriteAheadLog {
       this.#id = undefined;
       return had;
     }
-    if (sameFile(st, this.#id) && !(locked && this.#badTail)) return false;
-    if (!this.#id || st.ino !== this.#id.ino || st.size < BigInt(this.#end)) this.#forget();
+    if (sameFile(st, this.#id) && !(locked && this.#badTail) && !fromStart) return false;
+    if (fromStart || !this.#id || st.ino !== this.#id.ino || st.size < BigInt(this.#end)) this.#forget();
     const bytes = await readRange(this.path, this.#end, Number(st.size));
     const decoded = decodeRecords(bytes);
     for (const entries of decoded.records) this.#apply(entries);
