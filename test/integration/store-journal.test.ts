@@ -6,9 +6,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, truncate, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeRecord } from '../../src/store/beads-jsonl/wal-format.js';
 import { type Task, yggOf } from '../../src/store/task.js';
 import { collectOutput, runYgg } from '../helpers/cli.js';
 import { useLeakCheck } from '../helpers/leaks.js';
@@ -150,6 +151,30 @@ describe('the file store write-ahead journal', () => {
       'open',
     ]);
     expect(statSync(queue.wal).size).toBe(0);
+  });
+
+  it('shows a record being written only once it is whole, and does not call it torn meanwhile', async () => {
+    const queue = await storeOf('journal-partial', 3);
+    const { child } = await writer(queue, 60_000, ['j-1']);
+    try {
+      // A record closing j-3 as a writer appends it under the lock: first half, then the rest.
+      const before = Buffer.from(JSON.stringify(beadsIssue('j-3')));
+      const after = Buffer.from(
+        JSON.stringify(beadsIssue('j-3', { status: 'closed', close_reason: 'by hand' })),
+      );
+      const record = encodeRecord([{ id: 'j-3', before, after }]);
+      const half = Math.floor(record.length / 2);
+      await appendFile(queue.wal, record.subarray(0, half));
+      const midway = await listed(queue);
+      expect(midway.tasks.get('j-1')?.status).toBe('closed');
+      expect(midway.tasks.get('j-3')?.status, 'half a record is not applied').toBe('open');
+      expect(midway.stderr).not.toMatch(/cut short/);
+      await appendFile(queue.wal, record.subarray(half));
+      const whole = await listed(queue);
+      expect(whole.tasks.get('j-3')).toMatchObject({ status: 'closed', close_reason: 'by hand' });
+    } finally {
+      await kill9(child);
+    }
   });
 
   it('keeps both a bd-style rewrite made while writes are unfolded and those writes', async () => {

@@ -131,6 +131,7 @@ export class Committer {
       const rejected = [...taken, ...this.#pending];
       this.#pending = [];
       this.forceWrite = false;
+      this.foldRequested = false; // tried again by the next timer or close, not in a loop
       for (const op of rejected) op.settle.reject(failure);
     } finally {
       await this.#lock.done(this.journalMode && !failed);
