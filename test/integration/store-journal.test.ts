@@ -185,7 +185,14 @@ describe('the file store write-ahead journal', () => {
     const edit = (id: string, change: Partial<Task>) =>
       Object.assign(theirs.find((t) => t.id === id)!, change);
     edit('j-1', { title: 'renamed by bd', updated_at: '2026-06-01T00:00:00Z' });
-    edit('j-2', { priority: 0, metadata: { team: 'ops' }, updated_at: '2026-06-01T00:00:00Z' });
+    edit('j-2', {
+      priority: 0,
+      metadata: { team: 'ops' },
+      comments: [
+        { id: 1, issue_id: 'j-2', author: 'bd', text: 'a note from bd', created_at: '2026-06-01T00:00:00Z' },
+      ],
+      updated_at: '2026-06-01T00:00:00Z',
+    });
     edit('j-3', { title: 'j-3 edited by bd' });
     await writeFile(`${queue.path}.bd.tmp`, `${theirs.map((t) => JSON.stringify(t)).join('\n')}\n`);
     await rename(`${queue.path}.bd.tmp`, queue.path);
@@ -204,6 +211,10 @@ describe('the file store write-ahead journal', () => {
       close_reason: 'done',
     });
     expect(folded.get('j-2')).toMatchObject({ status: 'closed', priority: 0, metadata: { team: 'ops' } });
+    expect(folded.get('j-2')?.comments?.map((c) => c.text)).toEqual([
+      'a note from bd',
+      'closed by the writer',
+    ]);
     expect(folded.get('j-3')).toMatchObject({ status: 'open', title: 'j-3 edited by bd' });
     expect(folded.get('j-4')?.status).toBe('open');
     expect(statSync(queue.wal).size).toBe(0);

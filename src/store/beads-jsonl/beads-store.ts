@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { YggError } from '../../errors.js';
 import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore } from '../store.js';
@@ -84,6 +85,7 @@ export class BeadsJsonlStore implements TaskStore {
       },
     });
     this.#committer.journalMode = options.journal ?? false;
+    this.#file.history = (id) => this.#journal.seenOf(id);
   }
 
   /** Opens and reads a store (throws a YggError when the file cannot be read). */
@@ -201,6 +203,12 @@ export class BeadsJsonlStore implements TaskStore {
         void this.#exclusive(() => this.#refresh()).catch(() => undefined);
       });
       this.#watcher.start();
+      // The journal's folder must exist to be watched.
+      try {
+        mkdirSync(this.runtimeDir, { recursive: true });
+      } catch {
+        // a read-only folder: the poll still notices the journal's changes
+      }
       this.#walWatcher = new FileWatcher(this.#file.wal.path, this.#options.pollIntervalMs ?? 5000, () => {
         void this.#exclusive(() => this.#refresh()).catch(() => undefined);
       });

@@ -3,7 +3,7 @@ import type { StoreProblem } from '../store.js';
 import { type FileId, readAppended, readSnapshot, StoreFileError, sameFile, statPath } from './file-io.js';
 import { IssueIndex } from './issue-index.js';
 import { recordsFor, splitLines } from './line-reuse.js';
-import { WriteAheadLog } from './wal.js';
+import { type History, WriteAheadLog } from './wal.js';
 
 /** A file this store replaced, still open for a while to catch lines appended to it late. */
 interface Retired {
@@ -39,6 +39,8 @@ export class FileState {
   #retired: Retired[] = [];
   /** ygg's journal of writes not yet folded into the file; the index shows them laid over it. */
   readonly wal: WriteAheadLog;
+  /** This store's memory of its earlier writes (older copies renamed over the file are stale). */
+  history: History | undefined;
 
   constructor(
     readonly path: string,
@@ -80,7 +82,7 @@ export class FileState {
     const { records, parsed } = recordsFor(lines, this.index.records);
     const before = this.index;
     await this.handle?.close().catch(() => undefined);
-    const merged = this.wal.overlay(records, this.clock());
+    const merged = this.wal.overlay(records, this.clock(), this.history);
     this.index = new IssueIndex(this.path, merged, finalNewline || merged.length > lines.length);
     this.fileId = snapshot.id;
     this.handle = snapshot.handle;

@@ -95,6 +95,11 @@ export class WriteJournal {
     return out;
   }
 
+  /** Every version of `id`'s line this store saw or wrote in the window (latin1), if any. */
+  seenOf(id: string): ReadonlySet<string> | undefined {
+    return this.#entries.get(id)?.seen;
+  }
+
   /** Whether `line` is the last line this store wrote for `id`. */
   isLatest(id: string, line: Buffer): boolean {
     return this.#entries.get(id)?.latest.equals(line) ?? false;
@@ -135,7 +140,16 @@ function mergeObject(versions: unknown[], ours: Record<string, unknown>, theirs:
       else merged[key] = ours[key];
     } else if (isObject(ours[key]) && isObject(theirs[key])) {
       merged[key] = mergeObject(older, ours[key], theirs[key]);
+    } else if (key === 'comments' && Array.isArray(ours[key]) && Array.isArray(theirs[key])) {
+      merged[key] = mergeComments(ours[key], theirs[key]);
     }
   }
   return merged;
+}
+
+/** Their comments, then ours they lack (a result beside their note; bd never deletes a comment). */
+function mergeComments(ours: unknown[], theirs: unknown[]): unknown[] {
+  const idOf = (c: unknown) => (isObject(c) ? JSON.stringify(c.id) : undefined);
+  const known = new Set(theirs.map(idOf));
+  return [...theirs, ...ours.filter((c) => idOf(c) !== undefined && !known.has(idOf(c)))];
 }

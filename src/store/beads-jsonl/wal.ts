@@ -23,6 +23,9 @@ interface Chain {
 
 const latin1 = (b: Buffer) => b.toString('latin1');
 
+/** The versions of a task's line this process saw or wrote before the journal's last fold. */
+export type History = (id: string) => ReadonlySet<string> | undefined;
+
 /**
  * The write-ahead journal beside a Beads file (`.ygg/issues.jsonl.wal`): each commit's changed
  * lines appended as one record and fdatasynced before the commit is reported, folded into the
@@ -137,7 +140,7 @@ export class WriteAheadLog {
    * versions) takes our latest; one another writer changed since is merged field by field (their
    * edit and ours both kept); a task we added that the file lacks is appended.
    */
-  overlay(records: LineRecord[], now: Date): LineRecord[] {
+  overlay(records: LineRecord[], now: Date, history?: History): LineRecord[] {
     if (this.#chains.size === 0) return records;
     const at = new Map<string, number>();
     records.forEach((record, i) => {
@@ -152,8 +155,14 @@ export class WriteAheadLog {
       }
       const raw = (records[i] as LineRecord).raw;
       if (raw.equals(chain.latest)) continue;
-      if (chain.seen.has(latin1(raw))) records[i] = recordOf(chain);
-      else records[i] = parseLine(mergedLine(chain, raw, now)).record;
+      // Versions from before the last fold count too: an older copy renamed over the file.
+      const older = history?.(id);
+      const text = latin1(raw);
+      if (chain.seen.has(text) || older?.has(text)) records[i] = recordOf(chain);
+      else {
+        const seen = older ? new Set([...chain.seen, ...older]) : chain.seen;
+        records[i] = parseLine(mergedLine(seen, chain.latest, raw, now)).record;
+      }
     }
     return records;
   }
@@ -220,17 +229,17 @@ function recordOf(chain: Chain): LineRecord {
 }
 
 /** Their line with our journal's changes of the fields they did not change. */
-function mergedLine(chain: Chain, raw: Buffer, now: Date): Buffer {
+function mergedLine(seen: ReadonlySet<string>, latest: Buffer, raw: Buffer, now: Date): Buffer {
   const text = raw.toString('utf8');
   let theirs: Task;
   let ours: Task;
   try {
     theirs = JSON.parse(text) as Task;
-    ours = JSON.parse(chain.latest.toString('utf8')) as Task;
+    ours = JSON.parse(latest.toString('utf8')) as Task;
   } catch {
     return raw;
   }
-  const merged = mergeFields(chain.seen, ours, theirs);
+  const merged = mergeFields(seen, ours, theirs);
   if (!merged || deepEqual(merged, theirs)) return raw;
   const later = (parseMicros(theirs.updated_at) ?? 0) > (parseMicros(ours.updated_at) ?? 0) ? theirs : ours;
   merged.updated_at = nextTimestamp(later.updated_at, now);

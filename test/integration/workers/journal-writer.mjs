@@ -21,6 +21,10 @@ for (const id of ids) {
     closed_at: now,
     close_reason: 'done',
     notes: `closed by ${process.pid}`,
+    comments: [
+      ...(t.comments ?? []),
+      { id: `c-${id}`, issue_id: id, author: 'ygg', text: 'closed by the writer', created_at: now },
+    ],
     updated_at: now,
   }));
   if (written) process.stdout.write(`closed ${id}\n`);
