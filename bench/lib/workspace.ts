@@ -71,7 +71,7 @@ export async function benchWorkspace(options: {
   const yaml = `hosts:\n  bench:\n    transport: local\n    slots: ${options.slots}\nqueue:\n  lease: ${Math.round((options.leaseMs ?? 60_000) / 1000)}s\n`;
   const parsed = parseConfig(yaml, join(dir, 'hosts.yaml'));
   if (!parsed.config) throw new Error(JSON.stringify(parsed.errors));
-  const store = await openStore({ path: storePath, cwd: dir });
+  const store = await openStore({ path: storePath, cwd: dir, journal: true });
   const bus = new EventBus();
   const transport = new LocalTransport('bench');
   const plugins = {

@@ -42,6 +42,9 @@ export async function openRuntime(options: CommonOptions): Promise<Runtime> {
           : `ygg: the database ${where} is back\n`,
       ),
     lockTimeoutMs: lockTimeoutFor(file),
+    // A long-running writer: claims and outcomes go to the store's write-ahead journal (an
+    // append and an fdatasync each), folded into the Beads file within a second.
+    journal: true,
   });
   const config = withStoreDefaults(file, store);
   const plugins = await loadPlugins([builtinPluginDir(), ...config.pluginDirs]);

@@ -24,7 +24,9 @@ export interface StoreProblem {
     /** Over the size limit (16 MiB): not read at all. */
     | 'over-size-limit'
     /** Nested deeper than the limit (512): not read at all. */
-    | 'too-deep';
+    | 'too-deep'
+    /** A record of ygg's write-ahead journal cut short by a crash: dropped, never applied in part. */
+    | 'torn-journal';
   /** For `bad-shape`: the key, as a dotted path (`metadata.ygg.history`). */
   key?: string;
   message: string;

@@ -3,6 +3,7 @@
  * slots and a type's `max_concurrent` hold across every loop on the store, judged from what the
  * loops logged about each attempt (host, start, the handler's run time).
  */
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,6 +96,8 @@ describe('two ygg loop processes on one store', () => {
     }
     const onSurtr = attempts.filter((a) => a.host === 'surtr-reasoning');
     expect(onSurtr).toHaveLength(12);
+    // Both loops wrote claims and outcomes through the store's journal, read by each other's claims.
+    expect(existsSync(join(store.dir, '.ygg', 'issues.jsonl.wal'))).toBe(true);
     expect(mostAtOnce(onSurtr), `attempts on surtr-reasoning: ${describeRuns(onSurtr)}`).toBeLessThanOrEqual(
       2,
     );

@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { YggError } from '../../errors.js';
+import { newTaskProblem } from '../new-task-check.js';
 import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { diffIndexes, isEmptyChange } from './change-diff.js';
@@ -8,49 +10,14 @@ import { Committer } from './committer.js';
 import { sameFile, statPath } from './file-io.js';
 import { FileState } from './file-state.js';
 import { WriteJournal } from './journal.js';
-import { placeLikeBd } from './key-order.js';
 import type { LineRecord } from './line-record.js';
 import { runtimeDirFor } from './locate.js';
 import { computeReadyBase, type ReadyBase, readyAt } from './ready.js';
-import { spliceJson } from './splice.js';
 import { StoreLock } from './store-lock.js';
+import type { BeadsStoreOptions, StoreStats } from './store-options.js';
 import { FileWatcher } from './watcher.js';
 
-export interface BeadsStoreOptions {
-  /** The Beads file (`.beads/issues.jsonl`). */
-  path: string;
-  /** ygg's runtime folder (default: `.ygg/` beside `.beads/`). */
-  runtimeDir?: string;
-  /** Safety-net poll of the file while someone watches (default 5000 ms). */
-  pollIntervalMs?: number;
-  /** Gather updates this long before a commit (default 0: the next turn of the event loop). */
-  batchWindowMs?: number;
-  /**
-   * After its last write, `close()` waits this long and checks that no writer without the lock
-   * renamed an older copy over ours or appended to the file we replaced (default 250 ms).
-   */
-  settleMs?: number;
-  /** How long our writes are checked against stale writers (default 60 s). */
-  clobberWindowMs?: number;
-  /** Give up waiting for the write lock after this long (default 60 s). */
-  lockTimeoutMs?: number;
-  /** A lock holder that stops refreshing the lock is stale after this long (default 10 s). */
-  lockStaleMs?: number;
-  clock?: () => Date;
-}
-
-/** Counters for tests and benchmarks. */
-export interface StoreStats {
-  /** Lines parsed while reading the file (unchanged lines of a re-read are not parsed again). */
-  linesParsed: number;
-  /** Whole task objects built from lines on demand. */
-  tasksMaterialized: number;
-  commits: number;
-  reloads: number;
-  /** Lines carried over from a replaced file, and writes restored after a stale writer. */
-  carriedLines: number;
-  repairs: number;
-}
+export type { BeadsStoreOptions, StoreStats } from './store-options.js';
 
 const noop: Settle = { resolve: () => undefined, reject: () => undefined };
 const pause = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -82,6 +49,8 @@ export class BeadsJsonlStore implements TaskStore {
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
   #watcher: FileWatcher | undefined;
+  #walWatcher: FileWatcher | undefined;
+  #foldTimer: NodeJS.Timeout | undefined;
   #lastCreated = 0;
   #closed = false;
   #ready:
@@ -98,13 +67,13 @@ export class BeadsJsonlStore implements TaskStore {
     });
     this.#journal = new WriteJournal(options.clobberWindowMs ?? 60_000);
     this.#clock = options.clock ?? (() => new Date());
-    this.#file = new FileState(this.path);
+    this.#file = new FileState(this.path, join(this.runtimeDir, `${basename(this.path)}.wal`), this.#clock);
     this.#committer = new Committer({
       file: this.#file,
       lock,
       journal: this.#journal,
       reload: async () => {
-        const change = await this.#reload(false);
+        const change = await this.#reload(false, true);
         if (change) this.#emit(change);
       },
       planEnv: () => this.#planEnv(),
@@ -115,6 +84,8 @@ export class BeadsJsonlStore implements TaskStore {
         else this.#stats.carriedLines += n;
       },
     });
+    this.#committer.journalMode = options.journal ?? false;
+    this.#file.history = (id) => this.#journal.seenOf(id);
   }
 
   /** Opens and reads a store (throws a YggError when the file cannot be read). */
@@ -128,11 +99,23 @@ export class BeadsJsonlStore implements TaskStore {
     return { ...this.#stats };
   }
 
-  load(): Promise<void> {
-    return this.#exclusive(async () => {
+  async load(): Promise<void> {
+    await this.#exclusive(async () => {
       const change = await this.#reload(true);
       if (change) this.#emit(change);
     });
+    // Replays a journal left by a writer that died (or fold it now in journal mode), under the lock.
+    const wal = this.#file.wal;
+    if (wal.nonEmpty && (this.#committer.journalMode || Date.now() - wal.writtenAt > 2 * this.#foldMs)) {
+      await this.fold();
+    }
+  }
+
+  /** Folds the journal into the Beads file now (a whole rewrite under the lock). */
+  async fold(): Promise<void> {
+    this.#committer.foldRequested = true;
+    this.#schedule();
+    await this.flush();
   }
 
   list(statuses?: readonly string[]): readonly Task[] {
@@ -173,7 +156,8 @@ export class BeadsJsonlStore implements TaskStore {
   ready(now: Date = this.#clock()): readonly Task[] {
     const { index, version } = this.#file;
     if (!this.#ready || this.#ready.version !== version) {
-      this.#ready = { version, base: computeReadyBase(index.slims.values(), index.slims) };
+      // Only open issues can be ready: the rest of a large store is not looked at.
+      this.#ready = { version, base: computeReadyBase(index.withStatus('open'), index.slims) };
     }
     const nowMs = now.getTime();
     const at = this.#ready.at;
@@ -185,7 +169,7 @@ export class BeadsJsonlStore implements TaskStore {
   }
 
   problems(): readonly StoreProblem[] {
-    return [...this.#file.fileProblems, ...this.#file.index.problems];
+    return [...this.#file.fileProblems, ...this.#file.index.problems, ...this.#file.wal.problems];
   }
 
   update(id: string, mutation: Mutation): Promise<Task | undefined> {
@@ -219,13 +203,20 @@ export class BeadsJsonlStore implements TaskStore {
         void this.#exclusive(() => this.#refresh()).catch(() => undefined);
       });
       this.#watcher.start();
+      // The journal's folder must exist to be watched.
+      try {
+        mkdirSync(this.runtimeDir, { recursive: true });
+      } catch {
+        // a read-only folder: the poll still notices the journal's changes
+      }
+      this.#walWatcher = new FileWatcher(this.#file.wal.path, this.#options.pollIntervalMs ?? 5000, () => {
+        void this.#exclusive(() => this.#refresh()).catch(() => undefined);
+      });
+      this.#walWatcher.start();
     }
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) {
-        this.#watcher?.stop();
-        this.#watcher = undefined;
-      }
+      if (this.#listeners.size === 0) this.#stopWatching();
     };
   }
 
@@ -236,9 +227,10 @@ export class BeadsJsonlStore implements TaskStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#watcher?.stop();
-    this.#watcher = undefined;
+    this.#stopWatching();
+    clearTimeout(this.#foldTimer);
     await this.flush();
+    if (this.#committer.journalMode) await this.fold();
     const lastCommitAt = this.#committer.lastCommitAt;
     if (lastCommitAt > 0) {
       // A writer without the lock that read before our last rename may still rename its copy.
@@ -251,7 +243,10 @@ export class BeadsJsonlStore implements TaskStore {
       }
     }
     this.#closed = true;
-    await this.#exclusive(() => this.#file.closeHandles());
+    await this.#exclusive(async () => {
+      await this.#committer.releaseLock();
+      await this.#file.closeHandles();
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -259,6 +254,29 @@ export class BeadsJsonlStore implements TaskStore {
   }
 
   // ---- internals ----
+
+  get #foldMs(): number {
+    return this.#options.foldMs ?? 1000;
+  }
+
+  #stopWatching(): void {
+    this.#watcher?.stop();
+    this.#walWatcher?.stop();
+    this.#watcher = undefined;
+    this.#walWatcher = undefined;
+  }
+
+  /** Journal mode: a fold `foldMs` after the first write the journal holds unfolded. */
+  #armFold(): void {
+    if (!this.#committer.journalMode || this.#foldTimer || this.#closed || this.#file.wal.pending === 0)
+      return;
+    this.#foldTimer = setTimeout(() => {
+      this.#foldTimer = undefined;
+      this.#committer.foldRequested = true;
+      this.#schedule();
+    }, this.#foldMs);
+    this.#foldTimer.unref();
+  }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(fn);
@@ -291,6 +309,7 @@ export class BeadsJsonlStore implements TaskStore {
       await this.#committer.commit();
     } finally {
       if (this.#committer.hasWork()) this.#schedule();
+      this.#armFold();
     }
   }
 
@@ -315,8 +334,8 @@ export class BeadsJsonlStore implements TaskStore {
   }
 
   /** Re-reads the file, reusing unchanged lines; queues repairs of our writes a stale writer undid. */
-  async #reload(initial: boolean): Promise<StoreChange | undefined> {
-    const { before, parsed } = await this.#file.reload();
+  async #reload(initial: boolean, locked = false): Promise<StoreChange | undefined> {
+    const { before, parsed } = await this.#file.reload(locked);
     this.#stats.linesParsed += parsed;
     this.#stats.reloads++;
     const after = this.#file.index;
@@ -353,7 +372,7 @@ export class BeadsJsonlStore implements TaskStore {
   async #refresh(): Promise<void> {
     if (this.#closed) return;
     const current = await statPath(this.path);
-    if (current && !sameFile(current, this.#file.fileId)) {
+    if ((current && !sameFile(current, this.#file.fileId)) || (await this.#file.wal.changedOnDisk())) {
       const change = await this.#reload(false);
       if (change) this.#emit(change);
     }
@@ -369,27 +388,7 @@ export class BeadsJsonlStore implements TaskStore {
         return this.#lastCreated;
       },
       carried: this.#file.carried,
+      taskOf: (record) => this.#taskOf(record, true),
     };
   }
 }
-
-/** Why a new task is refused before it is queued (a YggError with a hint), or undefined. */
-function newTaskProblem(task: NewTask): YggError | undefined {
-  if (typeof task.title !== 'string' || task.title.trim() === '') {
-    return new YggError('a task needs a title', { hint: 'Pass a non-empty title.' });
-  }
-  if (Buffer.byteLength(task.title) > 500) {
-    return new YggError('the title is longer than 500 bytes', { hint: 'Put the detail in --description.' });
-  }
-  const p = task.priority;
-  if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 4)) {
-    return new YggError(`priority ${p} is outside 0..4`, {
-      hint: 'Use 0 (critical), 1, 2 (default), 3 or 4 (backlog).',
-    });
-  }
-  return undefined;
-}
-
-/** Re-exported for callers that splice task objects into lines themselves. */
-export const spliceTaskLine = (oldLine: string, next: Task): string =>
-  spliceJson(oldLine, JSON.parse(oldLine), next, placeLikeBd);

@@ -47,6 +47,8 @@ export interface PlanEnv {
   nextCreatedMicros(): number;
   /** Lines from other writers to append as they are (carried over from a replaced file). */
   carried?: readonly Buffer[];
+  /** The task on a line, from the store's cache of lines it read or wrote (else parsed here). */
+  taskOf?: (record: LineRecord) => Task;
 }
 
 const parseTask = (raw: Buffer): Task => JSON.parse(raw.toString('utf8')) as Task;
@@ -75,17 +77,13 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
     let set = members.get(key);
     if (!set) {
       const tasks = new Map<string, Task>();
-      for (const record of index.records) {
-        if (record.kind !== 'issue' || !record.issue) continue;
-        const id = record.issue.id;
-        const changed = working.get(id)?.task;
-        if (changed) {
-          if (statuses.includes(statusOf(changed))) tasks.set(id, changed);
-        } else if (statuses.includes(record.issue.status as string)) {
-          const task = issueTask(index, id);
+      for (const status of new Set(statuses))
+        for (const id of index.byStatus.get(status) ?? []) {
+          if (working.has(id)) continue;
+          const task = issueTask(index, id, env.taskOf);
           if (task) tasks.set(id, task);
         }
-      }
+      for (const [id, { task }] of working) if (statuses.includes(statusOf(task))) tasks.set(id, task);
       for (const [id, { task }] of added) if (statuses.includes(statusOf(task))) tasks.set(id, task);
       set = { statuses, tasks };
       members.set(key, set);
@@ -135,7 +133,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
         return;
       }
       const addedTask = added.get(op.id);
-      const current = working.get(op.id)?.task ?? addedTask?.task ?? issueTask(index, op.id);
+      const current = working.get(op.id)?.task ?? addedTask?.task ?? issueTask(index, op.id, env.taskOf);
       // A line with a wrong-shaped key is left as it is, byte for byte, until fixed by hand.
       if (!current || index.record(op.id)?.issue?.badShape) {
         results.push(undefined);
@@ -221,7 +219,8 @@ function currentTasks(
   return tasks;
 }
 
-function issueTask(index: IssueIndex, id: string): Task | undefined {
+function issueTask(index: IssueIndex, id: string, taskOf?: (record: LineRecord) => Task): Task | undefined {
   const record = index.record(id);
-  return record?.kind === 'issue' ? parseTask(record.raw) : undefined;
+  if (record?.kind !== 'issue') return undefined;
+  return taskOf ? taskOf(record) : parseTask(record.raw);
 }

@@ -10,6 +10,7 @@ import type { FileState } from './file-state.js';
 import { IssueIndex } from './issue-index.js';
 import type { WriteJournal } from './journal.js';
 import type { LineRecord } from './line-record.js';
+import { LockHolder } from './lock-holder.js';
 import { parseLine } from './parse-line.js';
 import type { StoreLock } from './store-lock.js';
 
@@ -22,7 +23,7 @@ export interface CommitContext {
   readonly file: FileState;
   readonly lock: StoreLock;
   readonly journal: WriteJournal;
-  /** Re-reads the file after another writer changed it, telling listeners. */
+  /** Re-reads the file and the journal (under the lock) after another writer changed them, telling listeners. */
   reload(): Promise<void>;
   planEnv(): PlanEnv;
   emit(change: StoreChange): void;
@@ -43,11 +44,25 @@ export class Committer {
   forceWrite = false;
   /** When the last commit landed (ms since the epoch; 0 for none). */
   lastCommitAt = 0;
+  /** Journal mode: changes go to the write-ahead journal, folded into the file later. */
+  journalMode = false;
+  /** Fold the journal into the file at the next commit. */
+  foldRequested = false;
 
-  constructor(readonly context: CommitContext) {}
+  readonly #lock: LockHolder;
+
+  constructor(readonly context: CommitContext) {
+    this.#lock = new LockHolder(context.lock);
+  }
+
+  /** Gives back the store's lock if a commit left it held a moment (see `LockHolder`). */
+  releaseLock(): Promise<void> {
+    return this.#lock.release();
+  }
 
   hasWork(): boolean {
-    return this.#pending.length > 0 || this.context.file.carried.length > 0 || this.forceWrite;
+    const { file } = this.context;
+    return this.#pending.length > 0 || file.carried.length > 0 || this.forceWrite || this.foldRequested;
   }
 
   queue(op: StoreOp): void {
@@ -62,26 +77,33 @@ export class Committer {
   /** One commit of everything queued; failures reject the ops, never throw. Call under the store's chain. */
   async commit(): Promise<void> {
     if (!this.hasWork()) return;
-    const { file, lock } = this.context;
+    const { file } = this.context;
     let taken: StoreOp[] = [];
-    let release: (() => Promise<void>) | undefined;
+    let failed = true;
     try {
-      release = await lock.acquire();
+      await this.#lock.acquire();
+      failed = false;
       for (let round = 0; round < 50; round++) {
         if (await file.changedOnDisk()) await this.context.reload();
         this.context.counted('carried', await file.checkRetired());
         taken = [...taken, ...this.#pending];
         this.#pending = [];
-        if (taken.length === 0 && file.carried.length === 0 && !this.forceWrite) return;
+        const fold = this.foldRequested && file.wal.nonEmpty;
+        if (!fold) this.foldRequested = false;
+        if (taken.length === 0 && file.carried.length === 0 && !this.forceWrite && !fold) return;
         const plan = planCommit(file.index, taken, this.context.planEnv());
         const carried = file.carried;
-        if (plan.writes.length === 0 && carried.length === 0 && !this.forceWrite) {
+        if (plan.writes.length === 0 && carried.length === 0 && !this.forceWrite && !fold) {
           settle(taken, plan.results);
           return;
         }
-        const written = this.#onlyAppends(plan, carried)
-          ? await this.#append(plan)
-          : await this.#rewrite(plan);
+        const route = this.#route(plan, carried, fold);
+        const written =
+          route === 'append'
+            ? await this.#append(plan)
+            : route === 'journal'
+              ? await this.#toJournal(plan)
+              : (await this.#rewrite(plan)) && (await this.#folded());
         if (!written) continue; // someone wrote since we read: merge with their version and try again
         file.carried = [];
         this.forceWrite = false;
@@ -105,25 +127,61 @@ export class Committer {
               cause: error,
               hint: 'Check free space and permissions of the folder.',
             });
-      const failed = [...taken, ...this.#pending];
+      failed = true;
+      const rejected = [...taken, ...this.#pending];
       this.#pending = [];
       this.forceWrite = false;
-      for (const op of failed) op.settle.reject(failure);
+      this.foldRequested = false; // tried again by the next timer or close, not in a loop
+      for (const op of rejected) op.settle.reject(failure);
     } finally {
-      await release?.();
+      await this.#lock.done(this.journalMode && !failed);
     }
   }
 
   /**
-   * A commit that only adds lines is appended in place instead of rewriting the file: no rename
-   * can then replace a copy another writer just renamed there, and an add to a large file costs
-   * its own bytes, not the file's. Large batches still go through a rename, so that a crash
-   * mid-write cannot leave part of them (an append is one write, interrupted only between pages).
+   * How a commit is written. One that only adds a few lines is appended to the file in place: no
+   * rename can then replace a copy another writer just renamed there, and an add to a large file
+   * costs its own bytes, not the file's (large batches go through a rename, so that a crash
+   * mid-write cannot leave part of them). In journal mode the rest is appended to the journal;
+   * otherwise, and for a fold, carried lines or a forced write, the file is rewritten (taking
+   * along what the journal holds).
    */
-  #onlyAppends(plan: Plan, carried: readonly Buffer[]): boolean {
+  #route(plan: Plan, carried: readonly Buffer[], fold: boolean): 'append' | 'journal' | 'rewrite' {
     const { file, lock } = this.context;
-    if (carried.length > 0 || this.forceWrite || !file.fileId || lock.compromised) return false;
-    return plan.writes.length > 0 && plan.writes.every((w) => !w.before);
+    if (carried.length > 0 || this.forceWrite || fold || !file.fileId || lock.compromised) return 'rewrite';
+    if (plan.writes.length === 0) return 'rewrite';
+    if (plan.writes.every((w) => !w.before)) {
+      const bytes = plan.writes.reduce((n, w) => n + w.after.length + 1, 0);
+      if (bytes <= maxAppendBytes) return 'append';
+    }
+    return this.journalMode ? 'journal' : 'rewrite';
+  }
+
+  /** Appends the plan's changed lines to the journal (durable when it resolves). */
+  async #toJournal(plan: Plan): Promise<boolean> {
+    const { file } = this.context;
+    await file.wal.append(plan.writes.map((w) => ({ id: w.id, before: w.before, after: w.after })));
+    const index = IssueIndex.afterCommit(file.index, plan.records, plan.finalNewline, plan.touched);
+    file.committed(index, file.fileId as FileId);
+    return true;
+  }
+
+  /**
+   * After a rewrite, which took along every journal line: the journal is emptied, and its lines
+   * (other processes' too) are remembered against stale writers like this store's own writes.
+   */
+  async #folded(): Promise<boolean> {
+    const { file, journal } = this.context;
+    this.foldRequested = false;
+    if (!file.wal.nonEmpty) return true;
+    const now = Date.now();
+    for (const { id, line, added } of file.wal.latest()) {
+      if (journal.isLatest(id, line)) continue;
+      const task = parseLine(line).task;
+      if (task) journal.record(id, added ? undefined : line, line, task, now);
+    }
+    await file.wal.reset();
+    return true;
   }
 
   /** Appends the plan's new lines; false when someone wrote first. Falls back to a rewrite when large. */

@@ -3,6 +3,7 @@ import type { StoreProblem } from '../store.js';
 import { type FileId, readAppended, readSnapshot, StoreFileError, sameFile, statPath } from './file-io.js';
 import { IssueIndex } from './issue-index.js';
 import { recordsFor, splitLines } from './line-reuse.js';
+import { type History, WriteAheadLog } from './wal.js';
 
 /** A file this store replaced, still open for a while to catch lines appended to it late. */
 interface Retired {
@@ -36,31 +37,53 @@ export class FileState {
   /** Problems with the file itself (missing, unreadable), from the last read. */
   fileProblems: StoreProblem[] = [];
   #retired: Retired[] = [];
+  /** ygg's journal of writes not yet folded into the file; the index shows them laid over it. */
+  readonly wal: WriteAheadLog;
+  /** This store's memory of its earlier writes (older copies renamed over the file are stale). */
+  history: History | undefined;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    walPath: string,
+    readonly clock: () => Date,
+  ) {
     this.index = new IssueIndex(path, [], true);
+    this.wal = new WriteAheadLog(walPath);
   }
 
-  /** Whether the file on disk is another version than the one we hold. */
+  /** Under the lock: whether the file or the journal on disk is another version than the one we hold. */
   async changedOnDisk(): Promise<boolean> {
-    return !sameFile(await statPath(this.path), this.fileId);
+    return !sameFile(await statPath(this.path), this.fileId) || (await this.wal.changedOnDisk(true));
   }
 
-  /** Re-reads the file, parsing only lines that changed. Returns the index before and the count parsed. */
-  async reload(): Promise<{ before: IssueIndex; parsed: number }> {
+  /**
+   * Re-reads the file and the journal, parsing only lines that changed. Returns the index before
+   * and the count parsed. `locked`: under the store's lock (a torn journal record is cut off).
+   */
+  async reload(locked = false): Promise<{ before: IssueIndex; parsed: number }> {
     let snapshot: Awaited<ReturnType<typeof readSnapshot>>;
-    try {
-      snapshot = await readSnapshot(this.path);
-    } catch (error) {
-      if (error instanceof StoreFileError) this.fileProblems = [error.problem];
-      throw error;
+    for (let round = 0; ; round++) {
+      try {
+        snapshot = await readSnapshot(this.path);
+      } catch (error) {
+        if (error instanceof StoreFileError) this.fileProblems = [error.problem];
+        throw error;
+      }
+      // A journal is emptied only after a rewrite of the file: a new file, so the journal is
+      // read from its start (what a reader saw of it before may since have been replaced).
+      await this.wal.sync(locked, !sameFile(snapshot.id, this.fileId));
+      // A fold renames the file, then empties the journal: read after a fold, the journal must
+      // go with the new file, not the old one.
+      if (locked || round >= 3 || sameFile(await statPath(this.path), snapshot.id)) break;
+      await snapshot.handle.close().catch(() => undefined);
     }
     this.fileProblems = [];
     const { lines, finalNewline } = splitLines(snapshot.bytes);
     const { records, parsed } = recordsFor(lines, this.index.records);
     const before = this.index;
     await this.handle?.close().catch(() => undefined);
-    this.index = new IssueIndex(this.path, records, finalNewline);
+    const merged = this.wal.overlay(records, this.clock(), this.history);
+    this.index = new IssueIndex(this.path, merged, finalNewline || merged.length > lines.length);
     this.fileId = snapshot.id;
     this.handle = snapshot.handle;
     this.version++;
@@ -109,6 +132,7 @@ export class FileState {
   }
 
   async closeHandles(): Promise<void> {
+    await this.wal.close();
     await this.handle?.close().catch(() => undefined);
     for (const r of this.#retired) await r.handle.close().catch(() => undefined);
     this.handle = undefined;

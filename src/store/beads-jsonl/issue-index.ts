@@ -8,6 +8,8 @@ import type { LineNote, LineRecord, SlimIssue } from './line-record.js';
 export class IssueIndex {
   readonly positions = new Map<string, number>();
   readonly slims = new Map<string, SlimIssue>();
+  /** Ids by status (a claim counts the running tasks; readiness starts from the open ones). */
+  readonly byStatus = new Map<string, Set<string>>();
   readonly problems: StoreProblem[] = [];
   maxIntCommentId = 0;
   usesIntCommentIds = false;
@@ -41,11 +43,13 @@ export class IssueIndex {
       records: readonly LineRecord[];
       positions: Map<string, number>;
       slims: Map<string, SlimIssue>;
+      byStatus: Map<string, Set<string>>;
       problems: StoreProblem[];
     };
     owned.records = records;
     owned.positions = previous.positions;
     owned.slims = previous.slims;
+    owned.byStatus = previous.byStatus;
     owned.problems = [...previous.problems];
     next.maxIntCommentId = previous.maxIntCommentId;
     next.usesIntCommentIds = previous.usesIntCommentIds;
@@ -68,7 +72,12 @@ export class IssueIndex {
       return;
     }
     this.positions.set(id, i);
+    const old = this.slims.get(id);
+    if (old) this.byStatus.get(old.status)?.delete(id);
     this.slims.set(id, record.issue);
+    const same = this.byStatus.get(record.issue.status);
+    if (same) same.add(id);
+    else this.byStatus.set(record.issue.status, new Set([id]));
     if (record.maxIntCommentId !== undefined) {
       this.usesIntCommentIds = true;
       this.maxIntCommentId = Math.max(this.maxIntCommentId, record.maxIntCommentId);
@@ -78,6 +87,11 @@ export class IssueIndex {
 
   #report(line: number, note: LineNote): void {
     this.problems.push({ ...note, file: this.file, line, message: `${this.file}:${line}: ${note.message}` });
+  }
+
+  /** The slim issues with `status`. */
+  *withStatus(status: string): Iterable<SlimIssue> {
+    for (const id of this.byStatus.get(status) ?? []) yield this.slims.get(id) as SlimIssue;
   }
 
   record(id: string): LineRecord | undefined {

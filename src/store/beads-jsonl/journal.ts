@@ -95,26 +95,61 @@ export class WriteJournal {
     return out;
   }
 
-  /** Field by field: a value equal to one we saw before our write is stale, so ours wins. */
-  #merge(entry: Entry, theirs: Task): Task | undefined {
-    const versions: Task[] = [];
-    for (const text of entry.seen) {
-      try {
-        versions.push(JSON.parse(Buffer.from(text, 'latin1').toString('utf8')) as Task);
-      } catch {
-        return undefined;
-      }
-    }
-    const merged: Task = { ...theirs };
-    const ours = entry.latestTask;
-    for (const key of new Set([...Object.keys(theirs), ...Object.keys(ours)])) {
-      if (deepEqual(theirs[key], ours[key])) continue;
-      const stale = versions.some((v) => deepEqual(v[key], theirs[key]));
-      if (stale) {
-        if (ours[key] === undefined) delete merged[key];
-        else merged[key] = ours[key];
-      }
-    }
-    return merged;
+  /** Every version of `id`'s line this store saw or wrote in the window (latin1), if any. */
+  seenOf(id: string): ReadonlySet<string> | undefined {
+    return this.#entries.get(id)?.seen;
   }
+
+  /** Whether `line` is the last line this store wrote for `id`. */
+  isLatest(id: string, line: Buffer): boolean {
+    return this.#entries.get(id)?.latest.equals(line) ?? false;
+  }
+
+  #merge(entry: Entry, theirs: Task): Task | undefined {
+    return mergeFields(entry.seen, entry.latestTask, theirs);
+  }
+}
+
+/**
+ * Field by field (objects such as `metadata` key by key): a value of theirs equal to the same
+ * field in a version we saw before our write is stale, so ours wins; any other value of theirs is
+ * their edit and is kept. Undefined when a version does not parse.
+ */
+export function mergeFields(seen: Iterable<string>, ours: Task, theirs: Task): Task | undefined {
+  const versions: unknown[] = [];
+  for (const text of seen) {
+    try {
+      versions.push(JSON.parse(Buffer.from(text, 'latin1').toString('utf8')));
+    } catch {
+      return undefined;
+    }
+  }
+  return mergeObject(versions, ours, theirs) as Task;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function mergeObject(versions: unknown[], ours: Record<string, unknown>, theirs: Record<string, unknown>) {
+  const merged: Record<string, unknown> = { ...theirs };
+  for (const key of new Set([...Object.keys(theirs), ...Object.keys(ours)])) {
+    if (deepEqual(theirs[key], ours[key])) continue;
+    const older = versions.map((v) => (isObject(v) ? v[key] : undefined));
+    if (older.some((v) => deepEqual(v, theirs[key]))) {
+      if (ours[key] === undefined) delete merged[key];
+      else merged[key] = ours[key];
+    } else if (isObject(ours[key]) && isObject(theirs[key])) {
+      merged[key] = mergeObject(older, ours[key], theirs[key]);
+    } else if (key === 'comments' && Array.isArray(ours[key]) && Array.isArray(theirs[key])) {
+      merged[key] = mergeComments(ours[key], theirs[key]);
+    }
+  }
+  return merged;
+}
+
+/** Their comments, then ours they lack (a result beside their note; bd never deletes a comment). */
+function mergeComments(ours: unknown[], theirs: unknown[]): unknown[] {
+  const idOf = (c: unknown) => (isObject(c) ? JSON.stringify(c.id) : undefined);
+  const known = new Set(theirs.map(idOf));
+  return [...theirs, ...ours.filter((c) => idOf(c) !== undefined && !known.has(idOf(c)))];
 }

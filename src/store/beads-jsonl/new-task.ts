@@ -1,3 +1,4 @@
+import { YggError } from '../../errors.js';
 import type { NewTask } from '../store.js';
 import type { Task } from '../task.js';
 import { bdOrder } from './key-order.js';

@@ -66,16 +66,20 @@ function removeLockDir(path: string): void {
   }
 }
 
-// proper-lockfile removes its lock with rmdir; the lock folder also holds our `owner` file.
+// proper-lockfile removes its lock with rmdir; the lock folder also holds our `owner` file. The
+// calls are asynchronous (a commit's release then costs the event loop nothing) and need no
+// descriptor; the retry on a failed release (`#held`) uses the synchronous `removeLockDir`.
 const lockFs = {
   ...fs,
   rmdir: (path: string, callback: (err: NodeJS.ErrnoException | null) => void) => {
-    try {
-      removeLockDir(path);
-      callback(null);
-    } catch (error) {
-      callback(error as NodeJS.ErrnoException);
-    }
+    fs.unlink(join(path, 'owner'), (unlinked) => {
+      if (unlinked && unlinked.code !== 'ENOENT') return callback(unlinked);
+      fs.rmdir(path, (error) => {
+        if (!error || error.code === 'ENOENT') return callback(null);
+        if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') return callback(error);
+        fs.rm(path, { recursive: true, force: true }, (removed) => callback(removed ?? null));
+      });
+    });
   },
   rmdirSync: removeLockDir,
 };
@@ -144,7 +148,7 @@ export class StoreLock {
         const held = this.#held(release, purpose);
         try {
           const owner: Owner = { pid: process.pid, host: hostname(), token: `${process.pid}-${Date.now()}` };
-          fs.writeFileSync(join(this.lockPath, 'owner'), JSON.stringify(owner));
+          await fs.promises.writeFile(join(this.lockPath, 'owner'), JSON.stringify(owner));
         } catch (error) {
           // Taken but not written (EMFILE, a full disk): give it back before saying so.
           await held();
