@@ -42,9 +42,11 @@ export function environmentVars(
 export function bwrapArgs(
   limits: MountLimits,
   caps: SandboxCapabilities,
-  at: { workdir: string; cwd: string; diskBounded: boolean },
+  at: { workdir: string; cwd: string; diskBounded: boolean; held?: boolean },
 ): string[] {
   const args = ['bwrap', '--die-with-parent', '--new-session', '--unshare-all'];
+  // Held until the caller has moved the namespace process (its pid on fd 3) into the cgroup.
+  if (at.held) args.push('--info-fd', '3', '--block-fd', '4');
   if (limits.network) args.push('--share-net');
   args.push('--ro-bind', '/', '/', '--dev', '/dev', '--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm');
   if (limits.gpu) for (const dev of caps.gpuDevices) args.push('--dev-bind', dev, dev);
