@@ -149,6 +149,57 @@ describe('sandbox plan', () => {
     expect(withCgroup.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
   });
 
+  it('with bubblewrap, spawned by this machine: prlimit and bwrap only, held until ygg has moved it into its cgroup', () => {
+    const plan = planSandbox(['A=b', '$(x)'], {
+      request: true,
+      settings: { ...settings, env: { TOOL: 'x' } },
+      caps: full,
+      direct: true,
+      timeoutMs: 5000,
+    });
+    const limits = plan.limits;
+    expect(plan.argv.slice(0, 6)).toEqual([
+      'prlimit',
+      `--as=${limits.memoryBytes}`,
+      `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
+      `--fsize=${limits.fileSizeBytes}`,
+      '--',
+      'bwrap',
+    ]);
+    for (const wrapper of ['sh', 'timeout', 'setpriv', 'env', 'mkdir', 'chown']) {
+      expect(plan.argv.slice(0, plan.argv.indexOf('--unshare-all'))).not.toContain(wrapper);
+    }
+    expect(plan.argv.join(' ')).toContain('--info-fd 3 --block-fd 4');
+    // Inside: the reaper, then the command untouched (no `env` to misread its `A=b`).
+    expect(plan.argv.slice(-2)).toEqual(['A=b', '$(x)']);
+    expect(plan.argv.at(-6)).toBe('sh');
+    expect(plan.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
+    expect(plan.spawn).toEqual({
+      env: { HOME: plan.workdir, TOOL: 'x' },
+      cwd: plan.workdir,
+      user: { uid: 65534, gid: 65534 },
+      cgroupLimits: {
+        processes: limits.processes,
+        memoryBytes: limits.memoryBytes + 2 * limits.tmpBytes + limits.diskBytes,
+        quotaUs: '',
+        cpuLimit: '',
+        watchSeconds: 5 + 2 + 5,
+      },
+    });
+    expect(plan.protections).toContain('wall-clock limit 5 s (then the process group is killed)');
+    expect(plan.protections.some((p) => p.startsWith('NOT in force'))).toBe(false);
+    // Without a cgroup nothing holds it: bwrap starts the command at once.
+    const noCgroup = planSandbox(['true'], {
+      request: { cgroup: false },
+      settings,
+      caps: full,
+      direct: true,
+    });
+    expect(noCgroup.argv).not.toContain('--block-fd');
+    expect(noCgroup.spawn?.cgroupLimits).toBeUndefined();
+    expect(noCgroup.argv.some((a) => a.startsWith('--nproc'))).toBe(true);
+  });
+
   it('takes limits from the request over the host defaults, and allows the network when asked', () => {
     const plan = planSandbox(['true'], {
       request: { network: true, cpuSeconds: 7, workdir: '/w' },
