@@ -28,6 +28,17 @@ while [ $n -lt 20 ]; do
 done
 exit $s`;
 
+/**
+ * `REAP` behind the command's rlimits, for a command ygg spawns itself: the shell's own `ulimit`
+ * sets them before the command runs, where a `prlimit` process in front of bubblewrap cost one
+ * more exec. $1 address space in KiB, $2 file size in 512-byte blocks (POSIX `ulimit -f`), $3
+ * and $4 the soft and hard CPU seconds (soft first: it may not exceed the hard limit). A limit
+ * that cannot be set ends it (125, the shell's message on stderr).
+ */
+export const LIMITED_REAP = `ulimit -v "$1" && ulimit -f "$2" && ulimit -S -t "$3" && ulimit -H -t "$4" || exit 125
+shift 4
+${REAP}`;
+
 /** hosts.yaml's `sandbox.env`, then the caller's variables over them; every name checked. */
 export function environmentVars(
   fromHost: Record<string, string> | undefined,

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SandboxSettings } from '../config/types.js';
-import { bwrapArgs, environmentVars, REAP } from './sandbox-args.js';
+import { bwrapArgs, environmentVars, LIMITED_REAP, REAP } from './sandbox-args.js';
 import {
   CGROUP_SETUP,
   type CgroupDirs,
@@ -254,17 +254,21 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     );
   }
 
-  if (caps.prlimit) {
+  // Spawned by ygg into a cgroup through bubblewrap: held until ygg moved it in, and its rlimits
+  // set inside by the reaper shell (the cgroup counts its processes: no process rlimit needed).
+  const held = direct && cgroup !== undefined && bwrapWorks;
+  if (caps.prlimit || held) {
     // The process rlimit counts every process of the user: with a cgroup of its own the
     // command is bounded there instead, so a neighbour's fork bomb cannot use up its count.
-    command.push(
-      'prlimit',
-      `--as=${limits.memoryBytes}`,
-      `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
-      `--fsize=${limits.fileSizeBytes}`,
-      ...(cgroup ? [] : [`--nproc=${limits.processes}`]),
-      '--',
-    );
+    if (!held)
+      command.push(
+        'prlimit',
+        `--as=${limits.memoryBytes}`,
+        `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
+        `--fsize=${limits.fileSizeBytes}`,
+        ...(cgroup ? [] : [`--nproc=${limits.processes}`]),
+        '--',
+      );
     inForce.push(
       `memory limit ${mib(limits.memoryBytes)} (address space)`,
       `CPU limit ${limits.cpuSeconds} s${cpuWatch ? ' (all its processes together)' : ' per process'}`,
@@ -316,9 +320,13 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
       `NOT in force: bubblewrap (${why}): the system and home directories are visible, the network is reachable, the disk is not limited, and a detached child can outlive the command`,
     );
   } else {
-    const held = direct && cgroup !== undefined;
     command.push(...bwrapArgs(limits, caps, { workdir, cwd, diskBounded, held }), '--');
-    command.push('sh', '-c', REAP, 'ygg-sandbox');
+    if (held) {
+      const kib = String(Math.floor(limits.memoryBytes / 1024));
+      const blocks = String(Math.floor(limits.fileSizeBytes / 512));
+      const cpu = [String(limits.cpuSeconds), String(limits.cpuSeconds + 1)];
+      command.push('sh', '-c', LIMITED_REAP, 'ygg-sandbox', kib, blocks, ...cpu);
+    } else command.push('sh', '-c', REAP, 'ygg-sandbox');
     inForce.push(
       'bubblewrap: read-only system',
       'home directories hidden',

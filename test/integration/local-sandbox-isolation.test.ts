@@ -107,11 +107,15 @@ describe('how a sandboxed command starts on this machine', () => {
     const running = new Promise<void>((resolve) => {
       started = resolve;
     });
-    const run = local.exec(['sh', '-c', `grep pids /proc/self/cgroup; echo started; exec ${marker}`], {
-      sandbox: true,
-      signal: stop.signal,
-      onOutput: (chunk) => chunk.includes('started') && started(),
-    });
+    const limits = "grep -E 'cpu time|file size|address space' /proc/self/limits";
+    const run = local.exec(
+      ['sh', '-c', `grep pids /proc/self/cgroup; ${limits}; echo started; exec ${marker}`],
+      {
+        sandbox: true,
+        signal: stop.signal,
+        onOutput: (chunk) => chunk.includes('started') && started(),
+      },
+    );
     await running;
     let sleeper: { pid: number; user: string } | undefined;
     await waitUntil(
@@ -127,6 +131,12 @@ describe('how a sandboxed command starts on this machine', () => {
     stop.abort();
     const r = await run;
     expect(r.stdout).toMatch(/^\d+:pids:\/ygg\/run-[\w-]+$/m);
+    // The rlimits of testSandboxSettings, soft and hard, as prlimit set them before.
+    const limit = (name: string) =>
+      r.stdout.match(new RegExp(`^Max ${name}\\s+(\\d+)\\s+(\\d+)`, 'm'))?.slice(1);
+    expect(limit('cpu time')).toEqual(['2', '3']);
+    expect(limit('file size')).toEqual([String(8 * 2 ** 20), String(8 * 2 ** 20)]);
+    expect(limit('address space')).toEqual([String(256 * 2 ** 20), String(256 * 2 ** 20)]);
     expect(r.limit).toBe('cancelled');
     await nothingLeft(marker);
   });

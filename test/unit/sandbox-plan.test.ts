@@ -149,7 +149,7 @@ describe('sandbox plan', () => {
     expect(withCgroup.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
   });
 
-  it('with bubblewrap, spawned by this machine: prlimit and bwrap only, held until ygg has moved it into its cgroup', () => {
+  it('with bubblewrap, spawned by this machine: bwrap alone, held until ygg has moved it into its cgroup', () => {
     const plan = planSandbox(['A=b', '$(x)'], {
       request: true,
       settings: { ...settings, env: { TOOL: 'x' } },
@@ -158,21 +158,24 @@ describe('sandbox plan', () => {
       timeoutMs: 5000,
     });
     const limits = plan.limits;
-    expect(plan.argv.slice(0, 6)).toEqual([
-      'prlimit',
-      `--as=${limits.memoryBytes}`,
-      `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
-      `--fsize=${limits.fileSizeBytes}`,
-      '--',
-      'bwrap',
-    ]);
-    for (const wrapper of ['sh', 'timeout', 'setpriv', 'env', 'mkdir', 'chown']) {
+    expect(plan.argv[0]).toBe('bwrap');
+    for (const wrapper of ['sh', 'timeout', 'prlimit', 'setpriv', 'env', 'mkdir', 'chown']) {
       expect(plan.argv.slice(0, plan.argv.indexOf('--unshare-all'))).not.toContain(wrapper);
     }
     expect(plan.argv.join(' ')).toContain('--info-fd 3 --block-fd 4');
-    // Inside: the reaper, then the command untouched (no `env` to misread its `A=b`).
-    expect(plan.argv.slice(-2)).toEqual(['A=b', '$(x)']);
-    expect(plan.argv.at(-6)).toBe('sh');
+    // Inside: the reaper setting the rlimits prlimit set (address space in KiB, file size in
+    // 512-byte blocks, soft and hard CPU seconds), then the command untouched.
+    const inside = plan.argv.slice(plan.argv.lastIndexOf('--') + 1);
+    expect(inside[0]).toBe('sh');
+    expect(inside.slice(3)).toEqual([
+      'ygg-sandbox',
+      String(limits.memoryBytes / 1024),
+      String(limits.fileSizeBytes / 512),
+      String(limits.cpuSeconds),
+      String(limits.cpuSeconds + 1),
+      'A=b',
+      '$(x)',
+    ]);
     expect(plan.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
     expect(plan.spawn).toEqual({
       env: { HOME: plan.workdir, TOOL: 'x' },
