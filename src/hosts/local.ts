@@ -63,7 +63,7 @@ export class LocalTransport implements Transport {
       // The command may exit without reading its input; that is not an error of ours.
     });
     child.stdin?.end(options.stdin ?? '');
-    const starting = wrapped.started?.(child);
+    const starting = wrapped.started?.(child).catch((error: Error) => `ygg-sandbox: ${error.message}\n`);
 
     try {
       const ended = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {

@@ -50,14 +50,13 @@ export function localSandboxCapabilities(runAs: string): Promise<SandboxCapabili
 
 /**
  * A command spawned by ygg itself, with nothing that needs a wrapper shell: its work directory
- * (and cgroup) made here, then the argv spawned as it is (behind `prlimit`, inside bubblewrap
+ * (and cgroup) made here, then the argv spawned as it is (behind `prlimit`, or inside bubblewrap
  * where it works), the transport's timer its wall clock. A shell, `mkdir`, `chown`, `env`,
  * `timeout` and `setpriv` cost about 2 ms each, several times `true` itself.
  */
 function spawnedDirectly(plan: SandboxPlan, direct: DirectSpawn, program: string): WrappedCommand {
   const { cgroup } = plan;
   const cgroupLimits = cgroup ? direct.cgroupLimits : undefined;
-  const bubblewrapped = cgroupLimits !== undefined || plan.argv.includes('bwrap');
   // Synchronous: a few system calls, cheaper than trips through the thread pool.
   mkdirSync(plan.workdir, { recursive: true });
   if (direct.user) chownSync(plan.workdir, direct.user.uid, direct.user.gid);
@@ -73,7 +72,7 @@ function spawnedDirectly(plan: SandboxPlan, direct: DirectSpawn, program: string
     } catch (error) {
       notStarted = { code: 125, message: `${(error as Error).message}\n` };
     }
-  } else if (!bubblewrapped && !onPath(program, env.PATH)) {
+  } else if (!direct.bubblewrap && !onPath(program, env.PATH)) {
     // Looked up here: an unprivileged user's exec that meets a folder it may not enter on the
     // way (root's PATH) says "Permission denied", not that the program is missing.
     notStarted = { code: 127, message: `${program}: command not found\n` };

@@ -72,6 +72,8 @@ export interface DirectSpawn {
   cwd: string;
   /** The unprivileged user to run as (the spawn's uid and gid, groups cleared). */
   user?: { uid: number; gid: number };
+  /** `argv` is bubblewrap's: the command's program is looked up inside the sandbox. */
+  bubblewrap?: true;
   /**
    * With a cgroup (`SandboxPlan.cgroup`): the caller makes it with these limits before the
    * spawn, and bubblewrap waits before it runs anything of the command: it writes its
@@ -368,6 +370,7 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   if (direct) {
     plan.spawn = { env: { HOME: workdir, ...vars }, cwd };
     if (drop) plan.spawn.user = { uid: drop.uid, gid: drop.gid };
+    if (bwrapWorks) plan.spawn.bubblewrap = true;
     if (cgroup) plan.spawn.cgroupLimits = cgroupLimits;
   }
   return plan;

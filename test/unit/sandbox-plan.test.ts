@@ -181,6 +181,7 @@ describe('sandbox plan', () => {
       env: { HOME: plan.workdir, TOOL: 'x' },
       cwd: plan.workdir,
       user: { uid: 65534, gid: 65534 },
+      bubblewrap: true,
       cgroupLimits: {
         processes: limits.processes,
         memoryBytes: limits.memoryBytes + 2 * limits.tmpBytes + limits.diskBytes,
