@@ -26,7 +26,7 @@ export class LocalTransport implements Transport {
       options.sandbox && this.wrap
         ? await this.wrap(argv, options)
         : { argv: [...argv], protections: undefined };
-    if (wrapped.missing !== undefined) return notFound(wrapped, options);
+    if (wrapped.notStarted !== undefined) return notStarted(wrapped, wrapped.notStarted, options);
     const [command, ...args] = wrapped.argv as [string, ...string[]];
     const started = performance.now();
     const stdout = new BoundedOutput(options.maxOutputBytes ?? defaultMaxOutputBytes);
@@ -36,7 +36,7 @@ export class LocalTransport implements Transport {
     const child = spawn(command, args, {
       cwd,
       env: direct ? direct.env : options.env ? { ...process.env, ...options.env } : process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(direct?.pipes ?? 0).fill('pipe')],
       detached: true,
       ...(direct?.user ? { uid: direct.user.uid, gid: direct.user.gid } : {}),
     });
@@ -63,6 +63,7 @@ export class LocalTransport implements Transport {
       // The command may exit without reading its input; that is not an error of ours.
     });
     child.stdin?.end(options.stdin ?? '');
+    const starting = wrapped.started?.(child).catch((error: Error) => `ygg-sandbox: ${error.message}\n`);
 
     try {
       const ended = await new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
@@ -85,7 +86,14 @@ export class LocalTransport implements Transport {
           if (child.pid !== undefined) resolve({ code: exitCode, signal: exitSignal });
         });
       });
-      const { code, signal } = ended;
+      const { signal } = ended;
+      let { code } = ended;
+      const failedToStart = await starting;
+      if (failedToStart) {
+        stderr.push(Buffer.from(failedToStart));
+        options.onOutput?.(failedToStart, 'stderr');
+        code = 125;
+      }
       let result: ExecResult = {
         code,
         signal,
@@ -126,12 +134,15 @@ export class LocalTransport implements Transport {
   }
 }
 
-/** A program not on the command's PATH, answered as a shell would (127). */
-async function notFound(wrapped: WrappedCommand, options: ExecOptions): Promise<ExecResult> {
-  const message = `${wrapped.missing}: command not found\n`;
+/** A command that could not be started, answered as its wrapper shell would (127, 125). */
+async function notStarted(
+  wrapped: WrappedCommand,
+  { code, message }: { code: number; message: string },
+  options: ExecOptions,
+): Promise<ExecResult> {
   options.onOutput?.(message, 'stderr');
   const result: ExecResult = {
-    code: 127,
+    code,
     signal: null,
     stdout: '',
     stderr: message,
@@ -173,12 +184,23 @@ async function spawnFailure(
 /** A command after sandbox wrapping, with what protects it and how to read why it ended. */
 export interface WrappedCommand {
   argv: string[];
-  /** Spawned without a wrapper: its whole environment, working directory and user. */
-  spawn?: { env: NodeJS.ProcessEnv; cwd: string; user?: { uid: number; gid: number } };
+  /**
+   * Spawned without a wrapper: its whole environment, working directory and user, and how many
+   * more pipes it gets from fd 3 on (for `started`).
+   */
+  spawn?: { env: NodeJS.ProcessEnv; cwd: string; user?: { uid: number; gid: number }; pipes?: number };
   /** The wall-clock bound when the transport's own timer is the only one (spawned directly). */
   timeoutMs?: number;
-  /** The program is not on the command's PATH: answer 127 without starting anything. */
-  missing?: string;
+  /**
+   * Answer this without starting anything: a program not on the command's PATH (127, as a shell
+   * says it), a sandbox that could not be set up (125, naming the step).
+   */
+  notStarted?: { code: number; message: string };
+  /**
+   * Called once the command is spawned (the sandbox holds it until this lets it go); resolves
+   * with a message when it could not be let go and was killed instead (the result is then 125).
+   */
+  started?: (child: ChildProcess) => Promise<string | undefined>;
   protections: string[] | undefined;
   /**
    * The result with the limit that ended the command (`limit`, `limitMessage`) and the

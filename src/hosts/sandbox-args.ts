@@ -28,6 +28,17 @@ while [ $n -lt 20 ]; do
 done
 exit $s`;
 
+/**
+ * `REAP` behind the command's rlimits, for a command ygg spawns itself: the shell's own `ulimit`
+ * sets them before the command runs, where a `prlimit` process in front of bubblewrap cost one
+ * more exec. $1 address space in KiB, $2 file size in 512-byte blocks (POSIX `ulimit -f`), $3
+ * and $4 the soft and hard CPU seconds (soft first: it may not exceed the hard limit). A limit
+ * that cannot be set ends it (125, the shell's message on stderr).
+ */
+export const LIMITED_REAP = `ulimit -v "$1" && ulimit -f "$2" && ulimit -S -t "$3" && ulimit -H -t "$4" || exit 125
+shift 4
+${REAP}`;
+
 /** hosts.yaml's `sandbox.env`, then the caller's variables over them; every name checked. */
 export function environmentVars(
   fromHost: Record<string, string> | undefined,
@@ -42,9 +53,11 @@ export function environmentVars(
 export function bwrapArgs(
   limits: MountLimits,
   caps: SandboxCapabilities,
-  at: { workdir: string; cwd: string; diskBounded: boolean },
+  at: { workdir: string; cwd: string; diskBounded: boolean; held?: boolean },
 ): string[] {
   const args = ['bwrap', '--die-with-parent', '--new-session', '--unshare-all'];
+  // Held until the caller has moved the namespace process (its pid on fd 3) into the cgroup.
+  if (at.held) args.push('--info-fd', '3', '--block-fd', '4');
   if (limits.network) args.push('--share-net');
   args.push('--ro-bind', '/', '/', '--dev', '/dev', '--size', String(limits.tmpBytes), '--tmpfs', '/dev/shm');
   if (limits.gpu) for (const dev of caps.gpuDevices) args.push('--dev-bind', dev, dev);

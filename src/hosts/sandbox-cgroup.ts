@@ -8,12 +8,9 @@
  * CPU limit (the per-process rlimit alone lets N processes take N times the limit).
  *
  * Setup runs in the wrapper shell on the host (fixed text, every value a separate argument);
- * teardown is a second fixed script (or, on this machine, `tearDownCgroupHere`): kill what is
- * left, report the events, remove the cgroup.
+ * teardown is a second fixed script: kill what is left, report the events, remove the cgroup.
+ * On this machine the same steps run in ygg itself, without a shell (`sandbox-cgroup-local.ts`).
  */
-
-import { readFile, rmdir, writeFile } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 
 /** Where per-command cgroups go on a host, as the probe found it. */
 export type CgroupSupport =
@@ -28,6 +25,19 @@ export interface CgroupDirs {
   cpu: string;
   /** v1's CPU time accounting (v2 keeps it in the pids folder's `cpu.stat`). */
   cpuacct: string;
+}
+
+/** What one command's cgroup is set to (the values the wrapper's `ygg_cgroup` takes). */
+export interface CgroupLimits {
+  processes: number;
+  /** The memory bound, tmpfs files included. */
+  memoryBytes: number;
+  /** CPU quota in µs per `CPU_PERIOD_US` ('' for none). */
+  quotaUs: string;
+  /** The CPU limit in the host's unit (`cpuLimitInHostUnits`), '' where the host does not count it. */
+  cpuLimit: string;
+  /** Seconds the CPU watchdog lasts at most. */
+  watchSeconds: number;
 }
 
 /** What the cgroup recorded about a finished command. */
@@ -167,60 +177,6 @@ done
 export function cgroupTeardownArgv(dirs: CgroupDirs | undefined, workdir: string | undefined): string[] {
   const d = dirs ?? { kind: 'v1', pids: '', memory: '', cpu: '', cpuacct: '' };
   return ['sh', '-c', TEARDOWN, 'ygg-sandbox-end', d.kind, d.pids, d.memory, d.cpu, d.cpuacct, workdir ?? ''];
-}
-
-/** The folders to remove, each once (v2 has one folder for all its controllers). */
-function distinctDirs(d: CgroupDirs): string[] {
-  return [...new Set([d.pids, d.memory, d.cpu, d.cpuacct].filter(Boolean))];
-}
-
-const count = (text: string, key: string) => Number(text.match(new RegExp(`^${key} (\\d+)$`, 'm'))?.[1] ?? 0);
-const readOr = (path: string) => readFile(path, 'utf8').catch(() => '');
-
-/**
- * The teardown on this machine, without starting a shell (it runs after every local command):
- * the same steps as the script SSH hosts run.
- */
-export async function tearDownCgroupHere(d: CgroupDirs): Promise<CgroupEvidence> {
-  await writeFile(`${d.pids}/pids.max`, '0').catch(() => undefined);
-  if (d.kind === 'v2') await writeFile(`${d.pids}/cgroup.kill`, '1').catch(() => undefined);
-  for (let round = 0; round < 100; round++) {
-    const left = (await readOr(`${d.pids}/cgroup.procs`)).split('\n').filter(Boolean);
-    if (left.length === 0) break;
-    for (const pid of left) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-    }
-    await delay(50);
-  }
-  const evidence: CgroupEvidence = {
-    pidsMaxHits: count(await readOr(`${d.pids}/pids.events`), 'max'),
-    oomKills: d.memory
-      ? count(
-          await readOr(`${d.memory}/${d.kind === 'v1' ? 'memory.oom_control' : 'memory.events'}`),
-          'oom_kill',
-        )
-      : 0,
-    cpuNs:
-      d.kind === 'v2'
-        ? count(await readOr(`${d.pids}/cpu.stat`), 'usage_usec') * 1000
-        : Number((await readOr(`${d.cpuacct}/cpuacct.usage`)).trim() || 0),
-  };
-  for (const dir of distinctDirs(d)) {
-    // A killed process leaves its cgroup a moment after the signal.
-    for (let round = 0; round < 50; round++) {
-      const removed = await rmdir(dir).then(
-        () => true,
-        (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
-      );
-      if (removed) break;
-      await delay(50);
-    }
-  }
-  return evidence;
 }
 
 /** Reads the teardown's output. */

@@ -4,7 +4,7 @@
  */
 
 import type { SandboxSettings } from '../config/types.js';
-import { KILL_GRACE_S, planSandbox, type SandboxPlan } from './sandbox.js';
+import { KILL_GRACE_S, planForExec, type SandboxPlan } from './sandbox.js';
 import { type CgroupEvidence, cgroupTeardownArgv, parseCgroupEvidence } from './sandbox-cgroup.js';
 import { classifyLimit, describeLimit, LimitSniffer } from './sandbox-limits.js';
 import type { SandboxCapabilities } from './sandbox-probe.js';
@@ -29,14 +29,7 @@ export async function execSandboxed(
   argv: readonly string[],
   options: ExecOptions,
 ): Promise<ExecResult> {
-  const plan = planSandbox(argv, {
-    request: options.sandbox ?? true,
-    settings,
-    caps,
-    timeoutMs: options.timeoutMs,
-    cwd: options.cwd,
-    env: options.env,
-  });
+  const plan = planForExec(argv, options, { settings, caps });
   const sniffer = new LimitSniffer();
   const onOutput = options.onOutput;
   const hostBound = caps.timeout;

@@ -11,10 +11,11 @@
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SandboxSettings } from '../config/types.js';
-import { bwrapArgs, environmentVars, REAP } from './sandbox-args.js';
+import { bwrapArgs, environmentVars, LIMITED_REAP, REAP } from './sandbox-args.js';
 import {
   CGROUP_SETUP,
   type CgroupDirs,
+  type CgroupLimits,
   CPU_PERIOD_US,
   cgroupDirs,
   countsCpuTime,
@@ -22,7 +23,7 @@ import {
 } from './sandbox-cgroup.js';
 import type { SandboxCapabilities } from './sandbox-probe.js';
 import { slotUserFor, type WithoutCgroup, withoutCgroupLines } from './sandbox-slots.js';
-import type { SandboxRequest } from './transport.js';
+import type { ExecOptions, SandboxRequest } from './transport.js';
 
 export type { SandboxCapabilities } from './sandbox-probe.js';
 export { parseSandboxProbe, probeSandbox, sandboxProbeArgv } from './sandbox-probe.js';
@@ -57,10 +58,10 @@ export interface SandboxPlan {
   protections: string[];
   /**
    * Set when the caller spawns the command itself (`PlanOptions.direct`) and nothing needs a
-   * wrapper shell (no bubblewrap, no cgroup): `argv` is the command (behind `prlimit` where the
-   * host has it), to spawn with this environment and working directory, as this user, in a
-   * process group of its own that the caller kills at `limits.wallMs`. The caller makes
-   * `workdir` first, owned by `user`.
+   * wrapper shell (anything but a cgroup without bubblewrap): `argv` is the command behind
+   * `prlimit` where the host has it (and bubblewrap where it works), to spawn with this
+   * environment and working directory, as this user, in a process group of its own that the
+   * caller kills at `limits.wallMs`. The caller makes `workdir` first, owned by `user`.
    */
   spawn?: DirectSpawn;
 }
@@ -71,6 +72,15 @@ export interface DirectSpawn {
   cwd: string;
   /** The unprivileged user to run as (the spawn's uid and gid, groups cleared). */
   user?: { uid: number; gid: number };
+  /** `argv` is bubblewrap's: the command's program is looked up inside the sandbox. */
+  bubblewrap?: true;
+  /**
+   * With a cgroup (`SandboxPlan.cgroup`): the caller makes it with these limits before the
+   * spawn, and bubblewrap waits before it runs anything of the command: it writes its
+   * namespace process's pid as JSON (`{"child-pid": N}`) to fd 3 and waits for a byte on fd 4,
+   * which the caller sends once that process is in the cgroup.
+   */
+  cgroupLimits?: CgroupLimits;
 }
 
 /** Time `timeout` waits after TERM before KILL. */
@@ -134,6 +144,23 @@ export interface PlanOptions {
   direct?: boolean;
 }
 
+/** `planSandbox` for a transport's exec: the request, time limit, cwd and variables it carries. */
+export function planForExec(
+  argv: readonly string[],
+  options: ExecOptions,
+  host: { settings: SandboxSettings; caps: SandboxCapabilities; direct?: boolean },
+): SandboxPlan {
+  return planSandbox(argv, {
+    request: options.sandbox ?? true,
+    settings: host.settings,
+    caps: host.caps,
+    timeoutMs: options.timeoutMs,
+    cwd: options.cwd,
+    env: options.env,
+    direct: host.direct,
+  });
+}
+
 /** Builds the wrapped argv and the list of protections for one command. */
 export function planSandbox(argv: readonly string[], options: PlanOptions): SandboxPlan {
   const { caps, settings } = options;
@@ -156,7 +183,9 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   // (`sandbox.cgroup: true`): without, the local transport needs no wrapper shell to join it.
   const cgroupOn = bubblewrap ? cgroupSetting !== false : cgroupSetting === true;
   const cgroup = caps.cgroup && cgroupOn ? cgroupDirs(caps.cgroup, runId) : undefined;
-  const direct = options.direct === true && !bwrapWorks && !cgroup;
+  // A cgroup without bubblewrap needs the wrapper shell to join it before anything runs;
+  // with bubblewrap the caller moves bubblewrap's namespace process in while it sets up.
+  const direct = options.direct === true && (bwrapWorks || !cgroup);
   // Spawned directly, the user is dropped by the spawn itself (uid, gid, no groups).
   const canDrop = isRoot && (direct || caps.setpriv);
   const shared = canDrop && caps.runAs !== undefined ? caps.runAs : undefined;
@@ -191,17 +220,24 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   const wrapped: string[] = ['sh', '-c', PREPARE, 'ygg-sandbox', workdir, owner, cwd];
   const wallS = Math.max(1, Math.ceil(limits.wallMs / 1000));
   const cpuWatch = cgroup !== undefined && countsCpuTime(cgroup);
+  const cgroupLimits: CgroupLimits = {
+    processes: limits.processes,
+    memoryBytes: cgroupMemory,
+    quotaUs: quota,
+    cpuLimit: cpuWatch ? cpuLimitInHostUnits(cgroup, limits.cpuSeconds) : '',
+    watchSeconds: wallS + KILL_GRACE_S + 5,
+  };
   wrapped.push(
     cgroup?.kind ?? '',
     cgroup?.pids ?? '',
     cgroup?.memory ?? '',
     cgroup?.cpu ?? '',
     cgroup?.cpuacct ?? '',
-    String(limits.processes),
-    String(cgroupMemory),
-    quota,
-    cpuWatch ? cpuLimitInHostUnits(cgroup, limits.cpuSeconds) : '',
-    String(wallS + KILL_GRACE_S + 5),
+    String(cgroupLimits.processes),
+    String(cgroupLimits.memoryBytes),
+    cgroupLimits.quotaUs,
+    cgroupLimits.cpuLimit,
+    String(cgroupLimits.watchSeconds),
   );
   const vars = environmentVars(request.env ?? settings.env, options.env);
   wrapped.push(...Object.entries(vars).map(([name, value]) => `${name}=${value}`));
@@ -220,17 +256,21 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
     );
   }
 
-  if (caps.prlimit) {
+  // Spawned by ygg into a cgroup through bubblewrap: held until ygg moved it in, and its rlimits
+  // set inside by the reaper shell (the cgroup counts its processes: no process rlimit needed).
+  const held = direct && cgroup !== undefined && bwrapWorks;
+  if (caps.prlimit || held) {
     // The process rlimit counts every process of the user: with a cgroup of its own the
     // command is bounded there instead, so a neighbour's fork bomb cannot use up its count.
-    command.push(
-      'prlimit',
-      `--as=${limits.memoryBytes}`,
-      `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
-      `--fsize=${limits.fileSizeBytes}`,
-      ...(cgroup ? [] : [`--nproc=${limits.processes}`]),
-      '--',
-    );
+    if (!held)
+      command.push(
+        'prlimit',
+        `--as=${limits.memoryBytes}`,
+        `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
+        `--fsize=${limits.fileSizeBytes}`,
+        ...(cgroup ? [] : [`--nproc=${limits.processes}`]),
+        '--',
+      );
     inForce.push(
       `memory limit ${mib(limits.memoryBytes)} (address space)`,
       `CPU limit ${limits.cpuSeconds} s${cpuWatch ? ' (all its processes together)' : ' per process'}`,
@@ -282,8 +322,13 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
       `NOT in force: bubblewrap (${why}): the system and home directories are visible, the network is reachable, the disk is not limited, and a detached child can outlive the command`,
     );
   } else {
-    command.push(...bwrapArgs(limits, caps, { workdir, cwd, diskBounded }), '--');
-    command.push('sh', '-c', REAP, 'ygg-sandbox');
+    command.push(...bwrapArgs(limits, caps, { workdir, cwd, diskBounded, held }), '--');
+    if (held) {
+      const kib = String(Math.floor(limits.memoryBytes / 1024));
+      const blocks = String(Math.floor(limits.fileSizeBytes / 512));
+      const cpu = [String(limits.cpuSeconds), String(limits.cpuSeconds + 1)];
+      command.push('sh', '-c', LIMITED_REAP, 'ygg-sandbox', kib, blocks, ...cpu);
+    } else command.push('sh', '-c', REAP, 'ygg-sandbox');
     inForce.push(
       'bubblewrap: read-only system',
       'home directories hidden',
@@ -325,6 +370,8 @@ export function planSandbox(argv: readonly string[], options: PlanOptions): Sand
   if (direct) {
     plan.spawn = { env: { HOME: workdir, ...vars }, cwd };
     if (drop) plan.spawn.user = { uid: drop.uid, gid: drop.gid };
+    if (bwrapWorks) plan.spawn.bubblewrap = true;
+    if (cgroup) plan.spawn.cgroupLimits = cgroupLimits;
   }
   return plan;
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,65 @@ describe('each sandboxed command has its own process count and memory (a cgroup 
     // Without bubblewrap's pid namespace the cgroup still ends the detached child.
     await nothingLeft('sleep 4747.5');
     expect(cgroupLeft(workdir)).toBe(false);
+  });
+});
+
+/** The command names from `pid`'s parent up to (not including) this test's process. */
+function ancestorsUpToUs(pid: number): string[] {
+  const names: string[] = [];
+  let at = pid;
+  for (let hops = 0; hops < 20; hops++) {
+    // /proc/PID/stat: "PID (comm) state PPID ..."
+    const stat = readFileSync(`/proc/${at}/stat`, 'utf8');
+    at = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (at === process.pid || at <= 1) return names;
+    const parent = readFileSync(`/proc/${at}/stat`, 'utf8');
+    names.push(parent.slice(parent.indexOf('(') + 1, parent.lastIndexOf(')')));
+  }
+  return names;
+}
+
+describe('how a sandboxed command starts on this machine', () => {
+  it('is bubblewrap spawned by ygg itself, no shell, timeout or setpriv between, and in its own cgroup', async () => {
+    await using local = await localHost('no-wrapper');
+    const marker = 'sleep 4748.5';
+    const stop = new AbortController();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const limits = "grep -E 'cpu time|file size|address space' /proc/self/limits";
+    const run = local.exec(
+      ['sh', '-c', `grep pids /proc/self/cgroup; ${limits}; echo started; exec ${marker}`],
+      {
+        sandbox: true,
+        signal: stop.signal,
+        onOutput: (chunk) => chunk.includes('started') && started(),
+      },
+    );
+    await running;
+    let sleeper: { pid: number; user: string } | undefined;
+    await waitUntil(
+      () => {
+        sleeper = processesMatching(marker).find((p) => p.args === marker);
+        return sleeper !== undefined;
+      },
+      { what: 'the command to be running', timeoutMs: 20_000 },
+    );
+    // The reaper shell inside, bubblewrap's namespace process, bubblewrap: then this process.
+    expect(ancestorsUpToUs(sleeper!.pid)).toEqual(['sh', 'bwrap', 'bwrap']);
+    expect(sleeper!.user).toBe(SANDBOX_USER);
+    stop.abort();
+    const r = await run;
+    expect(r.stdout).toMatch(/^\d+:pids:\/ygg\/run-[\w-]+$/m);
+    // The rlimits of testSandboxSettings, soft and hard, as prlimit set them before.
+    const limit = (name: string) =>
+      r.stdout.match(new RegExp(`^Max ${name}\\s+(\\d+)\\s+(\\d+)`, 'm'))?.slice(1);
+    expect(limit('cpu time')).toEqual(['2', '3']);
+    expect(limit('file size')).toEqual([String(8 * 2 ** 20), String(8 * 2 ** 20)]);
+    expect(limit('address space')).toEqual([String(256 * 2 ** 20), String(256 * 2 ** 20)]);
+    expect(r.limit).toBe('cancelled');
+    await nothingLeft(marker);
   });
 });
 

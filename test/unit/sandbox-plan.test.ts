@@ -149,6 +149,61 @@ describe('sandbox plan', () => {
     expect(withCgroup.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
   });
 
+  it('with bubblewrap, spawned by this machine: bwrap alone, held until ygg has moved it into its cgroup', () => {
+    const plan = planSandbox(['A=b', '$(x)'], {
+      request: true,
+      settings: { ...settings, env: { TOOL: 'x' } },
+      caps: full,
+      direct: true,
+      timeoutMs: 5000,
+    });
+    const limits = plan.limits;
+    expect(plan.argv[0]).toBe('bwrap');
+    for (const wrapper of ['sh', 'timeout', 'prlimit', 'setpriv', 'env', 'mkdir', 'chown']) {
+      expect(plan.argv.slice(0, plan.argv.indexOf('--unshare-all'))).not.toContain(wrapper);
+    }
+    expect(plan.argv.join(' ')).toContain('--info-fd 3 --block-fd 4');
+    // Inside: the reaper setting the rlimits prlimit set (address space in KiB, file size in
+    // 512-byte blocks, soft and hard CPU seconds), then the command untouched.
+    const inside = plan.argv.slice(plan.argv.lastIndexOf('--') + 1);
+    expect(inside[0]).toBe('sh');
+    expect(inside.slice(3)).toEqual([
+      'ygg-sandbox',
+      String(limits.memoryBytes / 1024),
+      String(limits.fileSizeBytes / 512),
+      String(limits.cpuSeconds),
+      String(limits.cpuSeconds + 1),
+      'A=b',
+      '$(x)',
+    ]);
+    expect(plan.cgroup?.pids).toMatch(/^\/sys\/fs\/cgroup\/pids\/ygg\/run-/);
+    expect(plan.spawn).toEqual({
+      env: { HOME: plan.workdir, TOOL: 'x' },
+      cwd: plan.workdir,
+      user: { uid: 65534, gid: 65534 },
+      bubblewrap: true,
+      cgroupLimits: {
+        processes: limits.processes,
+        memoryBytes: limits.memoryBytes + 2 * limits.tmpBytes + limits.diskBytes,
+        quotaUs: '',
+        cpuLimit: '',
+        watchSeconds: 5 + 2 + 5,
+      },
+    });
+    expect(plan.protections).toContain('wall-clock limit 5 s (then the process group is killed)');
+    expect(plan.protections.some((p) => p.startsWith('NOT in force'))).toBe(false);
+    // Without a cgroup nothing holds it: bwrap starts the command at once.
+    const noCgroup = planSandbox(['true'], {
+      request: { cgroup: false },
+      settings,
+      caps: full,
+      direct: true,
+    });
+    expect(noCgroup.argv).not.toContain('--block-fd');
+    expect(noCgroup.spawn?.cgroupLimits).toBeUndefined();
+    expect(noCgroup.argv.some((a) => a.startsWith('--nproc'))).toBe(true);
+  });
+
   it('takes limits from the request over the host defaults, and allows the network when asked', () => {
     const plan = planSandbox(['true'], {
       request: { network: true, cpuSeconds: 7, workdir: '/w' },

@@ -188,7 +188,7 @@ export class Committer {
   async #append(plan: Plan): Promise<boolean> {
     const { file } = this.context;
     const known = file.index.records.length;
-    const lines = plan.records.slice(known).map((r) => r.raw);
+    const lines = plan.records.appended.map((r) => r.raw);
     const lead = known > 0 && !file.index.finalNewline ? [newline] : [];
     const bytes = Buffer.concat([...lead, ...lines.flatMap((line) => [line, newline])]);
     if (bytes.length > maxAppendBytes) return this.#rewrite(plan);

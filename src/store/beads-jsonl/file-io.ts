@@ -120,7 +120,7 @@ async function writeFully(handle: FileHandle, buffers: Buffer[]): Promise<number
 /** Writes the lines to a new temp file beside `path` and fsyncs it; the handle stays open. */
 export async function writeTemp(
   path: string,
-  records: readonly LineRecord[],
+  records: Pick<readonly LineRecord[], 'length' | 'at'>,
   finalNewline: boolean,
   mode: number,
 ): Promise<{ handle: FileHandle; tmpPath: string; size: number }> {
@@ -137,7 +137,7 @@ export async function writeTemp(
       n = 0;
     };
     for (let i = 0; i < records.length; i++) {
-      batch[n++] = (records[i] as LineRecord).raw;
+      batch[n++] = (records.at(i) as LineRecord).raw;
       if (i < records.length - 1 || finalNewline) batch[n++] = newline;
       if (n > writeBatch - 2) await flush();
     }

@@ -27,18 +27,25 @@ export class IssueIndex {
   }
 
   /**
-   * The index after this store's own commit, reusing `previous`'s maps (it must not be used
-   * again): only the `touched` positions (lines replaced with the same id, or appended) are read.
+   * The index after this store's own commit, reusing `previous`'s lines and maps, changed in
+   * place (it must not be used again): only the `touched` positions (lines replaced with the
+   * same id, or appended) are read.
    */
   static afterCommit(
     previous: IssueIndex,
-    records: readonly LineRecord[],
+    lines: {
+      readonly replaced: ReadonlyMap<number, LineRecord>;
+      readonly appended: readonly LineRecord[];
+    },
     finalNewline: boolean,
     touched: Iterable<number>,
   ): IssueIndex {
+    const records = previous.records as LineRecord[];
+    for (const [at, record] of lines.replaced) records[at] = record;
+    for (const record of lines.appended) records.push(record);
     const next = new IssueIndex(previous.file, [], finalNewline);
-    // Take over the maps instead of copying them: at 100,000 issues a copy per commit is
-    // megabytes of garbage that the heap keeps around for a while.
+    // Take over the lines and maps instead of copying them: at 100,000 issues a copy per commit
+    // is megabytes of garbage that the heap keeps around for a while.
     const owned = next as unknown as {
       records: readonly LineRecord[];
       positions: Map<string, number>;

@@ -55,6 +55,9 @@ export function computeReadyBase(
 
   const memo = new Map<string, boolean>();
   const blocked = (issue: SlimIssue): boolean => {
+    // Most issues have no links: no entry for them, so the memo stays small (a map of every
+    // open issue was a large allocation on each change of a 100,000-issue store).
+    if (!issue.links || issue.links.length === 0) return false;
     const known = memo.get(issue.id);
     if (known !== undefined) return known;
     memo.set(issue.id, false); // a parent cycle does not block
