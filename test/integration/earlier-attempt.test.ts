@@ -52,9 +52,9 @@ hosts:
       enabled: ${sandbox}
 `;
 
-async function takeOver(name: string, sandbox: boolean) {
+async function takeOver(name: string) {
   const seconds = uniqueSeconds();
-  const dir = await queueDir(name, hostsYaml(sandbox));
+  const dir = await queueDir(name, hostsYaml(false));
   const store = join(dir, '.beads', 'issues.jsonl');
   const added = await runYgg(['add', 'outlives its loop', '--', ...command(seconds)], { cwd: dir });
   expect(added.code, added.stderr).toBe(0);
@@ -82,7 +82,7 @@ describe('a task taken over from a killed loop', () => {
   it('ends the earlier attempt left running on the host before it runs again (sandbox off)', {
     timeout: 180_000,
   }, async () => {
-    const { task, ended, seconds } = await takeOver('earlier-attempt-plain', false);
+    const { task, ended, seconds } = await takeOver('earlier-attempt-plain');
     expect(processesMatching(`sleep ${seconds}`)).toEqual([]);
     expect(ended).toMatchObject({ host: 'alpha', attempt: 1, processes: 1 });
     // The second attempt looked for the first one's sleep when it started: gone already.
@@ -92,14 +92,30 @@ describe('a task taken over from a killed loop', () => {
     expect(yggOf(task).unended).toBeUndefined();
   });
 
-  it('finds it inside the sandbox too (bubblewrap, its own process namespace)', {
+  it('a sandboxed command on this machine ends with its loop; the next attempt finds nothing to end', {
     timeout: 180_000,
   }, async () => {
-    const { task, ended, seconds } = await takeOver('earlier-attempt-sandboxed', true);
-    expect(processesMatching(`sleep ${seconds}`)).toEqual([]);
-    expect(ended).toMatchObject({ host: 'alpha', attempt: 1 });
-    expect(ended.processes).toBeGreaterThan(0);
-    expect(yggOf(task).history?.map((h) => h.outcome)).toEqual(['lost', 'succeeded']);
+    const seconds = uniqueSeconds();
+    const dir = await queueDir('earlier-attempt-sandboxed', hostsYaml(true));
+    const store = join(dir, '.beads', 'issues.jsonl');
+    const added = await runYgg(['add', 'ends with its loop', '--', ...command(seconds)], { cwd: dir });
+    const id = added.stdout.trim();
+    const first = spawnLoop(dir);
+    await waitUntil(() => processesMatching(`sleep ${seconds}`).length > 0, {
+      what: 'the first attempt sleeping',
+      timeoutMs: 60_000,
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // bubblewrap runs it with --die-with-parent: the loop's death ends it.
+    await waitUntil(() => processesMatching(`sleep ${seconds}`).length === 0, { what: 'the sandbox ending' });
+    const second = spawnLoop(dir);
+    await waitForTasks(store, (tasks) => tasks.find((t) => t.id === id)?.status === 'closed', 60_000);
+    await second.stop();
+    const [task] = (await readTasks(store)).filter((t) => t.id === id);
+    expect(yggOf(task!).history?.map((h) => h.outcome)).toEqual(['lost', 'succeeded']);
+    expect(yggOf(task!).unended).toBeUndefined();
+    expect(second.lines().filter((l) => l.event === 'task:earlier-ended')).toEqual([]);
   });
 });
 
