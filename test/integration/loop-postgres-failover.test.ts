@@ -204,7 +204,8 @@ async function loopsSeeEachOther(url: string, loops: number, settled = false): P
         );
         return (r.rows[0]?.n ?? 0) >= loops ? r.rows[0]?.t : undefined;
       },
-      { what: `${loops} owner locks` },
+      // Generous: on a loaded machine a loop's start (config, clock, hosts sync) can take a while.
+      { what: `${loops} owner locks`, timeoutMs: 60_000 },
     );
     await waitUntil(
       async () => {
@@ -215,7 +216,7 @@ async function loopsSeeEachOther(url: string, loops: number, settled = false): P
         );
         return (r.rows[0]?.n ?? 0) >= loops || undefined;
       },
-      { what: 'each loop to read the locks' },
+      { what: 'each loop to read the locks', timeoutMs: 60_000 },
     );
     if (!settled) return;
     await waitUntil(
