@@ -288,7 +288,7 @@ describe('failover between ygg loop processes on a PostgreSQL store', () => {
     }
     await survivor.stop();
     await queue.store.close();
-  }, 90_000);
+  }, 180_000);
 
   it('kill -9 of one of two dispatchers, 20 rounds: every task closed once, no two runs of a task at once', async () => {
     const queue = await queueWith('pg-failover-rounds', '5s');
@@ -364,5 +364,5 @@ describe('failover between ygg loop processes on a PostgreSQL store', () => {
     await stopped.exited;
     await survivor.stop();
     await queue.store.close();
-  }, 90_000);
+  }, 180_000);
 });
