@@ -21,6 +21,7 @@ import {
   queueConfigOrWarning,
   safeUserName,
 } from './add-task.js';
+import { handOffToLiveLoop } from './hand-off.js';
 import { usingStore } from './store-options.js';
 
 /** `ygg add`'s options without the title: they apply to every line, which may override them. */
@@ -73,6 +74,7 @@ export async function addFromLines(
     });
 
   return usingStore(options, async (store) => {
+    await handOffToLiveLoop(store);
     const warnings: string[] = [];
     const config = await queueConfigOrWarning(options, store, warnings);
     // Checked even when some lines are already bad, so that one error lists every bad line.

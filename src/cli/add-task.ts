@@ -14,6 +14,7 @@ import type { Task } from '../store/task.js';
 import { plural } from '../text/plural.js';
 import { cachedConfig } from './add-config.js';
 import { modelWarning } from './add-model-check.js';
+import { handOffToLiveLoop } from './hand-off.js';
 import { type StoreCommandOptions, usingStore } from './store-options.js';
 
 export interface AddOptions extends StoreCommandOptions {
@@ -134,6 +135,7 @@ export async function addCommand(options: AddOptions): Promise<Task> {
  */
 export async function addToQueue(options: AddOptions): Promise<AddedTask> {
   return usingStore(options, async (store) => {
+    await handOffToLiveLoop(store);
     const warnings: string[] = [];
     const config = await queueConfigOrWarning(options, store, warnings);
     const input = newTaskFrom(options);

@@ -214,4 +214,11 @@ export interface TaskStore extends AsyncDisposable {
    */
   readonly sharedClock?: { now(): number };
   close(): Promise<void>;
+  /**
+   * A short-lived writer (a command) while a loop watches the store: its changes, adds included,
+   * go to the file store's journal, which that loop folds into the Beads file within a second. So
+   * nothing it writes is ever in the Beads file alone, where a writer without the lock (bd)
+   * renaming an older copy over it could undo it, and close() neither folds nor waits to check.
+   */
+  handOffToLoop?(): void;
 }

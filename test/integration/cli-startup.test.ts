@@ -70,6 +70,7 @@ describe('CLI start-up loads what the command needs', () => {
         'add-model-check.js',
         'store-options.js',
         'store-help.js',
+        'hand-off.js',
       ]),
     );
   });

@@ -220,6 +220,11 @@ export class BeadsJsonlStore implements TaskStore {
     };
   }
 
+  /** Changes, adds too, go to the journal for a live loop to fold: close() neither folds nor waits. */
+  handOffToLoop(): void {
+    this.#committer.handOff = true;
+  }
+
   /** Checks the file now (what the watcher does on an event). */
   refresh(): Promise<void> {
     return this.#exclusive(() => this.#refresh());
@@ -378,6 +383,7 @@ export class BeadsJsonlStore implements TaskStore {
     }
     this.#stats.carriedLines += await this.#file.checkRetired();
     if (this.#file.carried.length > 0) this.#schedule();
+    this.#armFold(); // records a command handed to us (handOffToLoop) are ours to fold
   }
 
   #planEnv(): PlanEnv {

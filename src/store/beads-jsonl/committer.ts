@@ -42,12 +42,14 @@ export class Committer {
   #pending: StoreOp[] = [];
   /** Write the whole file even when nothing changed (it comes out byte for byte the same). */
   forceWrite = false;
-  /** When the last commit landed (ms since the epoch; 0 for none). */
+  /** When the last commit to the Beads file itself landed (ms since the epoch; 0 for none). */
   lastCommitAt = 0;
   /** Journal mode: changes go to the write-ahead journal, folded into the file later. */
   journalMode = false;
   /** Fold the journal into the file at the next commit. */
   foldRequested = false;
+  /** Every change goes to the journal, adds too; a loop folds it (see BeadsJsonlStore.handOffToLoop). */
+  handOff = false;
 
   readonly #lock: LockHolder;
 
@@ -108,7 +110,8 @@ export class Committer {
         file.carried = [];
         this.forceWrite = false;
         this.context.counted('commit');
-        this.lastCommitAt = Date.now();
+        // The Beads file itself was written: what close() checks against stale writers.
+        if (route !== 'journal') this.lastCommitAt = Date.now();
         this.#journal(plan, carried);
         settle(taken, plan.results);
         taken = [];
@@ -150,6 +153,7 @@ export class Committer {
     const { file, lock } = this.context;
     if (carried.length > 0 || this.forceWrite || fold || !file.fileId || lock.compromised) return 'rewrite';
     if (plan.writes.length === 0) return 'rewrite';
+    if (this.handOff) return 'journal';
     if (plan.writes.every((w) => !w.before)) {
       const bytes = plan.writes.reduce((n, w) => n + w.after.length + 1, 0);
       if (bytes <= maxAppendBytes) return 'append';
