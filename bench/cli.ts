@@ -9,10 +9,14 @@
  * `node -e 0`): on a machine shared with other work, CPU time shows what start-up costs when wall
  * time mostly shows the wait for a core.
  *
+ * `ygg add` is measured twice: on a store no loop runs on (it appends to the Beads file and waits
+ * 250 ms for stale writers), and beside a running `ygg loop` (it hands the task to that loop's
+ * journal: `add_beside_loop_ms`).
+ *
  * Options: --json, --rounds=N (default 7), --tasks=N (default 10000), --no-build.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +69,23 @@ async function workspace(parent: string, name: string): Promise<{ dir: string; s
   return { dir, store };
 }
 
+/** A `ygg loop` on the workspace, resolved once its record says it runs; kill it when done. */
+async function startLoop(dir: string): Promise<ReturnType<typeof spawn>> {
+  const loop = spawn(process.execPath, [yggBin, 'loop', '--no-status', '--log-level', 'warn'], {
+    cwd: dir,
+    stdio: 'ignore',
+    env: { ...process.env, YGG_DISCOVER_MODELS: 'off' },
+  });
+  const records = join(dir, '.ygg', 'loops');
+  const deadline = Date.now() + 30_000;
+  while (!(await readdir(records).catch(() => [])).some((name) => name.endsWith('.json'))) {
+    if (Date.now() > deadline || loop.exitCode !== null)
+      throw new Error('the loop for the bench did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return loop;
+}
+
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 7);
@@ -82,9 +103,12 @@ export async function run(args: string[]): Promise<void> {
     if (build.status !== 0) throw new Error('the build failed; fix it or run with --no-build');
   }
   const parent = await mkdtemp(join(tmpdir(), 'ygg-bench-cli-'));
+  let loop: ReturnType<typeof spawn> | undefined;
   try {
     const single = await workspace(parent, 'single');
     const bulk = await workspace(parent, 'bulk');
+    const beside = await workspace(parent, 'beside');
+    loop = await startLoop(beside.dir);
     const input = join(parent, 'tasks.jsonl');
     const lines = Array.from({ length: tasks }, (_, i) =>
       JSON.stringify({ title: `bulk task ${i + 1}`, priority: i % 5 }),
@@ -95,6 +119,7 @@ export async function run(args: string[]): Promise<void> {
       node: [] as Timing[],
       version: [] as Timing[],
       add: [] as Timing[],
+      beside: [] as Timing[],
       bulk: [] as Timing[],
     };
     // Round 0 warms the file cache and is not counted.
@@ -102,12 +127,14 @@ export async function run(args: string[]): Promise<void> {
       const node = await timed(['-e', '0'], single.dir);
       const version = await timed([yggBin, '--version'], single.dir);
       const add = await timed([yggBin, 'add', `bench add ${round}`], single.dir);
+      const besideLoop = await timed([yggBin, 'add', `bench add ${round}`, '--', 'true'], beside.dir);
       await writeFile(bulk.store, '');
       const many = await timed([yggBin, 'add', '--from', input, '--label', 'bench'], bulk.dir);
       if (round === 0) continue;
       samples.node.push(node);
       samples.version.push(version);
       samples.add.push(add);
+      samples.beside.push(besideLoop);
       samples.bulk.push(many);
     }
     const median = (values: Timing[], key: keyof Timing = 'wallMs') =>
@@ -123,10 +150,12 @@ export async function run(args: string[]): Promise<void> {
       node_ms: median(samples.node),
       version_ms: median(samples.version),
       add_ms: median(samples.add),
+      add_beside_loop_ms: median(samples.beside),
       bulk_10k_ms: median(samples.bulk),
       node_cpu_ms: median(samples.node, 'cpuMs'),
       version_cpu_ms: median(samples.version, 'cpuMs'),
       add_cpu_ms: median(samples.add, 'cpuMs'),
+      add_beside_loop_cpu_ms: median(samples.beside, 'cpuMs'),
       bulk_10k_cpu_ms: median(samples.bulk, 'cpuMs'),
     };
     if (json) {
@@ -156,12 +185,14 @@ export async function run(args: string[]): Promise<void> {
           row('node -e 0', samples.node, ''),
           row('ygg --version', samples.version, '<= 60 above node'),
           row('ygg add TITLE', samples.add, '<= 150 above node'),
+          row('ygg add beside a loop', samples.beside, '<= 150 above node'),
           row(`ygg add --from (${tasks} tasks)`, samples.bulk, tasks === 10_000 ? '<= 2000' : ''),
         ],
       ),
     );
     process.stdout.write(`${rounds} interleaved rounds (one warm-up round not counted)\n`);
   } finally {
+    loop?.kill('SIGKILL');
     await rm(parent, { recursive: true, force: true });
   }
 }
