@@ -221,4 +221,26 @@ export interface TaskStore extends AsyncDisposable {
    * renaming an older copy over it could undo it, and close() neither folds nor waits to check.
    */
   handOffToLoop?(): void;
+  /**
+   * A short-lived writer with no loop to hand off to: if all it did was append new tasks, the
+   * check that no writer without the lock undid them (close() waits 250 ms for it) is handed to
+   * `watch`, which runs it in another process, so that close() returns at once.
+   */
+  settleElsewhere?(watch: WatchElsewhere): void;
 }
+
+/** The adds a command leaves for another process to guard against stale writers (file store). */
+export interface AddsToGuard {
+  /** The Beads file and ygg's runtime folder beside it. */
+  path: string;
+  runtimeDir: string;
+  /** The lines appended, as written. */
+  lines: Buffer[];
+  /** When they landed in the Beads file (ms since the epoch). */
+  committedAt: number;
+  /** How long after that a writer without the lock may still undo them. */
+  settleMs: number;
+}
+
+/** Resolves true once another process guards the adds; false (or a rejection): close() waits itself. */
+export type WatchElsewhere = (adds: AddsToGuard) => Promise<boolean>;

@@ -71,6 +71,7 @@ describe('CLI start-up loads what the command needs', () => {
         'store-options.js',
         'store-help.js',
         'hand-off.js',
+        'stale-writer-guard.js',
       ]),
     );
   });

@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { YggError } from '../../errors.js';
 import { newTaskProblem } from '../new-task-check.js';
-import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore } from '../store.js';
+import type { Mutation, NewTask, StoreChange, StoreProblem, TaskStore, WatchElsewhere } from '../store.js';
 import type { Task } from '../task.js';
 import { diffIndexes, isEmptyChange } from './change-diff.js';
+import { settleWrites } from './close-settle.js';
 import type { PlanEnv, Settle, StoreOp } from './commit-plan.js';
 import { Committer } from './committer.js';
 import { sameFile, statPath } from './file-io.js';
@@ -13,14 +14,12 @@ import { WriteJournal } from './journal.js';
 import type { LineRecord } from './line-record.js';
 import { runtimeDirFor } from './locate.js';
 import { computeReadyBase, type ReadyBase, readyAt } from './ready.js';
+import { repairOps } from './repair-ops.js';
 import { StoreLock } from './store-lock.js';
 import type { BeadsStoreOptions, StoreStats } from './store-options.js';
 import { FileWatcher } from './watcher.js';
 
 export type { BeadsStoreOptions, StoreStats } from './store-options.js';
-
-const noop: Settle = { resolve: () => undefined, reject: () => undefined };
-const pause = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /**
  * The default TaskStore: a Beads JSONL file.
@@ -53,6 +52,7 @@ export class BeadsJsonlStore implements TaskStore {
   #foldTimer: NodeJS.Timeout | undefined;
   #lastCreated = 0;
   #closed = false;
+  #watchElsewhere: WatchElsewhere | undefined;
   #ready:
     | { version: number; base: ReadyBase; at?: { from: number; until: number; tasks: Task[] } }
     | undefined;
@@ -225,6 +225,17 @@ export class BeadsJsonlStore implements TaskStore {
     this.#committer.handOff = true;
   }
 
+  settleElsewhere(watch: WatchElsewhere): void {
+    this.#watchElsewhere = watch;
+  }
+
+  /** Guards adds another process made (`settleElsewhere`) as our own, until close() (see close-settle.ts). */
+  guardAdds(lines: readonly Buffer[], committedAt: number): void {
+    this.#journal.recordAdds(lines, Date.now());
+    this.#committer.lastCommitAt = Math.max(this.#committer.lastCommitAt, committedAt);
+    this.#queueRepairs();
+  }
+
   /** Checks the file now (what the watcher does on an event). */
   refresh(): Promise<void> {
     return this.#exclusive(() => this.#refresh());
@@ -236,17 +247,16 @@ export class BeadsJsonlStore implements TaskStore {
     clearTimeout(this.#foldTimer);
     await this.flush();
     if (this.#committer.journalMode) await this.fold();
-    const lastCommitAt = this.#committer.lastCommitAt;
-    if (lastCommitAt > 0) {
-      // A writer without the lock that read before our last rename may still rename its copy.
-      const wait = lastCommitAt + (this.#options.settleMs ?? 250) - Date.now();
-      if (wait > 0) await pause(wait);
-      for (let round = 0; round < 5; round++) {
-        await this.#exclusive(() => this.#refresh());
-        if (!this.#committer.hasWork()) break;
-        await this.flush();
-      }
-    }
+    await settleWrites({
+      committer: this.#committer,
+      journal: this.#journal,
+      path: this.path,
+      runtimeDir: this.runtimeDir,
+      settleMs: this.#options.settleMs ?? 250,
+      watchElsewhere: this.#watchElsewhere,
+      refresh: () => this.#exclusive(() => this.#refresh()),
+      flush: () => this.flush(),
+    });
     this.#closed = true;
     await this.#exclusive(async () => {
       await this.#committer.releaseLock();
@@ -350,27 +360,11 @@ export class BeadsJsonlStore implements TaskStore {
   }
 
   #queueRepairs(): void {
-    const now = this.#clock();
-    this.#journal.expire(Date.now());
-    if (this.#journal.size === 0) return;
-    const repairs = this.#journal.repairs((id) => {
-      const record = this.#file.index.record(id);
-      return record ? { raw: record.raw, task: () => this.#taskOf(record, false) } : undefined;
-    }, now);
-    const ops: StoreOp[] = [];
-    for (const [id, repair] of repairs) {
-      this.#stats.repairs++;
-      if (repair.kind === 'append') ops.push({ kind: 'restore-line', id, line: repair.line, settle: noop });
-      else {
-        const target =
-          repair.kind === 'merge' ? repair.task : (JSON.parse(repair.line.toString('utf8')) as Task);
-        ops.push({ kind: 'update', id, mutation: () => target, settle: noop });
-      }
-    }
-    if (ops.length > 0) {
-      this.#committer.queueFirst(ops);
-      this.#schedule();
-    }
+    const ops = repairOps(this.#journal, this.#file.index, (r) => this.#taskOf(r, false), this.#clock());
+    this.#stats.repairs += ops.length;
+    if (ops.length === 0) return;
+    this.#committer.queueFirst(ops);
+    this.#schedule();
   }
 
   /** Outside a commit: notices other writers (and appends to a file we replaced). */

@@ -44,6 +44,8 @@ export class Committer {
   forceWrite = false;
   /** When the last commit to the Beads file itself landed (ms since the epoch; 0 for none). */
   lastCommitAt = 0;
+  /** Whether a commit replaced the Beads file (a rename) rather than only appending to it. */
+  replacedFile = false;
   /** Journal mode: changes go to the write-ahead journal, folded into the file later. */
   journalMode = false;
   /** Fold the journal into the file at the next commit. */
@@ -112,6 +114,7 @@ export class Committer {
         this.context.counted('commit');
         // The Beads file itself was written: what close() checks against stale writers.
         if (route !== 'journal') this.lastCommitAt = Date.now();
+        if (route === 'rewrite') this.replacedFile = true;
         this.#journal(plan, carried);
         settle(taken, plan.results);
         taken = [];

@@ -1,5 +1,6 @@
 import type { Task } from '../task.js';
 import { nextTimestamp, parseMicros } from '../timestamps.js';
+import { parseLine } from './parse-line.js';
 import { deepEqual } from './splice.js';
 
 /**
@@ -57,6 +58,15 @@ export class WriteJournal {
     }
   }
 
+  /** Records lines another process added (it handed their guard to us) as our own adds. */
+  recordAdds(lines: readonly Buffer[], now: number): void {
+    for (const line of lines) {
+      const { record, task } = parseLine(line);
+      const id = record.issue?.id;
+      if (id && task) this.record(id, undefined, line, task, now);
+    }
+  }
+
   /** Drops entries older than the window. */
   expire(now: number): void {
     for (const [id, entry] of this.#entries) {
@@ -98,6 +108,16 @@ export class WriteJournal {
   /** Every version of `id`'s line this store saw or wrote in the window (latin1), if any. */
   seenOf(id: string): ReadonlySet<string> | undefined {
     return this.#entries.get(id)?.seen;
+  }
+
+  /** The lines this store added, when adding is all it did (otherwise undefined). */
+  addedOnly(): Buffer[] | undefined {
+    const lines: Buffer[] = [];
+    for (const entry of this.#entries.values()) {
+      if (!entry.added) return undefined;
+      lines.push(entry.latest);
+    }
+    return lines;
   }
 
   /** Whether `line` is the last line this store wrote for `id`. */

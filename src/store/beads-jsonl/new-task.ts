@@ -1,4 +1,3 @@
-import { YggError } from '../../errors.js';
 import type { NewTask } from '../store.js';
 import type { Task } from '../task.js';
 import { bdOrder } from './key-order.js';
