@@ -8,6 +8,8 @@ export interface RawMember {
   key: string | undefined;
   /** Raw text of the value, exactly as in the source. */
   raw: string;
+  /** Raw text of the key with its quotes, as in the source (undefined for array elements). */
+  rawKey?: string;
 }
 
 function skipWhitespace(text: string, i: number): number {
@@ -33,18 +35,18 @@ function skipString(text: string, i: number): number {
 
 /** The index just past the value starting at `i`. */
 function skipValue(text: string, i: number): number {
-  const c = text[i];
-  if (c === '"') return skipString(text, i);
-  if (c === '{' || c === '[') {
+  const c = text.charCodeAt(i);
+  if (c === 0x22) return skipString(text, i);
+  if (c === 0x7b || c === 0x5b) {
     let depth = 0;
     while (i < text.length) {
-      const ch = text[i];
-      if (ch === '"') {
+      const ch = text.charCodeAt(i);
+      if (ch === 0x22) {
         i = skipString(text, i);
         continue;
       }
-      if (ch === '{' || ch === '[') depth++;
-      else if (ch === '}' || ch === ']') {
+      if (ch === 0x7b || ch === 0x5b) depth++;
+      else if (ch === 0x7d || ch === 0x5d) {
         depth--;
         if (depth === 0) return i + 1;
       }
@@ -52,7 +54,13 @@ function skipValue(text: string, i: number): number {
     }
     return i;
   }
-  while (i < text.length && !',}] \t\r\n'.includes(text[i] ?? '')) i++;
+  // A number, true, false or null: up to the next separator.
+  while (i < text.length) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x2c || ch === 0x7d || ch === 0x5d || ch === 0x20 || ch === 0x09 || ch === 0x0d || ch === 0x0a)
+      break;
+    i++;
+  }
   return i;
 }
 
@@ -67,14 +75,20 @@ export function scanContainer(text: string): RawMember[] | undefined {
   if (text[i] === close) return members;
   while (i < text.length) {
     let key: string | undefined;
+    let rawKey: string | undefined;
     if (open === '{') {
       const keyEnd = skipString(text, i);
-      key = JSON.parse(text.slice(i, keyEnd)) as string;
+      rawKey = text.slice(i, keyEnd);
+      // Most keys have no escapes: their text between the quotes is the key.
+      const inner = rawKey.slice(1, -1);
+      key = inner.includes('\\') ? (JSON.parse(rawKey) as string) : inner;
       i = skipWhitespace(text, keyEnd);
       i = skipWhitespace(text, i + 1); // past ':'
     }
     const end = skipValue(text, i);
-    members.push({ key, raw: text.slice(i, end) });
+    members.push(
+      rawKey === undefined ? { key, raw: text.slice(i, end) } : { key, raw: text.slice(i, end), rawKey },
+    );
     i = skipWhitespace(text, end);
     if (text[i] !== ',') break;
     i = skipWhitespace(text, i + 1);

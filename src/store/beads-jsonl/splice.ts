@@ -25,6 +25,8 @@ const appendNewKeys: KeyPlacer = (kept, added) => [...kept, ...added];
 /**
  * JSON text for `next`, reusing the bytes of `oldRaw` (the text of `old`) for every part whose
  * value did not change: members keep their order, numbers their spelling, strings their escapes.
+ * One walk: a container whose members all come out as they were is returned as it was (spacing
+ * included), so equality is not checked first in a separate pass.
  */
 export function spliceJson(
   oldRaw: string,
@@ -32,18 +34,22 @@ export function spliceJson(
   next: unknown,
   place: KeyPlacer = appendNewKeys,
 ): string {
-  if (deepEqual(old, next)) return oldRaw;
+  if (old === next && (typeof old !== 'object' || old === null)) return oldRaw;
   if (isPlainObject(old) && isPlainObject(next)) return spliceObject(oldRaw, old, next, place);
   if (Array.isArray(old) && Array.isArray(next)) {
     const members = scanContainer(oldRaw);
-    if (!members || members.length !== old.length) return goStringify(next);
+    if (!members || members.length !== old.length) return deepEqual(old, next) ? oldRaw : goStringify(next);
+    let same = old.length === next.length;
     const parts = next.map((value, i) => {
       const member = members[i];
-      return member && i < old.length ? spliceJson(member.raw, old[i], value) : goStringify(value);
+      if (!member || i >= old.length) return goStringify(value);
+      const text = spliceJson(member.raw, old[i], value);
+      if (text !== member.raw) same = false;
+      return text;
     });
-    return `[${parts.join(',')}]`;
+    return same ? oldRaw : `[${parts.join(',')}]`;
   }
-  return goStringify(next);
+  return deepEqual(old, next) ? oldRaw : goStringify(next);
 }
 
 function spliceObject(
@@ -53,21 +59,29 @@ function spliceObject(
   place: KeyPlacer,
 ): string {
   const members = scanContainer(oldRaw);
-  if (!members) return goStringify(next);
+  if (!members) return deepEqual(old, next) ? oldRaw : goStringify(next);
   // JSON.parse keeps the last of duplicate keys; so does this, at the first one's place.
   const rawByKey = new Map<string, string>();
+  const keyText = new Map<string, string>();
   const oldKeys: string[] = [];
   for (const m of members) {
     const key = m.key ?? '';
-    if (!rawByKey.has(key)) oldKeys.push(key);
+    if (!rawByKey.has(key)) {
+      oldKeys.push(key);
+      keyText.set(key, m.rawKey ?? goStringify(key));
+    }
     rawByKey.set(key, m.raw);
   }
   const kept = oldKeys.filter((k) => next[k] !== undefined);
-  const added = Object.keys(next).filter((k) => !rawByKey.has(k) && next[k] !== undefined);
+  const added: string[] = [];
+  for (const k in next) if (next[k] !== undefined && !rawByKey.has(k)) added.push(k);
+  let same = kept.length === oldKeys.length && added.length === 0;
   const parts = place(kept, added).map((key) => {
     const raw = rawByKey.get(key);
-    const text = raw === undefined ? goStringify(next[key]) : spliceJson(raw, old[key], next[key]);
-    return `${goStringify(key)}:${text}`;
+    if (raw === undefined) return `${goStringify(key)}:${goStringify(next[key])}`;
+    const text = spliceJson(raw, old[key], next[key]);
+    if (text !== raw) same = false;
+    return `${keyText.get(key)}:${text}`;
   });
-  return `{${parts.join(',')}}`;
+  return same ? oldRaw : `{${parts.join(',')}}`;
 }
