@@ -77,7 +77,8 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
   const replaced = new Map<number, LineRecord>();
   const appended: LineRecord[] = [];
   const results: Plan['results'] = [];
-  const working = new Map<string, { task: Task; ops: number[] }>();
+  // `first`: the task as the line holds it, read before the commit's first change to it.
+  const working = new Map<string, { task: Task; ops: number[]; first: Task }>();
   const added = new Map<string, { task: Task; op: number }>();
   let commentId = index.maxIntCommentId;
   let changes = 0;
@@ -172,7 +173,7 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
         if (entry) {
           entry.task = next;
           entry.ops.push(i);
-        } else working.set(op.id, { task: next, ops: [i] });
+        } else working.set(op.id, { task: next, ops: [i], first: current });
       }
       applied(next);
       results.push(next);
@@ -183,11 +184,14 @@ export function planCommit(index: IssueIndex, ops: readonly StoreOp[], env: Plan
 
   const writes: LineWrite[] = [];
   const touched: number[] = [];
-  for (const [id, { task, ops: opIndexes }] of working) {
+  for (const [id, { task, ops: opIndexes, first }] of working) {
     const at = index.positions.get(id) as number;
     const before = (base[at] as LineRecord).raw;
     const oldText = before.toString('utf8');
-    const text = spliceJson(oldText, JSON.parse(oldText), task, placeLikeBd);
+    // A mutation never changes its argument (see Mutation), so `first` still is the line's
+    // object, unless one broke that rule by returning it changed: then the line is read again.
+    const old = first === task ? JSON.parse(oldText) : first;
+    const text = spliceJson(oldText, old, task, placeLikeBd);
     if (text === oldText) continue;
     const after = Buffer.from(text, 'utf8');
     const record = parseLine(after, task).record;
