@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
+import { describeDifference, followDatabase, hostDifferences } from '../app/database-hosts.js';
 import type { HostConfig, YggConfig } from '../config/types.js';
 import { readControl } from '../dispatch/control.js';
 import { ExitError, YggError } from '../errors.js';
@@ -25,6 +26,10 @@ import {
   verifyKnownHost,
 } from '../hosts/ssh/known-hosts.js';
 import { locateStore } from '../store/beads-jsonl/locate.js';
+import type { HostRecord } from '../store/host-catalog.js';
+import { chosenStore, openStore } from '../store/open.js';
+import { isPostgresUrl } from '../store/postgres/url.js';
+import type { TaskStore } from '../store/store.js';
 import { liveSnapshot } from './live-loops.js';
 
 export interface HostsOptions {
@@ -54,6 +59,8 @@ export interface HostReport {
     byLoop?: Record<string, number>;
     vramGbNeeded?: number;
   };
+  /** Where this hosts.yaml and the shared store disagree about the host (the store's slots apply). */
+  note?: string;
   /** null: the host has no nvidia-smi; undefined: not known (host down). */
   gpus?: GpuReading[] | null;
   protections: string[];
@@ -134,18 +141,35 @@ interface LiveHosts {
   used: Map<string, number>;
   /** Per host, tasks each loop runs there (several loops only). */
   byLoop: Map<string, Record<string, number>>;
+  /** A store shared by machines: its hosts, whose slots every dispatcher follows. */
+  records?: HostRecord[] | undefined;
 }
 
 async function liveHosts(options: HostsOptions): Promise<LiveHosts> {
   const live: LiveHosts = { drained: new Set(), used: new Map(), byLoop: new Map() };
+  const given = chosenStore({
+    ...(options.storePath ? { path: options.storePath } : {}),
+    cwd: options.cwd,
+    ...(options.configPath ? { configPath: options.configPath } : {}),
+  });
+  // A database: the switches, the dispatchers and the hosts' slots are all in it.
+  if (isPostgresUrl(given)) {
+    await using store = await openStore({ path: given, cwd: options.cwd });
+    live.records = await store.hostCatalog?.read();
+    return await gatherLive(live, store); // awaited here: the store closes when this block ends
+  }
   let runtimeDir: string;
   try {
     runtimeDir = locateStore({ store: options.storePath, cwd: options.cwd }).runtimeDir;
   } catch {
     return live; // no store here: no switches and no loop to ask
   }
-  for (const name of (await readControl(runtimeDir)).drained) live.drained.add(name);
-  const snapshot = await liveSnapshot(runtimeDir);
+  return gatherLive(live, runtimeDir);
+}
+
+async function gatherLive(live: LiveHosts, place: string | TaskStore): Promise<LiveHosts> {
+  for (const name of (await readControl(place)).drained) live.drained.add(name);
+  const snapshot = await liveSnapshot(place);
   for (const host of snapshot?.hosts ?? []) live.used.set(host.name, host.slots.used);
   if (snapshot?.loops)
     for (const run of snapshot.running) {
@@ -158,9 +182,18 @@ async function liveHosts(options: HostsOptions): Promise<LiveHosts> {
 }
 
 export async function hostsReport(options: HostsOptions): Promise<HostReport[]> {
-  const { config } = await openConfig({ cwd: options.cwd, config: options.configPath });
+  const { config: file } = await openConfig({ cwd: options.cwd, config: options.configPath });
   const live = await liveHosts(options);
-  return Promise.all(config.hosts.map((h) => reportHost(config, h, options.timeoutMs ?? 15_000, live)));
+  const config = live.records ? followDatabase(file, live.records) : file;
+  const differences = live.records ? hostDifferences(file, live.records) : [];
+  return Promise.all(
+    config.hosts.map(async (h) => {
+      const report = await reportHost(config, h, options.timeoutMs ?? 15_000, live);
+      const differs = differences.find((d) => d.host === h.name && d.database);
+      if (differs) report.note = describeDifference(differs);
+      return report;
+    }),
+  );
 }
 
 const gib = (bytes: number | undefined) => (bytes === undefined ? '?' : (bytes / 2 ** 30).toFixed(1));
@@ -198,6 +231,7 @@ export function formatHosts(reports: HostReport[]): string {
     lines.push(
       `${r.name}  ${r.state}${latency}${r.drained ? ', drained' : ''}  ${r.address ?? r.transport}  ${slotsText(r)}`,
     );
+    if (r.note) lines.push(`  note: ${r.note}`);
     if (r.error) lines.push(`  error: ${r.error}`);
     if (r.hint) lines.push(`  fix: ${r.hint}`);
     if (r.state === 'up') lines.push(`  gpus: ${gpuText(r.gpus)}`);

@@ -124,6 +124,19 @@ describe('hosts and slots in the PostgreSQL store', () => {
     expect(doctor?.status).toBe('warn');
     expect(doctor?.detail).toContain('host shared has 5 slots in this hosts.yaml but 2 in the database');
     expect(doctor?.fix).toContain('ygg hosts sync');
+    // ygg hosts shows the slots in force, the database's, and says why they are not this file's.
+    const shown = await runYgg(['hosts', '--json', '--store', url, '--config', secondYaml], { cwd: dir });
+    expect(shown.code, shown.stderr).toBe(0);
+    const [shared] = JSON.parse(shown.stdout) as Array<{
+      name: string;
+      slots: { configured: number };
+      note?: string;
+    }>;
+    expect(shared?.name).toBe('shared');
+    expect(shared?.slots.configured).toBe(2);
+    expect(shared?.note).toMatch(
+      /5 slots in this hosts\.yaml but 2 in the database .*following the database's 2/,
+    );
 
     // Its hosts.yaml allows 5 at once on shared; the database 2, and 2 it is.
     await runAll(store, 8, 600);
