@@ -6,6 +6,7 @@
  */
 import type { YggConfig } from '../config/types.js';
 import type { HostCatalog, HostEntry, HostRecord } from '../store/host-catalog.js';
+import type { TaskStore } from '../store/store.js';
 
 /** The hosts of hosts.yaml as the catalog keeps them. */
 export function hostEntries(config: YggConfig): HostEntry[] {
@@ -73,6 +74,17 @@ export function followDatabase(config: YggConfig, records: readonly HostRecord[]
       return n === undefined || n === host.slots ? host : { ...host, slots: n };
     }),
   };
+}
+
+/**
+ * The config as a command on `store` should judge slots by: on a store shared by machines, each
+ * host's slots as the store has them (what every dispatcher follows); otherwise the file's.
+ */
+export async function withStoreSlots(
+  config: YggConfig,
+  store: Pick<TaskStore, 'hostCatalog'>,
+): Promise<YggConfig> {
+  return store.hostCatalog ? followDatabase(config, await store.hostCatalog.read()) : config;
 }
 
 export class DatabaseHosts {

@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { openConfig } from '../app/config.js';
+import { withStoreSlots } from '../app/database-hosts.js';
 import { storeHoldup } from '../dispatch/waiting.js';
 import { UsageError } from '../errors.js';
 import type { TaskStore } from '../store/store.js';
@@ -37,7 +38,7 @@ export async function listCommand(options: ListOptions): Promise<TaskView[]> {
       ...(options.config ? { config: options.config } : {}),
       cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
     })
-      .then((found) => found.config)
+      .then((found) => withStoreSlots(found.config, store))
       .catch(() => undefined);
     const now = Date.now();
     let tasks: readonly Task[] = options.ready ? readyOrHeld(store, now) : store.list();

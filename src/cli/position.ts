@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { openConfig } from '../app/config.js';
+import { withStoreSlots } from '../app/database-hosts.js';
 import { classifyType } from '../config/type-rules.js';
 import { noSuchTask } from '../errors.js';
 import { describePlace, type QueuePlace, queuePlace } from '../schedule/position.js';
@@ -16,10 +17,11 @@ export interface PositionOptions extends CommonOptions {
 export async function positionCommand(options: PositionOptions): Promise<QueuePlace> {
   return usingStore(options, async (store) => {
     if (!store.get(options.id)) throw noSuchTask(options.id, store.path);
-    const { config } = await openConfig({
+    const opened = await openConfig({
       ...(options.config ? { config: options.config } : {}),
       cwd: options.config ? (options.cwd ?? process.cwd()) : dirname(store.path),
     });
+    const config = await withStoreSlots(opened.config, store);
     // Why each ready task waits, from the loops' decisions (or admission over hosts.yaml): one
     // that no host or handler can take, or held for good, has no place in line.
     const task = store.get(options.id)!;

@@ -5,11 +5,12 @@ import {
   followDatabase,
   hostDifferences,
   hostEntries,
+  withStoreSlots,
 } from '../../src/app/database-hosts.js';
 import { withStoreDefaults } from '../../src/app/store-defaults.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { YggConfig } from '../../src/config/types.js';
-import type { HostRecord } from '../../src/store/host-catalog.js';
+import type { HostCatalog, HostRecord } from '../../src/store/host-catalog.js';
 
 function config(yaml: string): YggConfig {
   const result = parseConfig(yaml, 'hosts.yaml');
@@ -65,6 +66,13 @@ describe('hosts in a shared store', () => {
       ['fenrir', 2],
     ]);
     expect(followDatabase(here, [record('surtr', 4)])).toBe(here);
+  });
+
+  it('commands judge slots by the store: the database slots on a shared store, else the file slots', async () => {
+    const catalog = { read: async () => [record('surtr', 1)] } as unknown as HostCatalog;
+    const shared = await withStoreSlots(here, { hostCatalog: catalog });
+    expect(shared.hosts.find((h) => h.name === 'surtr')?.slots).toBe(1);
+    expect(await withStoreSlots(here, {})).toBe(here);
   });
 
   it('leases default to 15 s on a store that says so, unless hosts.yaml sets one', () => {
