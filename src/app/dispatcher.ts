@@ -18,6 +18,7 @@ import { feedCounters } from '../observe/counter-feed.js';
 import { EventBus } from '../observe/events.js';
 import { countersFor } from '../observe/store-counters.js';
 import { DatabaseHosts } from './database-hosts.js';
+import { ForwardingLogger } from './forwarding-logger.js';
 import { LoopHosts } from './hosts.js';
 import { findLocalModel } from './local-models.js';
 import { type LoopObservers, type ObserveFlags, observeLoop } from './observers.js';
@@ -182,9 +183,11 @@ export class Dispatcher implements AsyncDisposable {
     // Health probes, GPU samples and endpoint model lists, over the same transports the tasks use.
     const hosts = stack.use(new LoopHosts(config, bus, (host) => runtime.transport(host)));
     this.#hosts = hosts;
+    const log = new ForwardingLogger();
     const loop = new Loop({
       store: runtime.store,
       owner,
+      log,
       clock: clockFor(runtime.store),
       config,
       bus,
@@ -239,6 +242,8 @@ export class Dispatcher implements AsyncDisposable {
     }
     // Logs, status server, metrics, notifications, progress: wired before start so no event is missed.
     this.#observed = stack.use(await observeLoop(loop, options, { untilIdle: options.untilIdle === true }));
+    // Handlers' own lines and the runner's errors, in the loop's log with its events.
+    log.target = this.#observed.logger;
     // Disposed first: the loop stops (its attempts settle) before what it uses closes.
     stack.defer(async () => {
       if (loop.state !== 'stopped') await loop.stop({ force: true });

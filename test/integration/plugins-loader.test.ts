@@ -57,8 +57,9 @@ describe('plugin loading', () => {
 export const plugin = {
   name: 'shout',
   types: ['shouting'],
-  async run(task: Task): Promise<string> {
+  async run(task: Task, ctx: { log: { info(obj: object, msg: string): void } }): Promise<string> {
     const loud: string = task.title.toUpperCase();
+    ctx.log.info({ loud }, 'shouting now');
     return loud;
   },
 };
@@ -71,9 +72,16 @@ export const plugin = {
     );
     const added = await runYgg(['add', 'make it loud', '--label', 'shout'], { cwd: dir });
     expect(added.code, added.stderr).toBe(0);
-    const run = await runYgg(['loop', '--until-idle', '--no-status'], { cwd: dir });
+    const run = await runYgg(['loop', '--until-idle', '--no-status', '--log-level', 'info'], { cwd: dir });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/plugin .*broken\.ts failed to load/);
+    // The handler's own log line is in the loop's log, beside its events.
+    const said = run.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg?: string; loud?: string })
+      .find((line) => line.msg === 'shouting now');
+    expect(said?.loud).toBe('MAKE IT LOUD');
     const [task] = await readTasks(join(dir, '.beads', 'issues.jsonl'));
     expect(task?.status).toBe('closed');
     expect(task?.comments?.[0]?.text).toContain('MAKE IT LOUD');
