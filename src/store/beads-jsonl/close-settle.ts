@@ -20,8 +20,8 @@ export interface SettleContext {
 /**
  * close()'s last check against writers without the lock: one that read the file before our last
  * write may still rename its older copy over ours (bd's read-modify-rename), or append to the file
- * we replaced. So close() waits `settleMs` after that write, re-reads, and puts back what was
- * undid. A command that only appended new tasks can hand that watch to another process instead
+ * we replaced. So close() waits `settleMs` after that write, re-reads, and puts back what such a
+ * writer undid. A command that only appended new tasks can hand that watch to another process instead
  * (`settleElsewhere`), which does the same wait and repair, so that the command ends at once.
  */
 export async function settleWrites(context: SettleContext): Promise<void> {
