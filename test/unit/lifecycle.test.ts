@@ -68,6 +68,26 @@ describe('the lifecycle on a real store', () => {
     expect(await applyChange(store, claim('c', { owner: 'loop-3', slot: 1, now: later }))).toBeDefined();
   });
 
+  it('a lapsed lease whose slot went to other work is not renewed; one whose slot is still free is', async () => {
+    await using store = await storeWith(['a', 'b', 'c'], 'lifecycle-renew-lapsed');
+    const a = (await applyChange(store, claim('a', { slot: 0 })))!;
+    const c = (await applyChange(store, claim('c', { slot: 1 })))!;
+    const later = t0 + 61_000; // both lapsed at t0+60 s
+    // Another loop takes a's slot once a's lease lapsed.
+    expect(await applyChange(store, claim('b', { owner: 'loop-2', slot: 0, now: later }))).toBeDefined();
+    const renew = (task: Task) => ({
+      op: 'renew' as const,
+      id: task.id,
+      token: yggOf(task).lease!.token,
+      leaseMs: 60_000,
+      now: later + 1,
+    });
+    // a's stalled loop comes back: its slot runs b now, so it must stop rather than renew.
+    expect(await applyChange(store, renew(a))).toBeUndefined();
+    // c's slot was not taken: renewing it late runs nothing twice.
+    expect(await applyChange(store, renew(c))).toBeDefined();
+  });
+
   it('claims and releases inside one commit see each other: never more than the host holds', async () => {
     await using store = await storeWith(['a', 'b', 'c', 'd', 'e', 'f'], 'lifecycle-one-commit');
     expect(await applyChange(store, claim('a', { slot: 0 }))).toBeDefined();

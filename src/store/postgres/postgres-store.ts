@@ -28,6 +28,7 @@ import { OwnerLocks, ownerKey } from './owner-locks.js';
 import { changeChannel, rowOf, upsertRows, writeLockKey } from './rows.js';
 import { postgresCounters } from './shared-counters.js';
 import { postgresSharedState } from './shared-state.js';
+import { releaseLapsedSlots } from './slot-release.js';
 import { redactIn, redactUrl } from './url.js';
 
 export interface PostgresStoreOptions {
@@ -343,6 +344,7 @@ export class PostgresStore implements TaskStore {
         { nextCreatedMicros: () => this.#nextCreatedMicros(), ownerGone: (owner) => this.ownerGone(owner) },
       );
       if (plan.writes.size > 0) {
+        await releaseLapsedSlots(client, this.#mirror, plan.writes, this.#clock(), (o) => this.ownerGone(o));
         const next = await client.query<{ r: string }>(`SELECT nextval('ygg_revision') AS r`);
         revision = Number(next.rows[0]?.r);
         const rows = [...plan.writes.values()].map(({ task, line }) => rowOf(task, line));

@@ -3,6 +3,7 @@ import { initial } from './0001-initial.js';
 import { hostsSlots } from './0002-hosts-slots.js';
 import { dispatchers } from './0003-dispatchers.js';
 import { counters } from './0004-counters.js';
+import { slotConstraint } from './0005-slot-constraint.js';
 
 export interface Migration {
   version: number;
@@ -10,6 +11,6 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, hostsSlots, dispatchers, counters];
+export const migrations: readonly Migration[] = [initial, hostsSlots, dispatchers, counters, slotConstraint];
 
 export const latestSchemaVersion = migrations.at(-1)?.version ?? 0;
