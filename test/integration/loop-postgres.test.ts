@@ -6,6 +6,7 @@
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { type AttemptRecord, type Task, yggOf } from '../../src/store/task.js';
@@ -86,6 +87,16 @@ function allClosed(queue: Queue, ids: string[], ms = 90_000): Promise<Task[]> {
   });
 }
 
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 const successes = (task: Task): AttemptRecord[] =>
   (yggOf(task).history ?? []).filter((h) => h.outcome === 'succeeded');
 
@@ -115,6 +126,14 @@ describe('ygg loop processes on one PostgreSQL store', () => {
       expect(on.length, `attempts on ${host}`).toBeGreaterThan(0);
       expect(mostAtOnce(on), `most at once on ${host}`).toBeLessThanOrEqual(slots);
     }
+    // The database held the same line all along: its constraint and trigger were there to refuse.
+    const guards = await withClient(queue.url, async (c) => {
+      const constraints = await c.query<{ conname: string }>(
+        `SELECT conname FROM pg_constraint WHERE conrelid = 'ygg_issues'::regclass ORDER BY conname`,
+      );
+      return constraints.rows.map((r) => r.conname);
+    });
+    expect(guards).toEqual(expect.arrayContaining(['ygg_one_lease_per_slot', 'ygg_lease_slot_of_host']));
     await queue.store.close();
   });
 
