@@ -2,7 +2,10 @@ import type { FileHandle } from 'node:fs/promises';
 import type { StoreProblem } from '../store.js';
 import { type FileId, readAppended, readSnapshot, StoreFileError, sameFile, statPath } from './file-io.js';
 import { IssueIndex } from './issue-index.js';
+import type { LineRecord } from './line-record.js';
 import { recordsFor, splitLines } from './line-reuse.js';
+import { parseLine } from './parse-line.js';
+import { type Appended, readTail } from './tail-read.js';
 import { type History, WriteAheadLog } from './wal.js';
 
 /** A file this store replaced, still open for a while to catch lines appended to it late. */
@@ -37,6 +40,9 @@ export class FileState {
   /** Problems with the file itself (missing, unreadable), from the last read. */
   fileProblems: StoreProblem[] = [];
   #retired: Retired[] = [];
+  /** The file's own lines as last read (the index lays the journal over them), for a tail read. */
+  #fileRecords: LineRecord[] | undefined;
+  #fileFinalNewline = true;
   /** ygg's journal of writes not yet folded into the file; the index shows them laid over it. */
   readonly wal: WriteAheadLog;
   /** This store's memory of its earlier writes (older copies renamed over the file are stale). */
@@ -61,6 +67,14 @@ export class FileState {
    * and the count parsed. `locked`: under the store's lock (a torn journal record is cut off).
    */
   async reload(locked = false): Promise<{ before: IssueIndex; parsed: number }> {
+    const tail = await readTail(
+      this.handle,
+      this.fileId,
+      await statPath(this.path),
+      this.#fileRecords,
+      this.#fileFinalNewline,
+    ).catch(() => undefined);
+    if (tail) return this.#appended(tail, locked);
     let snapshot: Awaited<ReturnType<typeof readSnapshot>>;
     for (let round = 0; ; round++) {
       try {
@@ -69,9 +83,9 @@ export class FileState {
         if (error instanceof StoreFileError) this.fileProblems = [error.problem];
         throw error;
       }
-      // A journal is emptied only after a rewrite of the file: a new file, so the journal is
-      // read from its start (what a reader saw of it before may since have been replaced).
-      await this.wal.sync(locked, !sameFile(snapshot.id, this.fileId));
+      // A journal is emptied only after a rewrite of the file, which renames a new file over it:
+      // then the journal is read from its start (what a reader saw of it may since be replaced).
+      await this.wal.sync(locked, snapshot.id.ino !== this.fileId?.ino);
       // A fold renames the file, then empties the journal: read after a fold, the journal must
       // go with the new file, not the old one.
       if (locked || round >= 3 || sameFile(await statPath(this.path), snapshot.id)) break;
@@ -79,15 +93,31 @@ export class FileState {
     }
     this.fileProblems = [];
     const { lines, finalNewline } = splitLines(snapshot.bytes);
-    const { records, parsed } = recordsFor(lines, this.index.records);
-    const before = this.index;
+    const { records, parsed } = recordsFor(lines, this.#fileRecords ?? this.index.records);
     await this.handle?.close().catch(() => undefined);
-    const merged = this.wal.overlay(records, this.clock(), this.history);
-    this.index = new IssueIndex(this.path, merged, finalNewline || merged.length > lines.length);
-    this.fileId = snapshot.id;
     this.handle = snapshot.handle;
+    return { before: this.#took(records, finalNewline, snapshot.id), parsed };
+  }
+
+  /** Lines appended to the file we hold (see tail-read.ts): only they are parsed. */
+  async #appended(tail: Appended, locked: boolean): Promise<{ before: IssueIndex; parsed: number }> {
+    await this.wal.sync(locked, false);
+    this.fileProblems = [];
+    const added = tail.lines.map((line) => parseLine(line).record);
+    const records = [...(this.#fileRecords as LineRecord[]), ...added];
+    return { before: this.#took(records, true, tail.id), parsed: added.length };
+  }
+
+  /** The file's lines as read, with the journal laid over them, become the index. */
+  #took(records: LineRecord[], finalNewline: boolean, id: FileId): IssueIndex {
+    const before = this.index;
+    this.#fileRecords = records;
+    this.#fileFinalNewline = finalNewline;
+    const merged = this.wal.overlay([...records], this.clock(), this.history);
+    this.index = new IssueIndex(this.path, merged, finalNewline || merged.length > records.length);
+    this.fileId = id;
     this.version++;
-    return { before, parsed };
+    return before;
   }
 
   /** Our own write took effect: the new index and file version (the old handle watched a while). */
@@ -106,6 +136,8 @@ export class FileState {
       }
       this.handle = handle;
     }
+    // Our own write to the file (not to the journal): read it whole next time.
+    if (!sameFile(fileId, this.fileId)) this.#fileRecords = undefined;
     this.index = index;
     this.fileId = fileId;
     this.version++;
