@@ -1,7 +1,7 @@
 import type { StoreLock } from './store-lock.js';
 
 /** A long-running writer keeps the lock this long after a commit, for the next one. */
-const lingerMs = 10;
+const lingerMs = 2;
 /** ... but never longer than this in all, so that another process waits at most about this long. */
 const holdMs = 100;
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { YggError } from '../../errors.js';
+import { LockReleaseWatch } from './lock-release-watch.js';
 
 /**
  * ygg's write lock on a Beads file: a proper-lockfile lock (an atomic `mkdir`) at
@@ -132,6 +133,20 @@ export class StoreLock {
   async acquire(purpose = `a write of ${basename(this.file)}`): Promise<() => Promise<void>> {
     fs.mkdirSync(join(this.lockPath, '..'), { recursive: true });
     const deadline = Date.now() + (this.options.timeoutMs ?? 60_000);
+    const released = new LockReleaseWatch(this.lockPath);
+    try {
+      return await this.#acquireWaiting(purpose, deadline, released);
+    } finally {
+      released.stop();
+    }
+  }
+
+  /** Tries until the lock is ours, waking early when its holder lets go (see LockReleaseWatch). */
+  async #acquireWaiting(
+    purpose: string,
+    deadline: number,
+    released: LockReleaseWatch,
+  ): Promise<() => Promise<void>> {
     let wait = 2;
     for (;;) {
       try {
@@ -170,7 +185,7 @@ export class StoreLock {
           hint: `If no ygg process is running, remove ${this.lockPath}.`,
         });
       }
-      await pause(wait + Math.random() * wait);
+      await released.pause(wait + Math.random() * wait);
       wait = Math.min(wait * 1.5, 50);
     }
   }
