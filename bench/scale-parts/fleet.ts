@@ -19,7 +19,14 @@ export class DispatcherProcess {
 
   private constructor(store: string, config: string, machine: string | undefined) {
     this.child = fork(script, [store, config, ...(machine ? [machine] : [])], {
-      execArgv: ['--import', 'tsx'],
+      // YGG_BENCH_CPU_PROF=DIR: each dispatcher writes a CPU profile there when it exits.
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.YGG_BENCH_CPU_PROF
+          ? ['--cpu-prof', '--cpu-prof-dir', process.env.YGG_BENCH_CPU_PROF]
+          : []),
+      ],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
