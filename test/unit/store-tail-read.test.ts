@@ -43,6 +43,20 @@ describe('reading what was appended to the Beads file', () => {
     await store.close();
   });
 
+  it('takes in another process’s journal write without reading the file again', async () => {
+    const { path, store } = await storeOf('tail-journal', 30);
+    await using writer = await BeadsJsonlStore.open({ path });
+    writer.handOffToLoop(); // its writes go to the journal only, as `ygg add` beside a loop
+    const parsed = await parsedBy(store, async () => {
+      await writer.add({ title: 'handed over' });
+      await writer.update('t-3', (t) => ({ ...t, title: 'renamed in the journal' }));
+    });
+    expect(parsed).toBe(0);
+    expect(store.list().at(-1)?.title).toBe('handed over');
+    expect(store.get('t-3')?.title).toBe('renamed in the journal');
+    await store.close();
+  });
+
   it('reads the whole file after a rename over it, a truncation or an edit in place', async () => {
     const { path, store } = await storeOf('tail-whole', 20);
     // bd's way: a whole new file renamed over the store (grown, but another inode).

@@ -67,10 +67,16 @@ export class FileState {
    * and the count parsed. `locked`: under the store's lock (a torn journal record is cut off).
    */
   async reload(locked = false): Promise<{ before: IssueIndex; parsed: number }> {
+    const now = await statPath(this.path);
+    // Only the journal changed (another ygg process's write): the file's lines stand as read.
+    if (this.#fileRecords && this.fileId && now && sameFile(now, this.fileId)) {
+      await this.wal.sync(locked, false);
+      return { before: this.#took(this.#fileRecords, this.#fileFinalNewline, this.fileId), parsed: 0 };
+    }
     const tail = await readTail(
       this.handle,
       this.fileId,
-      await statPath(this.path),
+      now,
       this.#fileRecords,
       this.#fileFinalNewline,
     ).catch(() => undefined);
