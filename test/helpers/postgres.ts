@@ -159,3 +159,14 @@ export async function startPostgres(): Promise<TestPostgres> {
     },
   };
 }
+
+/** Runs `fn` with a client of its own on `url`, closed afterwards (a look at the rows, a direct write). */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

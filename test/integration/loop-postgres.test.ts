@@ -6,13 +6,12 @@
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { type AttemptRecord, type Task, yggOf } from '../../src/store/task.js';
 import { repoRoot, runYgg } from '../helpers/cli.js';
 import { type LoopProcess, mostAtOnce, spawnLoop, succeededAttempts } from '../helpers/loop-process.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { startPostgres, type TestPostgres, withClient } from '../helpers/postgres.js';
 import { testDir } from '../helpers/tmp.js';
 
 let server: TestPostgres;
@@ -85,16 +84,6 @@ function allClosed(queue: Queue, ids: string[], ms = 90_000): Promise<Task[]> {
     });
     if (done()) finish();
   });
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 const successes = (task: Task): AttemptRecord[] =>

@@ -4,13 +4,12 @@
  * slot whose lease lapsed goes to other work, and the lapsed lease is then not renewed.
  */
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyChange } from '../../src/dispatch/lifecycle/apply.js';
 import type { ClaimChange } from '../../src/dispatch/lifecycle/changes.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { yggOf } from '../../src/store/task.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { startPostgres, type TestPostgres, withClient } from '../helpers/postgres.js';
 import { testDir } from '../helpers/tmp.js';
 
 let server: TestPostgres;
@@ -20,16 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Writes rows straight into the table, as a dispatcher with a bug (or a hand) would, in one transaction. */
 async function writeLeases(
