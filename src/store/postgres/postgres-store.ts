@@ -17,6 +17,7 @@ import { newTaskProblem } from '../new-task-check.js';
 import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { type BatchOp, planBatch } from './batch-plan.js';
+import { closeCommit, openCommitSql, openedRows } from './commit-sql.js';
 import { ConnectionState } from './connection-state.js';
 import { DatabaseClock } from './db-clock.js';
 import { postgresDispatcherRecords } from './dispatcher-records.js';
@@ -25,10 +26,8 @@ import { ChangeListener } from './listener.js';
 import { checkSchema } from './migrate.js';
 import { IssueMirror, type MirrorRow } from './mirror.js';
 import { OwnerLocks, ownerKey } from './owner-locks.js';
-import { changeChannel, rowOf, upsertRows, writeLockKey } from './rows.js';
 import { postgresCounters } from './shared-counters.js';
 import { postgresSharedState } from './shared-state.js';
-import { releaseLapsedSlots } from './slot-release.js';
 import { redactIn, redactUrl } from './url.js';
 
 export interface PostgresStoreOptions {
@@ -286,7 +285,11 @@ export class PostgresStore implements TaskStore {
   /** Takes in rows newer than the mirror; tells the listeners what changed. */
   async #catchUp(client: pg.ClientBase, external: boolean): Promise<void> {
     const rows = await client.query<MirrorRow>(selectRows, [this.#mirror.revision]);
-    const { added, changed } = this.#mirror.apply(rows.rows);
+    this.#takeIn(rows.rows, external);
+  }
+
+  #takeIn(rows: readonly MirrorRow[], external: boolean): void {
+    const { added, changed } = this.#mirror.apply(rows);
     this.#emit({ added, changed, removed: [], external });
   }
 
@@ -332,30 +335,17 @@ export class PostgresStore implements TaskStore {
       return;
     }
     let plan: ReturnType<typeof planBatch> | undefined;
-    let revision = 0;
-    const seqs = new Map<string, number>();
+    let written: Awaited<ReturnType<typeof closeCommit>>;
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [writeLockKey]);
-      await this.#catchUp(client, true);
+      const opened = await client.query(openCommitSql(this.#mirror.revision));
+      this.#takeIn(openedRows(opened), true);
       plan = planBatch(
         this.#mirror,
         batch.map((item) => item.op),
         { nextCreatedMicros: () => this.#nextCreatedMicros(), ownerGone: (owner) => this.ownerGone(owner) },
       );
-      if (plan.writes.size > 0) {
-        await releaseLapsedSlots(client, this.#mirror, plan.writes, this.#clock(), (o) => this.ownerGone(o));
-        const next = await client.query<{ r: string }>(`SELECT nextval('ygg_revision') AS r`);
-        revision = Number(next.rows[0]?.r);
-        const rows = [...plan.writes.values()].map(({ task, line }) => rowOf(task, line));
-        const written = await client.query<{ id: string; seq: string }>(`${upsertRows} RETURNING id, seq`, [
-          JSON.stringify(rows),
-          revision,
-        ]);
-        for (const row of written.rows) seqs.set(row.id, Number(row.seq));
-        await client.query(`SELECT pg_notify('${changeChannel}', $1)`, [String(revision)]);
-      }
-      await client.query('COMMIT');
+      const ownerGone = (owner: string) => this.ownerGone(owner);
+      written = await closeCommit(client, this.#mirror, plan.writes, this.#clock().getTime(), ownerGone);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release(true);
@@ -369,10 +359,10 @@ export class PostgresStore implements TaskStore {
     if (plan.writes.size > 0) {
       for (const [id, { line, parsed }] of plan.writes) {
         (this.#mirror.has(id) ? changed : added).push(id);
-        this.#mirror.set(id, line, seqs.get(id), parsed);
+        this.#mirror.set(id, line, written.seqs.get(id), parsed);
       }
       // Ours are in; a later catch-up starts after them.
-      this.#mirror.revision = Math.max(this.#mirror.revision, revision);
+      this.#mirror.revision = Math.max(this.#mirror.revision, written.revision);
     }
     batch.forEach((item, i) => {
       const result = plan.results[i];

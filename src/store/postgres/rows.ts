@@ -66,17 +66,19 @@ export function rowOf(task: Task, line: string): IssueRow {
 }
 
 /**
- * One statement that writes many rows: the rows travel as one JSON array and are upserted by id,
- * all with the same revision.
+ * One statement that writes many rows: the rows travel as one JSON array (`rowsJson`, an SQL
+ * expression of type jsonb) and are upserted by id, all with the same revision (`revision`, an
+ * SQL expression).
  */
-export const upsertRows = `
+export function upsertRowsSql(rowsJson: string, revision: string): string {
+  return `
 INSERT INTO ygg_issues AS i (id, revision, title, description, status, priority, issue_type, assignee,
   labels, dependencies, comments, created_at, updated_at, closed_at, metadata, line,
   lease_owner, lease_token, lease_expires, lease_host, lease_slot, lease_type, lease_lent)
-SELECT r.id, $2, r.title, r.description, r.status, r.priority, r.issue_type, r.assignee,
+SELECT r.id, ${revision}, r.title, r.description, r.status, r.priority, r.issue_type, r.assignee,
   r.labels, r.dependencies, r.comments, r.created_at, r.updated_at, r.closed_at, r.metadata, r.line,
   r.lease_owner, r.lease_token, r.lease_expires, r.lease_host, r.lease_slot, r.lease_type, r.lease_lent
-FROM jsonb_to_recordset($1::jsonb) AS r(id text, title text, description text, status text,
+FROM jsonb_to_recordset(${rowsJson}) AS r(id text, title text, description text, status text,
   priority integer, issue_type text, assignee text, labels jsonb, dependencies jsonb, comments jsonb,
   created_at timestamptz, updated_at timestamptz, closed_at timestamptz, metadata jsonb, line text,
   lease_owner text, lease_token bigint, lease_expires timestamptz, lease_host text, lease_slot integer,
@@ -89,6 +91,10 @@ ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, title = EXCLUDED.ti
   line = EXCLUDED.line, lease_owner = EXCLUDED.lease_owner, lease_token = EXCLUDED.lease_token,
   lease_expires = EXCLUDED.lease_expires, lease_host = EXCLUDED.lease_host,
   lease_slot = EXCLUDED.lease_slot, lease_type = EXCLUDED.lease_type, lease_lent = EXCLUDED.lease_lent`;
+}
+
+/** The upsert with its rows as parameter $1 (JSON text) and its revision as $2. */
+export const upsertRows = upsertRowsSql('$1::jsonb', '$2');
 
 /** Serialises every write to the store (an arbitrary constant: 'yggw'): see postgres-store.ts. */
 export const writeLockKey = 0x79676777;

@@ -5,25 +5,8 @@
  * slot column of rows whose lease on it lapsed (or whose dispatcher is gone). A row whose lease is
  * still live is left alone: the database then refuses the commit, as it should.
  */
-import type pg from 'pg';
 import { type Task, yggOf } from '../task.js';
 import type { IssueMirror } from './mirror.js';
-
-const freeLapsedSlots = `UPDATE ygg_issues SET lease_slot = NULL
-  WHERE id = ANY($1::text[]) AND status = 'in_progress'`;
-
-/** In a commit's transaction, before its rows are written: frees what `lapsedSlotHolders` names. */
-export async function releaseLapsedSlots(
-  client: pg.ClientBase,
-  mirror: IssueMirror,
-  writes: ReadonlyMap<string, { task: Task }>,
-  now: Date,
-  ownerGone: (owner: string) => boolean,
-): Promise<void> {
-  const tasks = [...writes.values()].map((w) => w.task);
-  const lapsed = lapsedSlotHolders(mirror, tasks, now.getTime(), ownerGone);
-  if (lapsed.length > 0) await client.query(freeLapsedSlots, [lapsed]);
-}
 
 /** A live, unlent lease's slot key (`host\0slot`), if the task holds one. */
 function heldSlot(task: Task): string | undefined {
