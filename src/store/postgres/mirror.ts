@@ -36,9 +36,13 @@ export class IssueMirror {
   usesStringCommentIds = false;
   readonly #entries = new Map<string, Entry>();
   readonly #byStatus = new Map<string, Set<string>>();
+  /** bd's ready rules run on these (kept as rows come in, not rebuilt per look). */
+  readonly #slims = new Map<string, SlimIssue>();
   #sorted: string[] | undefined;
   #version = 0;
-  #ready: { version: number; base: ReadyBase } | undefined;
+  #ready:
+    | { version: number; base: ReadyBase; at?: { from: number; until: number; tasks: Task[] } }
+    | undefined;
 
   constructor(readonly where: string) {}
 
@@ -82,6 +86,8 @@ export class IssueMirror {
     const ids = this.#byStatus.get(status) ?? new Set<string>();
     this.#byStatus.set(status, ids);
     ids.add(id);
+    if (record.issue) this.#slims.set(id, record.issue);
+    else this.#slims.delete(id);
     this.#entries.set(id, {
       seq: seq ?? before?.seq ?? Number.MAX_SAFE_INTEGER,
       line,
@@ -147,15 +153,23 @@ export class IssueMirror {
     return statuses.flatMap((status) => [...(this.#byStatus.get(status) ?? [])]);
   }
 
+  /** bd's ready set at `nowMs`; worked out again only when a row changed or a defer time passed. */
   ready(nowMs: number): Task[] {
     if (!this.#ready || this.#ready.version !== this.#version) {
-      const slims = new Map<string, SlimIssue>();
-      for (const [id, entry] of this.#entries) if (entry.slim) slims.set(id, entry.slim);
-      this.#ready = { version: this.#version, base: computeReadyBase(slims.values(), slims) };
+      // Only open issues can be ready: the rest of a large queue is not looked at.
+      const open: SlimIssue[] = [];
+      for (const id of this.#byStatus.get('open') ?? []) {
+        const slim = this.#slims.get(id);
+        if (slim) open.push(slim);
+      }
+      this.#ready = { version: this.#version, base: computeReadyBase(open, this.#slims) };
     }
-    return readyAt(this.#ready.base, nowMs)
-      .ready.map((slim) => this.get(slim.id))
-      .filter((task): task is Task => task !== undefined);
+    const at = this.#ready.at;
+    if (at && at.from <= nowMs && nowMs < at.until) return at.tasks;
+    const { ready, validUntil } = readyAt(this.#ready.base, nowMs);
+    const tasks = ready.map((slim) => this.get(slim.id)).filter((task): task is Task => task !== undefined);
+    this.#ready.at = { from: nowMs, until: validUntil, tasks };
+    return tasks;
   }
 
   /** The prefix most ids use (`bd` for `bd-a1b2`), or undefined when there are none. */
