@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- scale [--tasks N] [--samples N] [--store file|postgres] [--json]`: dispatcher
+ * `npm run bench -- scale [--tasks N] [--samples N] [--store file|postgres] [--loops 1,2,4] [--json]`: dispatcher
  * processes sharing one store, the Beads file and PostgreSQL (a server started here on the same
  * cores, fsync and synchronous_commit on). Each dispatcher is a real loop in a process of its own
  * over 4 local hosts × 16 slots, handlers in-process. Per store:
@@ -12,6 +12,8 @@
  *   run on the other;
  * - failover_vanish_ms: the same with SIGSTOP (a machine gone: no session closed, no lock
  *   released): expect the lease (15 s here) and about a second.
+ *
+ * `--loops 4` (or `2,4`, ...) measures only those throughput figures: a quick A/B of one change.
  */
 import { table } from './lib/table.js';
 import { type BenchStore, fileStore, postgresStore, type StoreKind } from './scale-parts/stores.js';
@@ -57,13 +59,29 @@ function storesArg(args: string[]): StoreKind[] {
   return [raw];
 }
 
-async function measure(store: BenchStore, tasks: number, samples: number): Promise<Figures> {
+function loopsArg(args: string[]): Array<1 | 2 | 4> | undefined {
+  const at = args.findIndex((a) => a === '--loops' || a.startsWith('--loops='));
+  if (at === -1) return undefined;
+  const raw = (args[at]?.includes('=') ? args[at]?.split('=')[1] : args[at + 1]) ?? '';
+  const counts = raw.split(',').map(Number);
+  if (counts.length === 0 || counts.some((n) => n !== 1 && n !== 2 && n !== 4))
+    throw new Error(`--loops takes 1, 2 or 4, comma-separated, not ${raw}`);
+  return counts as Array<1 | 2 | 4>;
+}
+
+async function measure(
+  store: BenchStore,
+  tasks: number,
+  samples: number,
+  only: Array<1 | 2 | 4> | undefined,
+): Promise<Partial<Figures>> {
   const say = (what: string) => process.stderr.write(`scale: ${store.kind}, ${what}\n`);
   const figures: Partial<Figures> = {};
-  for (const loops of [1, 2, 4] as const) {
+  for (const loops of only ?? ([1, 2, 4] as const)) {
     say(`${tasks} no-op tasks on ${loops} dispatcher(s)`);
     figures[`loops_${loops}`] = Math.round(await throughput(store, loops, tasks));
   }
+  if (only) return figures;
   say(`pickup, ${samples} samples on 2 dispatchers`);
   const { p50, p99 } = await pickup(store, 2, samples);
   figures.pickup_p50_ms = p50;
@@ -72,17 +90,18 @@ async function measure(store: BenchStore, tasks: number, samples: number): Promi
   figures.failover_kill_ms = await failover(store, 'SIGKILL');
   say('failover after SIGSTOP');
   figures.failover_vanish_ms = await failover(store, 'SIGSTOP');
-  return figures as Figures;
+  return figures;
 }
 
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const tasks = numberArg(args, 'tasks', 2000);
   const samples = numberArg(args, 'samples', 50);
-  const results: Partial<Record<StoreKind, Figures>> = {};
+  const only = loopsArg(args);
+  const results: Partial<Record<StoreKind, Partial<Figures>>> = {};
   for (const kind of storesArg(args)) {
     await using store = kind === 'file' ? await fileStore(leaseS) : await postgresStore(leaseS);
-    results[kind] = await measure(store, tasks, samples);
+    results[kind] = await measure(store, tasks, samples, only);
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ tasks, samples, lease_s: leaseS, ...results })}\n`);
@@ -95,7 +114,9 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(
     table(
       ['figure', ...kinds],
-      labels.map(([key, label]) => [label, ...kinds.map((kind) => results[kind]?.[key] ?? '-')]),
+      labels
+        .filter(([key]) => kinds.some((kind) => results[kind]?.[key] !== undefined))
+        .map(([key, label]) => [label, ...kinds.map((kind) => results[kind]?.[key] ?? '-')]),
     ),
   );
 }

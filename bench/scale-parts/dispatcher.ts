@@ -1,6 +1,8 @@
 /**
  * One dispatcher process of the scale bench (forked with IPC): a real loop on the store given
- * (a Beads file or a postgres:// URL) over the hosts of the hosts.yaml given, with two in-process
+ * (a Beads file or a postgres:// URL) over the hosts of the hosts.yaml given, running at most 8
+ * tasks at once (`ygg loop --concurrency 8`: 8 executors, so the work spreads over the
+ * dispatchers instead of the first one to look taking every slot), with two in-process
  * handlers: `noop` returns at once, `hold` waits `metadata.bench.ms` (honouring abort). It tells
  * the parent: `ready` (its lease owner), `start` for each task marked `metadata.bench.report`
  * (when the handler began, ms since the epoch), `done` (successes so far, every 100 ms while it
@@ -28,6 +30,8 @@ export type FromDispatcher =
   | { ev: 'seen'; owner: string };
 export type ToDispatcher = { cmd: 'stop' } | { cmd: 'seen'; owner: string };
 
+/** Tasks each dispatcher runs at once, as in the issue's spike (workers of concurrency 8). */
+const executors = 8;
 const [storeArg, configPath, machine] = process.argv.slice(2) as [string, string, string?];
 const owner = machine ? `${machine}:${process.pid}:${Date.now()}` : undefined;
 const send = (message: FromDispatcher) => process.send?.(message);
@@ -87,6 +91,7 @@ const loop = new Loop({
   bus,
   transport: (host) => transports.get(host.name) as LocalTransport,
   ...(owner ? { owner } : {}),
+  concurrency: executors,
 });
 let done = 0;
 let told = 0;

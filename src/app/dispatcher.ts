@@ -29,6 +29,8 @@ import { storeProblemReporter } from './store-problems.js';
 
 export interface DispatcherOptions extends CommonOptions, ObserveFlags {
   legacy?: boolean;
+  /** At most this many tasks at once in this loop, across all hosts (`--concurrency`). */
+  concurrency?: number;
   /** Show a progress bar and stop once nothing is left (`--until-idle`). */
   untilIdle?: boolean;
   /** With `untilIdle`: how long ready tasks may wait on hosts that are all down or drained before it gives up. */
@@ -202,6 +204,7 @@ export class Dispatcher implements AsyncDisposable {
       gpuFits: (host, gpus, vramGb) => hosts.gpuFits(host, gpus, vramGb),
       refusal: (host, task) => hosts.refusal(host, task),
       ...(options.legacy ? { legacy: true } : {}),
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       // Queue strategy (fair turns, boost), rate limits and queue limits; then the pipeline's gate.
       ...queuePolicy,
       ...pipeline.loopOptions(runtime.plugins, queuePolicy),

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import {
   Dispatcher,
   type DispatcherOptions,
@@ -16,6 +16,7 @@ import { type CommonOptions, withCommonOptions } from './runtime.js';
 
 export interface LoopCommandOptions extends CommonOptions, ObserveFlags {
   legacy?: boolean;
+  concurrency?: number;
   untilIdle?: boolean;
   hostsDownMs?: number;
   interval?: number;
@@ -89,6 +90,13 @@ export async function runLoopCommand(options: LoopCommandOptions, bus = new Even
   }
 }
 
+function parseConcurrency(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`give a whole number of at least 1, not "${raw}".`);
+  return n;
+}
+
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
 
 export function register(program: Command): void {
@@ -99,6 +107,11 @@ export function register(program: Command): void {
       .option(
         '--legacy',
         'the Python dispatcher’s older behaviour, for comparison: one running task per type',
+      )
+      .option(
+        '--concurrency <n>',
+        'run at most N tasks at once in this loop, across all hosts (default: as many as the free slots allow); other loops on the store take the rest',
+        parseConcurrency,
       )
       .option(
         '--until-idle',

@@ -53,6 +53,8 @@ export interface LoopOptions extends DispatchExtensions, HostSignals {
   owner?: string;
   /** The Python dispatcher's older behaviour: at most one running task per type. */
   legacy?: boolean;
+  /** At most this many tasks claimed or running in this loop at once, across all hosts (`--concurrency`). */
+  concurrency?: number;
   random?: () => number;
   log?: HandlerLogger;
 }

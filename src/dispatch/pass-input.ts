@@ -32,7 +32,8 @@ export interface PassParts {
   heldElsewhere: ReadonlyMap<string, readonly number[]>;
   typesElsewhere: ReadonlyMap<string, number>;
   drained: readonly string[];
-  options: HostSignals & Pick<DispatchExtensions, 'admit'> & { legacy?: boolean; random?: () => number };
+  options: HostSignals &
+    Pick<DispatchExtensions, 'admit'> & { legacy?: boolean; random?: () => number; concurrency?: number };
   view: PassView;
   typeConfig(type: string): TypeConfig;
   pluginFor(task: Task, type: string): Plugin | undefined;

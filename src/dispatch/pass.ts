@@ -60,8 +60,8 @@ export function runPass(ctx: PassContext, now: number): PassResult {
     typesElsewhere: scan.elsewhere.types,
   };
   const input = admissionInput(parts);
-  const ordered = order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]);
   const makespan = ctx.config.queue.order === 'makespan';
+  const ordered = order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]);
   const plan = makespan
     ? planFor({ ...parts, estimator: view.estimator }, input.hosts, ordered, ctx.plan)
     : undefined;
@@ -75,13 +75,19 @@ export function runPass(ctx: PassContext, now: number): PassResult {
     heldElsewhere: scan.elsewhere.slots,
     plan,
   };
+  const cap = ctx.options.concurrency;
   for (const [at, task] of ordered.entries()) {
-    if (totalFree(input.hosts) === 0) {
+    const capped = cap !== undefined && runner.running.size + runner.claiming.size >= cap;
+    if (capped || totalFree(input.hosts) === 0) {
       result.later = true;
       // No slot free: full (it frees by itself) or every host down or drained (it does not).
-      const usable = anyHostUsable(input.hosts);
+      const usable = capped || anyHostUsable(input.hosts);
       if (usable) otherLater = true;
-      const reason = usable ? slotReason(usableHosts(input.hosts)) : hostsOutReason(input.hosts);
+      const reason = capped
+        ? `waiting: this loop runs ${cap} ${cap === 1 ? 'task' : 'tasks'} at once (its --concurrency)`
+        : usable
+          ? slotReason(usableHosts(input.hosts))
+          : hostsOutReason(input.hosts);
       // Bounded, as the snapshot's list of waiting tasks is: a long queue costs no more per pass.
       for (const rest of ordered.slice(at, at + notReachedMarks)) {
         if (runner.isInFlight(rest.id)) continue;
@@ -93,6 +99,8 @@ export function runPass(ctx: PassContext, now: number): PassResult {
             apply(ctx, decision, input, now);
             continue;
           }
+          // Only this loop's --concurrency stops it: the slot it took stays free for other loops.
+          if (decision.kind === 'launch') ctx.slots.get(decision.slot.host)?.release(decision.slot);
         }
         ctx.waiting.notReached(rest, view.typeOf(rest), reason, now);
       }

@@ -100,6 +100,19 @@ describe('ygg loop as a process', () => {
     expect(progress.at(-1)).toEqual([10, 10]);
   });
 
+  it('takes --concurrency and runs every task to the end; refuses 0 naming the flag', async () => {
+    const { dir, store } = await workspace('concurrency');
+    const ids = await addSimulated(dir, 4, () => 30);
+    const run = await runYgg(['loop', '--until-idle', '--concurrency', '1'], { cwd: dir, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const tasks = await readTasks(store);
+    // (One at a time is checked on the loop itself, with handlers the test holds: loop-concurrency.test.ts.)
+    expect(ids.map((id) => tasks.find((t) => t.id === id)?.status)).toEqual(Array(4).fill('closed'));
+    const refused = await runYgg(['loop', '--concurrency', '0'], { cwd: dir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("option '--concurrency <n>' argument '0' is invalid");
+  });
+
   it('on SIGTERM stops claiming, lets the running task finish, and exits 0', async () => {
     const { dir, store } = await workspace('graceful');
     const [id] = await addSimulated(dir, 1, () => 3000);
