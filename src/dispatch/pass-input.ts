@@ -50,6 +50,7 @@ export function admissionInput(parts: PassParts): AdmissionInput {
   const hosts: HostsView = {
     slots: parts.slots,
     heldElsewhere: parts.heldElsewhere,
+    spread: [...parts.heldElsewhere.values()].some((held) => held.length > 0),
     drained: parts.drained,
     up: (name) => (hostUp ? hostUp(name) : true),
     ...(usableSlots ? { usableSlots } : {}),

@@ -7,6 +7,7 @@
 import type { Placement } from '../schedule/makespan.js';
 import { orderForMakespan } from '../schedule/order.js';
 import type { HostSlots } from '../schedule/slots.js';
+import { spreadWindow } from '../schedule/spread.js';
 import type { Task } from '../store/task.js';
 import { type AdmissionInput, type Decision, decide, slotReason } from './admission.js';
 import { type InProgressTasks, scanInProgress } from './candidates.js';
@@ -61,7 +62,11 @@ export function runPass(ctx: PassContext, now: number): PassResult {
   };
   const input = admissionInput(parts);
   const makespan = ctx.config.queue.order === 'makespan';
-  const ordered = order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]);
+  const ordered = spreadAmongLoops(
+    ctx,
+    input,
+    order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]),
+  );
   const plan = makespan
     ? planFor({ ...parts, estimator: view.estimator }, input.hosts, ordered, ctx.plan)
     : undefined;
@@ -138,6 +143,21 @@ function hostsOutReason(hosts: AdmissionInput['hosts']): string {
     ...(drained.length ? [`drained: ${drained.join(', ')}`] : []),
   ];
   return `waiting: every host is down or drained (${parts.join('; ')})`;
+}
+
+/**
+ * While other loops hold slots on the store, the tasks that can start now (as many as the free
+ * slots) are taken in an order of this loop's own, within each priority: see schedule/spread.ts.
+ * Not under a plugin's order or the makespan plan, whose order is the point.
+ */
+function spreadAmongLoops(
+  ctx: PassContext,
+  input: AdmissionInput,
+  ordered: readonly Task[],
+): readonly Task[] {
+  if (!input.hosts.spread || ctx.extensions.order || ctx.config.queue.order === 'makespan') return ordered;
+  const random = input.hosts.random ?? Math.random;
+  return spreadWindow(ordered, totalFree(input.hosts), (task) => task.priority, random);
 }
 
 function order(ctx: PassContext, candidates: readonly Task[]): readonly Task[] {

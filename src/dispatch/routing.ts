@@ -25,6 +25,8 @@ export interface HostsView {
   /** Why a host cannot take a task (a model it does not serve). */
   refusal?(host: string, task: Task, type: string): string | undefined;
   random?: () => number;
+  /** Other loops hold slots too: choose among free slots at random (see schedule/spread.ts). */
+  spread?: boolean;
 }
 
 /** Slots free on `host` now for this loop. */

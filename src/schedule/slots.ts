@@ -1,6 +1,7 @@
 import { Sema } from 'async-sema';
 import type { HostConfig } from '../config/types.js';
 import { slotGpus } from '../hosts/gpu.js';
+import { pickAtRandom } from './spread.js';
 
 /** One held slot: its index on the host and the GPUs it is bound to (empty when unbound). */
 export interface Slot {
@@ -61,9 +62,21 @@ export class HostSlots {
    * Take a slot now if one is free; never waits, so a full host holds nothing up. With `fits`,
    * only a slot whose GPUs it accepts (their free memory holds the task), lowest index first.
    */
-  tryAcquire(fits?: (gpus: readonly number[]) => boolean, held: readonly number[] = []): Slot | undefined {
+  tryAcquire(
+    fits?: (gpus: readonly number[]) => boolean,
+    held: readonly number[] = [],
+    spread?: () => number,
+  ): Slot | undefined {
     if (this.freeBeside(held) <= 0 || this.#sema.nrWaiting() > 0) return undefined;
-    const at = this.#free.findIndex((i) => !held.includes(i) && (!fits || fits(this.#gpuOfSlot[i] ?? [])));
+    const usable = (i: number) => !held.includes(i) && (!fits || fits(this.#gpuOfSlot[i] ?? []));
+    // With `spread` (other loops hold slots here too), any usable slot at random: loops that see
+    // the same free slots then rarely claim the same one.
+    const at = spread
+      ? (pickAtRandom(
+          this.#free.flatMap((slot, position) => (usable(slot) ? [position] : [])),
+          spread,
+        ) ?? -1)
+      : this.#free.findIndex(usable);
     if (at < 0) return undefined;
     if (this.#sema.tryAcquire() === undefined) return undefined;
     return this.#take(at);

@@ -52,4 +52,17 @@ describe('HostSlots', () => {
     expect(slots.used).toBe(2);
     expect(slots.tryAcquire()).toMatchObject({ index: 0, gpus: [0] });
   });
+
+  it('with spread (other loops hold slots here too), takes a usable slot at random, never a held one', () => {
+    const slots = new HostSlots(host(4, { gpuBinding: { gpus: [0, 1], perGpu: 2 } }));
+    // held: another loop's lease on slot 1; fits: GPU 1 only (slots 1 and 3); random: the last.
+    const onGpu1 = (gpus: readonly number[]) => gpus.includes(1);
+    expect(slots.tryAcquire(onGpu1, [1], () => 0.99)).toMatchObject({ index: 3 });
+    expect(slots.tryAcquire(onGpu1, [1], () => 0)).toBeUndefined();
+    // Without a fit rule: the usable free slots are 0 and 2 (1 held, 3 taken); 0.6 picks the second.
+    expect(slots.tryAcquire(undefined, [1], () => 0.6)).toMatchObject({ index: 2 });
+    expect(slots.tryAcquire(undefined, [1], () => 0.6)).toMatchObject({ index: 0 });
+    expect(slots.tryAcquire(undefined, [1], () => 0.6)).toBeUndefined();
+    expect(slots.used).toBe(3);
+  });
 });
