@@ -6,7 +6,8 @@
 
 import type { SlimIssue } from '../beads-jsonl/line-record.js';
 import { type ParsedLine, parseLine } from '../beads-jsonl/parse-line.js';
-import { computeReadyBase, type ReadyBase, readyAt } from '../beads-jsonl/ready.js';
+import { readyAt } from '../beads-jsonl/ready.js';
+import { ReadyIndex } from '../beads-jsonl/ready-index.js';
 import type { StoreProblem } from '../store.js';
 import type { Task } from '../task.js';
 
@@ -40,9 +41,9 @@ export class IssueMirror {
   readonly #slims = new Map<string, SlimIssue>();
   #sorted: string[] | undefined;
   #version = 0;
-  #ready:
-    | { version: number; base: ReadyBase; at?: { from: number; until: number; tasks: Task[] } }
-    | undefined;
+  readonly #readyIndex = new ReadyIndex(this.#slims, () => this.#byStatus.get('open') ?? []);
+  /** The last ready answer, for as long as no row changed and no defer time passed. */
+  #readyAt: { version: number; from: number; until: number; tasks: Task[] } | undefined;
 
   constructor(readonly where: string) {}
 
@@ -88,6 +89,7 @@ export class IssueMirror {
     ids.add(id);
     if (record.issue) this.#slims.set(id, record.issue);
     else this.#slims.delete(id);
+    this.#readyIndex.changed(id, before?.slim, record.issue);
     this.#entries.set(id, {
       seq: seq ?? before?.seq ?? Number.MAX_SAFE_INTEGER,
       line,
@@ -155,20 +157,11 @@ export class IssueMirror {
 
   /** bd's ready set at `nowMs`; worked out again only when a row changed or a defer time passed. */
   ready(nowMs: number): Task[] {
-    if (!this.#ready || this.#ready.version !== this.#version) {
-      // Only open issues can be ready: the rest of a large queue is not looked at.
-      const open: SlimIssue[] = [];
-      for (const id of this.#byStatus.get('open') ?? []) {
-        const slim = this.#slims.get(id);
-        if (slim) open.push(slim);
-      }
-      this.#ready = { version: this.#version, base: computeReadyBase(open, this.#slims) };
-    }
-    const at = this.#ready.at;
-    if (at && at.from <= nowMs && nowMs < at.until) return at.tasks;
-    const { ready, validUntil } = readyAt(this.#ready.base, nowMs);
+    const at = this.#readyAt;
+    if (at && at.version === this.#version && at.from <= nowMs && nowMs < at.until) return at.tasks;
+    const { ready, validUntil } = readyAt(this.#readyIndex.base(), nowMs);
     const tasks = ready.map((slim) => this.get(slim.id)).filter((task): task is Task => task !== undefined);
-    this.#ready.at = { from: nowMs, until: validUntil, tasks };
+    this.#readyAt = { version: this.#version, from: nowMs, until: validUntil, tasks };
     return tasks;
   }
 

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { Link, SlimIssue } from '../../src/store/beads-jsonl/line-record.js';
+import { computeReadyBase } from '../../src/store/beads-jsonl/ready.js';
+import { ReadyIndex } from '../../src/store/beads-jsonl/ready-index.js';
+
+/** A seeded generator, so a failure is the same on every run. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+const statuses = ['open', 'open', 'open', 'in_progress', 'closed', 'blocked', 'pinned'];
+const linkTypes: Link['type'][] = ['blocks', 'conditional-blocks', 'parent-child', 'waits-for'];
+
+function randomSlim(id: string, ids: readonly string[], random: () => number, withLinks: boolean): SlimIssue {
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
+  const links: Link[] | undefined =
+    withLinks && random() < 0.3 ? [{ type: pick(linkTypes), target: pick(ids) }] : undefined;
+  return {
+    id,
+    status: pick(statuses),
+    priority: Math.floor(random() * 3),
+    issueType: random() < 0.05 ? 'epic' : 'task',
+    createdKey: Math.floor(random() * 50),
+    pinned: random() < 0.03,
+    ephemeral: random() < 0.03,
+    deferUntil: withLinks && random() < 0.05 ? 1000 : undefined,
+    links,
+  };
+}
+
+/** The same store's answer worked out from scratch. */
+function fromScratch(slims: Map<string, SlimIssue>) {
+  const open = [...slims.values()].filter((s) => s.status === 'open');
+  const base = computeReadyBase(open, slims);
+  return { ordered: base.ordered.map((s) => s.id), deferred: [...base.deferredUntil.entries()].sort() };
+}
+
+function run(seed: number, withLinks: boolean): void {
+  const random = seeded(seed);
+  const ids = Array.from({ length: 40 }, (_, i) => `bd-${i}`);
+  const slims = new Map<string, SlimIssue>();
+  const openIds = () => [...slims.values()].filter((s) => s.status === 'open').map((s) => s.id);
+  const index = new ReadyIndex(slims, openIds);
+  for (let step = 0; step < 400; step += 1) {
+    const id = ids[Math.floor(random() * ids.length)] as string;
+    const before = slims.get(id);
+    const after = random() < 0.1 ? undefined : randomSlim(id, ids, random, withLinks);
+    if (after) slims.set(id, after);
+    else slims.delete(id);
+    index.changed(id, before, after);
+    // Looked at after some changes only: changes pile up between two looks, as they do.
+    if (random() < 0.4) {
+      const base = index.base();
+      const got = {
+        ordered: base.ordered.map((s) => s.id),
+        deferred: [...base.deferredUntil.entries()].sort(),
+      };
+      expect(got, `seed ${seed}, step ${step}`).toEqual(fromScratch(slims));
+    }
+  }
+}
+
+describe('the ready order kept change by change', () => {
+  it('matches bd’s rules worked out from scratch, for issues without links', () => {
+    for (let seed = 1; seed <= 20; seed += 1) run(seed, false);
+  });
+
+  it('matches them with blockers, parents, waits and defer times among the changes', () => {
+    for (let seed = 1; seed <= 20; seed += 1) run(seed, true);
+  });
+});
