@@ -125,7 +125,7 @@ export function decide(task: Task, input: AdmissionInput): Decision {
     ?.tryAcquire(
       gpuFits && vramGb ? (gpus) => gpuFits(decision.host, gpus, vramGb) : undefined,
       input.hosts.heldElsewhere.get(decision.host),
-      input.hosts.spread ? (input.hosts.random ?? Math.random) : undefined,
+      input.hosts.share,
     );
   if (!slot)
     return {

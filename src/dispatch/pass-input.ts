@@ -1,9 +1,11 @@
 /** What one pass of the loop decides with: the hosts as it sees them, the types running, the plan. */
+
 import type { TypeConfig, YggConfig } from '../config/types.js';
 import type { Plugin } from '../plugins/api.js';
 import type { RuntimeEstimator } from '../schedule/estimates.js';
 import type { Placement } from '../schedule/makespan.js';
 import type { HostSlots } from '../schedule/slots.js';
+import type { LoopShare } from '../schedule/spread.js';
 import type { TaskStore } from '../store/store.js';
 import type { Task } from '../store/task.js';
 import type { AdmissionInput } from './admission.js';
@@ -31,6 +33,8 @@ export interface PassParts {
   slots: ReadonlyMap<string, HostSlots>;
   heldElsewhere: ReadonlyMap<string, readonly number[]>;
   typesElsewhere: ReadonlyMap<string, number>;
+  /** This loop's share among the loops holding live leases (absent when it is alone). */
+  share?: LoopShare;
   drained: readonly string[];
   options: HostSignals &
     Pick<DispatchExtensions, 'admit'> & { legacy?: boolean; random?: () => number; concurrency?: number };
@@ -50,7 +54,7 @@ export function admissionInput(parts: PassParts): AdmissionInput {
   const hosts: HostsView = {
     slots: parts.slots,
     heldElsewhere: parts.heldElsewhere,
-    spread: [...parts.heldElsewhere.values()].some((held) => held.length > 0),
+    ...(parts.share ? { share: parts.share } : {}),
     drained: parts.drained,
     up: (name) => (hostUp ? hostUp(name) : true),
     ...(usableSlots ? { usableSlots } : {}),

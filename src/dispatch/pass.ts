@@ -7,7 +7,7 @@
 import type { Placement } from '../schedule/makespan.js';
 import { orderForMakespan } from '../schedule/order.js';
 import type { HostSlots } from '../schedule/slots.js';
-import { spreadWindow } from '../schedule/spread.js';
+import { type LoopShare, loopShare, shareFirst } from '../schedule/spread.js';
 import type { Task } from '../store/task.js';
 import { type AdmissionInput, type Decision, decide, slotReason } from './admission.js';
 import { type InProgressTasks, scanInProgress } from './candidates.js';
@@ -60,13 +60,11 @@ export function runPass(ctx: PassContext, now: number): PassResult {
     heldElsewhere: scan.elsewhere.slots,
     typesElsewhere: scan.elsewhere.types,
   };
+  const share = shareOf(ctx, scan.elsewhere.owners);
+  if (share) parts.share = share;
   const input = admissionInput(parts);
   const makespan = ctx.config.queue.order === 'makespan';
-  const ordered = spreadAmongLoops(
-    ctx,
-    input,
-    order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]),
-  );
+  const ordered = spreadAmongLoops(input, order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]));
   const plan = makespan
     ? planFor({ ...parts, estimator: view.estimator }, input.hosts, ordered, ctx.plan)
     : undefined;
@@ -146,18 +144,25 @@ function hostsOutReason(hosts: AdmissionInput['hosts']): string {
 }
 
 /**
- * While other loops hold slots on the store, the tasks that can start now (as many as the free
- * slots) are taken in an order of this loop's own, within each priority: see schedule/spread.ts.
- * Not under a plugin's order or the makespan plan, whose order is the point.
+ * This loop's share among the loops holding live leases: see schedule/spread.ts. None under a
+ * plugin's order or the makespan plan, whose order is the point, nor for a loop alone.
  */
-function spreadAmongLoops(
-  ctx: PassContext,
-  input: AdmissionInput,
-  ordered: readonly Task[],
-): readonly Task[] {
-  if (!input.hosts.spread || ctx.extensions.order || ctx.config.queue.order === 'makespan') return ordered;
-  const random = input.hosts.random ?? Math.random;
-  return spreadWindow(ordered, totalFree(input.hosts), (task) => task.priority, random);
+function shareOf(ctx: PassContext, owners: ReadonlySet<string>): LoopShare | undefined {
+  if (ctx.extensions.order || ctx.config.queue.order === 'makespan') return undefined;
+  return loopShare(ctx.view.owner, owners);
+}
+
+/** With a share, this loop's tasks first among those that can start now (as many as free slots). */
+function spreadAmongLoops(input: AdmissionInput, ordered: readonly Task[]): readonly Task[] {
+  const share = input.hosts.share;
+  if (!share) return ordered;
+  return shareFirst(
+    ordered,
+    totalFree(input.hosts),
+    (task) => task.priority,
+    (task) => task.id,
+    share,
+  );
 }
 
 function order(ctx: PassContext, candidates: readonly Task[]): readonly Task[] {

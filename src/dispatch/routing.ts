@@ -2,11 +2,13 @@
  * Routing a task to a host for this pass: the hosts' slots as this loop sees them (its own in
  * use, other loops' live leases, GPU memory), and in makespan mode the slot the plan gave it.
  */
+
 import type { TypeConfig } from '../config/types.js';
 import type { RuntimeEstimator } from '../schedule/estimates.js';
 import { type Placement, planMakespan } from '../schedule/makespan.js';
 import { type RouteDecision, type RouteRequest, route } from '../schedule/router.js';
 import type { HostSlots } from '../schedule/slots.js';
+import type { LoopShare } from '../schedule/spread.js';
 import type { Task } from '../store/task.js';
 import { failedHosts } from './lifecycle/counts.js';
 
@@ -25,8 +27,8 @@ export interface HostsView {
   /** Why a host cannot take a task (a model it does not serve). */
   refusal?(host: string, task: Task, type: string): string | undefined;
   random?: () => number;
-  /** Other loops hold slots too: choose among free slots at random (see schedule/spread.ts). */
-  spread?: boolean;
+  /** Other loops hold live leases too: this loop's share of the slots first (schedule/spread.ts). */
+  share?: LoopShare;
 }
 
 /** Slots free on `host` now for this loop. */

@@ -1,7 +1,7 @@
 import { Sema } from 'async-sema';
 import type { HostConfig } from '../config/types.js';
 import { slotGpus } from '../hosts/gpu.js';
-import { pickAtRandom } from './spread.js';
+import { type LoopShare, slotsInShareOrder } from './spread.js';
 
 /** One held slot: its index on the host and the GPUs it is bound to (empty when unbound). */
 export interface Slot {
@@ -65,18 +65,13 @@ export class HostSlots {
   tryAcquire(
     fits?: (gpus: readonly number[]) => boolean,
     held: readonly number[] = [],
-    spread?: () => number,
+    share?: LoopShare,
   ): Slot | undefined {
     if (this.freeBeside(held) <= 0 || this.#sema.nrWaiting() > 0) return undefined;
     const usable = (i: number) => !held.includes(i) && (!fits || fits(this.#gpuOfSlot[i] ?? []));
-    // With `spread` (other loops hold slots here too), any usable slot at random: loops that see
-    // the same free slots then rarely claim the same one.
-    const at = spread
-      ? (pickAtRandom(
-          this.#free.flatMap((slot, position) => (usable(slot) ? [position] : [])),
-          spread,
-        ) ?? -1)
-      : this.#free.findIndex(usable);
+    // With `share` (other loops hold slots here too), this loop's own slots first: see spread.ts.
+    const first = share ? slotsInShareOrder(this.#free.filter(usable), share)[0] : undefined;
+    const at = share ? (first === undefined ? -1 : this.#free.indexOf(first)) : this.#free.findIndex(usable);
     if (at < 0) return undefined;
     if (this.#sema.tryAcquire() === undefined) return undefined;
     return this.#take(at);

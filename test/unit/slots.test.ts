@@ -53,16 +53,22 @@ describe('HostSlots', () => {
     expect(slots.tryAcquire()).toMatchObject({ index: 0, gpus: [0] });
   });
 
-  it('with spread (other loops hold slots here too), takes a usable slot at random, never a held one', () => {
+  it('with a share among loops, takes its own slots first, then the others highest first, never a held one', () => {
+    const slots = new HostSlots(host(8));
+    // Loop 1 of 3: its own slots are 1, 4 and 7; another loop's lease holds 4.
+    const share = { index: 1, count: 3 };
+    const taken = Array.from({ length: 7 }, () => slots.tryAcquire(undefined, [4], share)?.index);
+    expect(taken).toEqual([1, 7, 6, 5, 3, 2, 0]);
+    expect(slots.tryAcquire(undefined, [4], share)).toBeUndefined();
+  });
+
+  it('with a share, still only slots on GPUs the task fits', () => {
     const slots = new HostSlots(host(4, { gpuBinding: { gpus: [0, 1], perGpu: 2 } }));
-    // held: another loop's lease on slot 1; fits: GPU 1 only (slots 1 and 3); random: the last.
     const onGpu1 = (gpus: readonly number[]) => gpus.includes(1);
-    expect(slots.tryAcquire(onGpu1, [1], () => 0.99)).toMatchObject({ index: 3 });
-    expect(slots.tryAcquire(onGpu1, [1], () => 0)).toBeUndefined();
-    // Without a fit rule: the usable free slots are 0 and 2 (1 held, 3 taken); 0.6 picks the second.
-    expect(slots.tryAcquire(undefined, [1], () => 0.6)).toMatchObject({ index: 2 });
-    expect(slots.tryAcquire(undefined, [1], () => 0.6)).toMatchObject({ index: 0 });
-    expect(slots.tryAcquire(undefined, [1], () => 0.6)).toBeUndefined();
-    expect(slots.used).toBe(3);
+    const share = { index: 0, count: 2 };
+    // Its own slots are 0 and 2 (GPU 0): none fits, so GPU 1's, highest first.
+    expect(slots.tryAcquire(onGpu1, [], share)).toMatchObject({ index: 3 });
+    expect(slots.tryAcquire(onGpu1, [], share)).toMatchObject({ index: 1 });
+    expect(slots.tryAcquire(onGpu1, [], share)).toBeUndefined();
   });
 });

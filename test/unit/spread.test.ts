@@ -1,72 +1,48 @@
 import { describe, expect, it } from 'vitest';
-import { pickAtRandom, spreadWindow } from '../../src/schedule/spread.js';
+import { idHash, loopShare, shareFirst, slotsInShareOrder } from '../../src/schedule/spread.js';
 
-/** A seeded generator, so each case is the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
+const tasks = (priorities: number[]) => priorities.map((priority, i) => ({ id: `bd-${i}`, priority }));
+const byPriority = (t: { priority: number }) => t.priority;
+const byId = (t: { id: string }) => t.id;
 
-const tasks = (spec: string) => spec.split(' ').map((p, i) => ({ id: `t${i}`, priority: Number(p) }));
+describe('sharing the work that can start now among loops', () => {
+  it('places a loop among the owners of live leases, the same in every loop', () => {
+    expect(loopShare('b', [])).toBeUndefined();
+    expect(loopShare('b', ['b'])).toBeUndefined();
+    expect(loopShare('b', ['c', 'a'])).toEqual({ index: 1, count: 3 });
+    expect(loopShare('c', ['b', 'a'])).toEqual({ index: 2, count: 3 });
+  });
 
-describe('spreading the tasks that can start now among loops', () => {
-  it('reorders only within the window, and never across a change of priority', () => {
-    const ordered = tasks('0 0 0 1 1 1 1 2 2');
-    for (let seed = 1; seed <= 50; seed += 1) {
-      const out = spreadWindow(ordered, 6, (t) => t.priority, seeded(seed));
-      // The same tasks, priorities still in order, the window's set unchanged, the rest in place.
-      expect(out.map((t) => t.priority)).toEqual(ordered.map((t) => t.priority));
-      expect(new Set(out.slice(0, 6).map((t) => t.id))).toEqual(
-        new Set(ordered.slice(0, 6).map((t) => t.id)),
-      );
-      expect(out.slice(6)).toEqual(ordered.slice(6));
+  it('puts its own tasks first within each priority inside the window, keeps order, and leaves the rest', () => {
+    const ordered = tasks([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2]);
+    const share = { index: 1, count: 2 };
+    const mine = (t: { id: string }) => idHash(t.id) % 2 === 1;
+    const out = shareFirst(ordered, 10, byPriority, byId, share);
+    expect(out.map((t) => t.priority)).toEqual(ordered.map((t) => t.priority));
+    expect(out.slice(10)).toEqual(ordered.slice(10));
+    for (const priority of [0, 1]) {
+      const run = ordered.filter((t) => t.priority === priority);
+      const got = out.filter((t) => t.priority === priority);
+      expect(got).toEqual([...run.filter(mine), ...run.filter((t) => !mine(t))]);
     }
   });
 
-  it('gives different loops different first choices', () => {
-    const ordered = tasks(Array(64).fill('2').join(' '));
-    const firsts = new Set(
-      [1, 2, 3, 4].map((seed) => spreadWindow(ordered, 64, (t) => t.priority, seeded(seed))[0]?.id),
-    );
-    expect(firsts.size).toBeGreaterThan(1);
+  it('gives every task to exactly one loop, so loops that agree on the list take different tasks', () => {
+    const ordered = tasks(Array(64).fill(2));
+    const firsts = [0, 1, 2, 3].map((index) => {
+      const out = shareFirst(ordered, 64, byPriority, byId, { index, count: 4 });
+      return out.filter((t) => idHash(t.id) % 4 === index).map((t) => t.id);
+    });
+    const all = firsts.flat();
+    expect(new Set(all).size).toBe(64);
+    expect(firsts.every((own) => own.length > 0)).toBe(true);
   });
 
-  it('leaves the order alone with a window of 0 or 1, and takes a window past the end', () => {
-    const ordered = tasks('1 1 1');
-    expect(
-      spreadWindow(
-        ordered,
-        0,
-        (t) => t.priority,
-        () => 0,
-      ),
-    ).toEqual(ordered);
-    expect(
-      spreadWindow(
-        ordered,
-        1,
-        (t) => t.priority,
-        () => 0,
-      ),
-    ).toEqual(ordered);
-    expect(
-      spreadWindow(
-        ordered,
-        10,
-        (t) => t.priority,
-        () => 0,
-      )
-        .map((t) => t.id)
-        .sort(),
-    ).toEqual(['t0', 't1', 't2']);
-  });
-
-  it('picks one of the candidates, or nothing from none', () => {
-    expect(pickAtRandom([], () => 0.5)).toBeUndefined();
-    expect(pickAtRandom(['a', 'b', 'c'], () => 0)).toBe('a');
-    expect(pickAtRandom(['a', 'b', 'c'], () => 0.999)).toBe('c');
+  it('orders free slots: its own lowest first, then the rest highest first', () => {
+    expect(slotsInShareOrder([0, 1, 2, 3, 4, 5, 6, 7], { index: 0, count: 4 })).toEqual([
+      0, 4, 7, 6, 5, 3, 2, 1,
+    ]);
+    expect(slotsInShareOrder([2, 3], { index: 1, count: 2 })).toEqual([3, 2]);
+    expect(slotsInShareOrder([], { index: 0, count: 2 })).toEqual([]);
   });
 });

@@ -27,6 +27,8 @@ export interface Occupancy {
   /** Per host, the slot indices held (a lease from before slots were recorded holds -1). */
   slots: Map<string, number[]>;
   types: Map<string, number>;
+  /** The owners of the live leases counted. */
+  owners: Set<string>;
 }
 
 /**
@@ -41,17 +43,19 @@ export function occupancy(
 ): Occupancy {
   const slots = new Map<string, number[]>();
   const types = new Map<string, number>();
+  const owners = new Set<string>();
   for (const task of inProgress) {
     if (task.id === except || statusOf(task) !== 'in_progress') continue;
     const lease = yggOf(task).lease;
     if (!leaseLive(lease, now, gone)) continue;
+    owners.add(lease.owner);
     if (typeof lease.type === 'string') types.set(lease.type, (types.get(lease.type) ?? 0) + 1);
     if (lease.lent === true || typeof lease.host !== 'string') continue;
     const held = slots.get(lease.host) ?? [];
     held.push(typeof lease.slot === 'number' ? lease.slot : -1);
     slots.set(lease.host, held);
   }
-  return { slots, types };
+  return { slots, types, owners };
 }
 
 /** Why a host cannot give slot `slot` now, or undefined when it can. */
