@@ -90,9 +90,11 @@ const successes = (task: Task): AttemptRecord[] =>
   (yggOf(task).history ?? []).filter((h) => h.outcome === 'succeeded');
 
 describe('ygg loop processes on one PostgreSQL store', () => {
-  it('four loops with the shipped hosts.yaml (2/3/2 slots): no host over its slots, every task closed once', async () => {
+  it('four loops of 2 executors each on the shipped hosts.yaml (2/3/2 slots): no host over its slots, no loop over 2, every task closed once', async () => {
     const queue = await queueWith('pg-four-loops', { copyFrom: join(repoRoot, 'hosts.yaml') });
-    const loops = await Promise.all(['a', 'b', 'c', 'd'].map((name) => startLoop(queue, name)));
+    const loops = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((name) => startLoop(queue, name, ['--concurrency', '2'])),
+    );
     // reasoning → surtr-reasoning (2 slots), summarize → fenrir-chat (3), code-generation → skadi-code (2).
     const ids = [
       ...(await addAll(queue, 'reasoning', 10, 400)),
@@ -102,6 +104,8 @@ describe('ygg loop processes on one PostgreSQL store', () => {
     const tasks = await allClosed(queue, ids);
     for (const loop of loops) expect(await loop.stop(), loop.stderr()).toEqual({ code: 0, signal: null });
     const attempts = succeededAttempts(loops.flatMap((l) => l.lines()));
+    for (const loop of loops)
+      expect(mostAtOnce(succeededAttempts(loop.lines())), 'most at once in one loop').toBeLessThanOrEqual(2);
     for (const task of tasks) {
       expect(successes(task), `${task.id}'s history`).toHaveLength(1);
       expect(attempts.filter((a) => a.taskId === task.id)).toHaveLength(1);
