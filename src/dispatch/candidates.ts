@@ -7,7 +7,10 @@ import type { StoreChange, TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import { isClaimable } from './lifecycle/claim.js';
 import { type Occupancy, type OwnerGone, occupancy } from './lifecycle/leases.js';
-import { ownerIsDeadHere } from './owner.js';
+import { ownerHere, ownerIsDeadHere } from './owner.js';
+
+/** How often a loop looks whether another loop on this machine that holds leases still runs. */
+export const localOwnerCheckMs = 500;
 
 export interface StoreScan {
   /** In-progress tasks that may be claimed again now. */
@@ -67,6 +70,9 @@ export function scanInProgress(
     else {
       const expires = Date.parse(lease.expires);
       if (Number.isFinite(expires)) nextExpiry = Math.min(nextExpiry, expires + 1);
+      // Its death changes nothing in the store, so nothing else would wake this loop before the
+      // lease lapses: look again soon while another loop here holds leases.
+      if (ownerHere(lease.owner, owner)) nextExpiry = Math.min(nextExpiry, now + localOwnerCheckMs);
     }
   }
   // A lease of a loop that died on this machine holds no slot: its task is claimable now, and

@@ -8,6 +8,11 @@ export function loopOwner(startedAt = Date.now()): string {
   return `${hostname()}:${process.pid}:${startedAt}`;
 }
 
+/** True when a lease owner is another loop on this machine (its process can be looked at). */
+export function ownerHere(owner: string, self: string): boolean {
+  return owner !== self && owner.split(':')[0] === hostname();
+}
+
 /**
  * True when a lease owner is a loop on this machine whose process is gone (killed, crashed):
  * its tasks can be taken back at once instead of waiting for the lease to expire.
