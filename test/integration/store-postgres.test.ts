@@ -62,6 +62,25 @@ describe('PostgreSQL store', () => {
     expect(JSON.parse(row.rows[0].line).close_reason).toBe('done');
   });
 
+  it('writes any text as it is: quotes, backslashes, dollar quotes and SQL in a task come back byte for byte', async () => {
+    const dir = await testDir('pg-hostile-text');
+    const url = await server.newDatabase();
+    await using a = await open(url, dir);
+    await using b = await open(url, dir);
+    const title = `it's "quoted" \\ $$ $ygg0$ $ygg1$'); DROP TABLE ygg_issues; -- ✓`;
+    const description = 'line one\nline two\ttab $ygg0$::jsonb; COMMIT; SELECT 1';
+    const seen = nextChange(b, (c) => c.external && c.added.length > 0);
+    const task = await a.add({ title, description, labels: ["o'neil", '$ygg0$', 'ends $ygg1'] });
+    await seen;
+    const back = b.get(task.id);
+    expect(back?.title).toBe(title);
+    expect(back?.description).toBe(description);
+    expect([...(back?.labels ?? [])].sort()).toEqual(['$ygg0$', 'ends $ygg1', "o'neil"]);
+    const written = await b.update(task.id, (t) => ({ ...t, notes: '$ygg2$ and $ygg0$' }));
+    expect(written?.notes).toBe('$ygg2$ and $ygg0$');
+    expect(b.list().map((t) => t.id)).toEqual([task.id]);
+  });
+
   it('two stores updating one task concurrently: every increment lands (the write lock serialises them)', async () => {
     const dir = await testDir('pg-concurrent');
     const url = await server.newDatabase();
