@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { Loop } from '../../src/dispatch/loop.js';
+import { QueuePolicy } from '../../src/dispatch/queue-policy.js';
 import { LocalTransport } from '../../src/hosts/local.js';
 import { EventBus } from '../../src/observe/events.js';
 import type { HandlerContext, Plugin } from '../../src/plugins/api.js';
@@ -92,6 +93,8 @@ const loop = new Loop({
   transport: (host) => transports.get(host.name) as LocalTransport,
   ...(owner ? { owner } : {}),
   concurrency: executors,
+  // As `ygg loop` orders and admits: queue.strategy, boosts, rate and queue limits.
+  ...new QueuePolicy().hooks(),
 });
 let done = 0;
 let told = 0;

@@ -4,6 +4,7 @@
  * held with the reason; it never stops the pass.
  */
 
+import { hasBoost } from '../schedule/fair.js';
 import type { Placement } from '../schedule/makespan.js';
 import { orderForMakespan } from '../schedule/order.js';
 import type { HostSlots } from '../schedule/slots.js';
@@ -64,7 +65,11 @@ export function runPass(ctx: PassContext, now: number): PassResult {
   if (share) parts.share = share;
   const input = admissionInput(parts);
   const makespan = ctx.config.queue.order === 'makespan';
-  const ordered = spreadAmongLoops(input, order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]));
+  const ordered = spreadAmongLoops(
+    ctx,
+    input,
+    order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]),
+  );
   const plan = makespan
     ? planFor({ ...parts, estimator: view.estimator }, input.hosts, ordered, ctx.plan)
     : undefined;
@@ -144,25 +149,30 @@ function hostsOutReason(hosts: AdmissionInput['hosts']): string {
 }
 
 /**
- * This loop's share among the loops holding live leases: see schedule/spread.ts. None under a
- * plugin's order or the makespan plan, whose order is the point, nor for a loop alone.
+ * This loop's share among the loops holding live leases: see schedule/spread.ts. None for a loop
+ * alone, under the makespan plan (whose order is the point), or with `queue.strategy: fair`
+ * (submitters' turns are the point).
  */
 function shareOf(ctx: PassContext, owners: ReadonlySet<string>): LoopShare | undefined {
-  if (ctx.extensions.order || ctx.config.queue.order === 'makespan') return undefined;
+  const queue = ctx.config.queue;
+  if (queue.order === 'makespan' || queue.strategy === 'fair') return undefined;
   return loopShare(ctx.view.owner, owners);
 }
 
-/** With a share, this loop's tasks first among those that can start now (as many as free slots). */
-function spreadAmongLoops(input: AdmissionInput, ordered: readonly Task[]): readonly Task[] {
+/**
+ * With a share, this loop's tasks first among those that can start now (as many as free slots),
+ * never across a change of priority (`fifo` has none) or past a boosted task.
+ */
+function spreadAmongLoops(
+  ctx: PassContext,
+  input: AdmissionInput,
+  ordered: readonly Task[],
+): readonly Task[] {
   const share = input.hosts.share;
   if (!share) return ordered;
-  return shareFirst(
-    ordered,
-    totalFree(input.hosts),
-    (task) => task.priority,
-    (task) => task.id,
-    share,
-  );
+  const { strategy, boostLabel } = ctx.config.queue;
+  const rank = (task: Task) => `${strategy === 'fifo' ? '' : task.priority} ${hasBoost(task, boostLabel)}`;
+  return shareFirst(ordered, totalFree(input.hosts), rank, (task) => task.id, share);
 }
 
 function order(ctx: PassContext, candidates: readonly Task[]): readonly Task[] {

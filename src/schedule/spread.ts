@@ -41,14 +41,14 @@ export function idHash(id: string): number {
 }
 
 /**
- * `ordered` with, in each run of equal priority among its first `window` entries, the items in
- * this loop's share first (`idOf` names each); order is kept within both parts, and the rest of
- * the list is as it was.
+ * `ordered` with, in each run of equal rank (`rankOf`: the priority, and whether it is boosted)
+ * among its first `window` entries, the items in this loop's share first (`idOf` names each);
+ * order is kept within both parts, and the rest of the list is as it was.
  */
 export function shareFirst<T>(
   ordered: readonly T[],
   window: number,
-  priorityOf: (item: T) => unknown,
+  rankOf: (item: T) => unknown,
   idOf: (item: T) => string,
   share: LoopShare,
 ): T[] {
@@ -58,7 +58,7 @@ export function shareFirst<T>(
   let start = 0;
   while (start < end) {
     let stop = start + 1;
-    while (stop < end && priorityOf(out[stop] as T) === priorityOf(out[start] as T)) stop += 1;
+    while (stop < end && rankOf(out[stop] as T) === rankOf(out[start] as T)) stop += 1;
     const run = out.slice(start, stop);
     out.splice(start, run.length, ...run.filter(mine), ...run.filter((item) => !mine(item)));
     start = stop;
