@@ -108,7 +108,9 @@ describe('ygg demo runs, judges and draws', () => {
       'skadi-code/1',
     ]);
     expect(starts(rows)).toBe(30);
-    expect(rows.find((r) => r.lane === 'surtr-reasoning/0')!.bar).toMatch(/^r=+/);
+    // The first reasoning task starts at once on slot 0: its bar opens the row, give or take the
+    // few columns (about 8 ms each) that a loaded machine adds between the first starts.
+    expect(rows.find((r) => r.lane === 'surtr-reasoning/0')!.bar).toMatch(/^ {0,3}r=+/);
     for (const row of rows) expect(`${row.lane.padEnd(18)}|${row.bar}|`).toHaveLength(100);
     expect(out).not.toContain('\u001b[');
 
