@@ -3,14 +3,17 @@ import { hostname } from 'node:os';
 /** The name ygg claims tasks under (`assignee`); an open task assigned to anyone else is theirs. */
 export const yggAssignee = 'ygg';
 
+/** This machine's name, read once: every pass asks it of each lease another loop holds. */
+const thisMachine = hostname();
+
 /** This loop's identity in leases: machine, process and start time. */
 export function loopOwner(startedAt = Date.now()): string {
-  return `${hostname()}:${process.pid}:${startedAt}`;
+  return `${thisMachine}:${process.pid}:${startedAt}`;
 }
 
 /** True when a lease owner is another loop on this machine (its process can be looked at). */
 export function ownerHere(owner: string, self: string): boolean {
-  return owner !== self && owner.split(':')[0] === hostname();
+  return owner !== self && owner.startsWith(`${thisMachine}:`);
 }
 
 /**
@@ -20,7 +23,7 @@ export function ownerHere(owner: string, self: string): boolean {
 export function ownerIsDeadHere(owner: string, self: string): boolean {
   if (owner === self) return false;
   const [machine, pidText] = owner.split(':');
-  if (machine !== hostname()) return false;
+  if (machine !== thisMachine) return false;
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return false;
   // Our own pid under another start time is an earlier incarnation that reused the pid.
