@@ -81,6 +81,31 @@ describe('PostgreSQL store', () => {
     expect(b.list().map((t) => t.id)).toEqual([task.id]);
   });
 
+  it('keeps a NUL character (\\u0000) in any field: jsonb cannot hold one, the issue’s line does', async () => {
+    const dir = await testDir('pg-nul');
+    const url = await server.newDatabase();
+    await using a = await open(url, dir);
+    await using b = await open(url, dir);
+    const title = 'before\u0000after';
+    const seen = nextChange(b, (c) => c.external && c.added.length > 0);
+    const task = await a.add({
+      title,
+      description: '\u0000',
+      labels: ['nul\u0000label'],
+      metadata: { 'key\u0000': ['value\u0000'] },
+    });
+    await seen;
+    const back = b.get(task.id);
+    expect(back?.title).toBe(title);
+    expect(back?.description).toBe('\u0000');
+    expect(back?.labels).toEqual(['nul\u0000label']);
+    expect(back?.metadata).toEqual({ 'key\u0000': ['value\u0000'] });
+    const written = await b.update(task.id, (t) => ({ ...t, notes: 'a\u0000b' }));
+    expect(written?.notes).toBe('a\u0000b');
+    await a.refresh();
+    expect(a.get(task.id)?.notes).toBe('a\u0000b');
+  });
+
   it('two stores updating one task concurrently: every increment lands (the write lock serialises them)', async () => {
     const dir = await testDir('pg-concurrent');
     const url = await server.newDatabase();
@@ -157,9 +182,9 @@ describe('PostgreSQL store', () => {
     const dir = await testDir('pg-bridge');
     const url = await server.newDatabase();
     const file = join(dir, 'issues.jsonl');
-    // Spacing, key order, escapes and number spellings jsonb would normalise.
+    // Spacing, key order, escapes and number spellings jsonb would normalise, and a NUL it refuses.
     const kept =
-      '{"id":"bd-a1","title":"caf\\u00e9 <b>","priority":2.0,  "status":"open","zeta":1,"alpha":2,"created_at":"2026-01-01T00:00:00.123456789Z","updated_at":"2026-01-01T00:00:00Z"}';
+      '{"id":"bd-a1","title":"caf\\u00e9 <b>\\u0000","priority":2.0,  "status":"open","zeta":1,"alpha":2,"created_at":"2026-01-01T00:00:00.123456789Z","updated_at":"2026-01-01T00:00:00Z"}';
     const other =
       '{"id":"bd-b2","title":"other","status":"open","priority":1,"updated_at":"2026-01-01T00:00:00Z"}';
     await writeFile(file, `${kept}\n${other}\n{"_type":"memory","id":"m1"}\n`);

@@ -28,6 +28,18 @@ export interface IssueRow {
   lease_lent: boolean;
 }
 
+/**
+ * PostgreSQL's text and jsonb cannot hold NUL (U+0000); Beads' JSON can. The columns are an
+ * index of the line, which keeps the character: in them it reads as U+FFFD.
+ */
+const nul = /\u0000/g;
+function withoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(nul, '\uFFFD');
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(nul, '\uFFFD'), withoutNul(v)]));
+}
+
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 const int = (value: unknown): number | null => (Number.isInteger(value) ? (value as number) : null);
 const time = (value: unknown): string | null => {
@@ -38,6 +50,12 @@ const json = (value: unknown): unknown => (value === undefined ? null : value);
 
 /** A task's columns; a value of the wrong shape is left out of its column (the line keeps it). */
 export function rowOf(task: Task, line: string): IssueRow {
+  // The line writes a NUL as the escape \u0000 (a raw one is not JSON).
+  if (line.includes('\\u0000')) return rowOfTask(withoutNul(task) as Task, line);
+  return rowOfTask(task, line);
+}
+
+function rowOfTask(task: Task, line: string): IssueRow {
   const lease = isPlainObject(task.metadata) ? yggOf(task).lease : undefined;
   return {
     id: task.id,
