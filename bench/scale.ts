@@ -13,6 +13,10 @@
  * - failover_vanish_ms: the same with SIGSTOP (a machine gone: no session closed, no lock
  *   released): expect the lease (15 s here) and about a second.
  *
+ * On PostgreSQL each throughput figure has a baseline measured just before it on the same server:
+ * the issue's spike design in plain SQL (scale-parts/spike.ts), as `baseline_loops_N`, and ygg's
+ * figure as a share of it, `ratio_loops_N` (ratios hold on a machine whose speed drifts).
+ *
  * `--loops 4` (or `2,4`, ...) measures only those throughput figures: a quick A/B of one change.
  */
 import { table } from './lib/table.js';
@@ -25,6 +29,12 @@ interface Figures {
   loops_1: number;
   loops_2: number;
   loops_4: number;
+  baseline_loops_1: number;
+  baseline_loops_2: number;
+  baseline_loops_4: number;
+  ratio_loops_1: number;
+  ratio_loops_2: number;
+  ratio_loops_4: number;
   pickup_p50_ms: number;
   pickup_p99_ms: number;
   failover_kill_ms: number;
@@ -35,6 +45,12 @@ const labels: Array<[keyof Figures, string]> = [
   ['loops_1', 'no-op tasks/s, 1 dispatcher'],
   ['loops_2', 'no-op tasks/s, 2 dispatchers'],
   ['loops_4', 'no-op tasks/s, 4 dispatchers'],
+  ['baseline_loops_1', 'baseline (spike SQL), 1 worker'],
+  ['baseline_loops_2', 'baseline (spike SQL), 2 workers'],
+  ['baseline_loops_4', 'baseline (spike SQL), 4 workers'],
+  ['ratio_loops_1', 'ygg / baseline, 1'],
+  ['ratio_loops_2', 'ygg / baseline, 2'],
+  ['ratio_loops_4', 'ygg / baseline, 4'],
   ['pickup_p50_ms', 'pickup p50 ms'],
   ['pickup_p99_ms', 'pickup p99 ms'],
   ['failover_kill_ms', 'failover after kill -9, ms'],
@@ -78,8 +94,15 @@ async function measure(
   const say = (what: string) => process.stderr.write(`scale: ${store.kind}, ${what}\n`);
   const figures: Partial<Figures> = {};
   for (const loops of only ?? ([1, 2, 4] as const)) {
+    if (store.baseline) {
+      say(`${tasks} no-op tasks on the baseline's ${loops} worker(s)`);
+      figures[`baseline_loops_${loops}`] = Math.round(await store.baseline(loops, tasks));
+    }
     say(`${tasks} no-op tasks on ${loops} dispatcher(s)`);
-    figures[`loops_${loops}`] = Math.round(await throughput(store, loops, tasks));
+    const ours = Math.round(await throughput(store, loops, tasks));
+    figures[`loops_${loops}`] = ours;
+    const base = figures[`baseline_loops_${loops}`];
+    if (base) figures[`ratio_loops_${loops}`] = Number((ours / base).toFixed(2));
   }
   if (only) return figures;
   say(`pickup, ${samples} samples on 2 dispatchers`);

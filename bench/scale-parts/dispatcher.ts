@@ -5,8 +5,8 @@
  * dispatchers instead of the first one to look taking every slot), with two in-process
  * handlers: `noop` returns at once, `hold` waits `metadata.bench.ms` (honouring abort). It tells
  * the parent: `ready` (its lease owner), `start` for each task marked `metadata.bench.report`
- * (when the handler began, ms since the epoch), `done` (successes so far, every 100 ms while it
- * changes) and `seen` once a PostgreSQL store has seen another owner's lock with its own session
+ * (when the handler began, ms since the epoch), `done` (successes so far, every 10 ms while it
+ * changes: the run's end is read from it) and `seen` once a PostgreSQL store has seen another owner's lock with its own session
  * settled (so that owner's death would be trusted).
  *
  * argv: STORE CONFIG [MACHINE]: with MACHINE, the loop's lease owner names that machine (as a
@@ -105,7 +105,7 @@ const tell = setInterval(() => {
   if (done === told) return;
   told = done;
   send({ ev: 'done', n: done });
-}, 100);
+}, 10);
 
 async function whenSeen(other: string): Promise<void> {
   const locks = (store as Partial<PostgresStore>).ownerLocks;

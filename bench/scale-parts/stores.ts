@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { issueLine } from '../lib/workspace.js';
+import { spikeThroughput } from './spike.js';
 
 export type StoreKind = 'file' | 'postgres';
 
@@ -34,6 +35,8 @@ export interface Queue {
 export interface BenchStore extends AsyncDisposable {
   kind: StoreKind;
   fresh(): Promise<Queue>;
+  /** PostgreSQL: the spike design's tasks/s with `workers` processes of 8, on a fresh database of the same server. */
+  baseline?(workers: number, tasks: number): Promise<number>;
 }
 
 /** 4 hosts × 16 slots, local; a lease of `leaseS` seconds. */
@@ -102,6 +105,9 @@ export async function postgresStore(leaseS: number): Promise<BenchStore> {
         },
         close: () => submitter.close(),
       };
+    },
+    async baseline(workers, tasks) {
+      return spikeThroughput(await server.newDatabase(), workers, tasks);
     },
     async [Symbol.asyncDispose]() {
       await server.stop();
