@@ -6,8 +6,8 @@
  * handlers: `noop` returns at once, `hold` waits `metadata.bench.ms` (honouring abort). It tells
  * the parent: `ready` (its lease owner), `start` for each task marked `metadata.bench.report`
  * (when the handler began, ms since the epoch), `done` (successes so far, every 10 ms while it
- * changes: the run's end is read from it) and `seen` once a PostgreSQL store has seen another owner's lock with its own session
- * settled (so that owner's death would be trusted).
+ * changes: the run's end is read from it) and `seen` once a PostgreSQL store has seen another
+ * owner's lock with its own session settled (so that owner's death would be trusted).
  *
  * argv: STORE CONFIG [MACHINE]: with MACHINE, the loop's lease owner names that machine (as a
  * dispatcher on another machine would), so only its session lock or its lease tells whether it lives.

@@ -8,12 +8,17 @@
  * against. Tells the parent `{ ready }` once connected, `{ done }` after each round; exits once
  * tasks were added and none is left undone.
  *
- * argv: URL NAME
+ * argv: URL NUMBER (this worker's, written on the rows it claims)
  */
 import pg from 'pg';
 
 const executors = 8;
-const [url, name] = process.argv.slice(2) as [string, string];
+const [url, numberArg] = process.argv.slice(2) as [string, string];
+// Written into the SQL text: a whole number only.
+const worker = Number(numberArg);
+if (!Number.isInteger(worker) || worker < 0)
+  throw new Error(`usage: spike-worker.ts URL NUMBER, not ${numberArg}`);
+const name = `w${worker}`;
 
 const claim = (held: readonly number[]) => `BEGIN;
 ${

@@ -4,7 +4,7 @@
  * LOCKED`) in plain SQL, with 1, 2 or 4 worker processes of 8 (spike-worker.ts). ygg's
  * PostgreSQL figures are read as a ratio to it, which holds on a machine whose speed drifts.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -20,14 +20,15 @@ INSERT INTO spike_slots SELECT 'node' || h, s, NULL FROM generate_series(1, 4) h
 export async function spikeThroughput(url: string, workers: number, tasks: number): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
+  let children: ChildProcess[] = [];
   try {
     await client.query(schema);
     const done = new Array<number>(workers).fill(0);
     let ready = 0;
     let allReady = () => {};
     const started = new Promise<void>((resolve) => (allReady = resolve));
-    const children = Array.from({ length: workers }, (_, i) =>
-      fork(worker, [url, `w${i}`], {
+    children = Array.from({ length: workers }, (_, i) =>
+      fork(worker, [url, String(i)], {
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       }),
@@ -64,6 +65,8 @@ export async function spikeThroughput(url: string, workers: number, tasks: numbe
     if (total !== tasks) throw new Error(`spike baseline: ${total} of ${tasks} tasks done`);
     return tasks / seconds;
   } finally {
+    // A worker that failed leaves the others looking for work: none outlives the run.
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill();
     await client.end();
   }
 }
