@@ -68,7 +68,7 @@ export function runPass(ctx: PassContext, now: number): PassResult {
   const ordered = spreadAmongLoops(
     ctx,
     input,
-    order(ctx, [...ctx.store.ready(new Date(now)), ...scan.lapsed]),
+    order(ctx, withLapsed(ctx.store.ready(new Date(now)), scan.lapsed)),
   );
   const plan = makespan
     ? planFor({ ...parts, estimator: view.estimator }, input.hosts, ordered, ctx.plan)
@@ -97,8 +97,13 @@ export function runPass(ctx: PassContext, now: number): PassResult {
           ? slotReason(usableHosts(input.hosts))
           : hostsOutReason(input.hosts);
       // Bounded, as the snapshot's list of waiting tasks is: a long queue costs no more per pass.
-      for (const rest of ordered.slice(at, at + notReachedMarks)) {
+      const end = Math.min(ordered.length, at + notReachedMarks);
+      for (let i = at; i < end; i++) {
+        const rest = ordered[i] as Task;
         if (runner.isInFlight(rest.id)) continue;
+        const type = view.typeOf(rest);
+        // Marked so by an earlier pass: nothing to do (most of the window, pass after pass).
+        if (ctx.waiting.marked(rest, reason, type)) continue;
         // A task no pass has decided yet (it came while every slot was taken) is decided once, so
         // one no host can ever take, or held by a blocker, says so instead of "waiting for a slot".
         if (!ctx.waiting.holdups.has(rest.id)) {
@@ -110,7 +115,7 @@ export function runPass(ctx: PassContext, now: number): PassResult {
           // Only this loop's --concurrency stops it: the slot it took stays free for other loops.
           if (decision.kind === 'launch') ctx.slots.get(decision.slot.host)?.release(decision.slot);
         }
-        ctx.waiting.notReached(rest, view.typeOf(rest), reason, now);
+        ctx.waiting.notReached(rest, type, reason, now);
       }
       break;
     }
@@ -127,6 +132,11 @@ export function runPass(ctx: PassContext, now: number): PassResult {
   }
   result.waitsOnHostsOnly = result.later && !otherLater;
   return result;
+}
+
+/** The ready list (the store's own array, never changed here) with the lapsed leases after it. */
+function withLapsed(ready: readonly Task[], lapsed: readonly Task[]): readonly Task[] {
+  return lapsed.length === 0 ? ready : [...ready, ...lapsed];
 }
 
 function usableHosts(hosts: AdmissionInput['hosts']): string[] {

@@ -64,6 +64,12 @@ export class WaitingTasks {
     this.holdups.set(task.id, { kind: 'slot', type, reason });
   }
 
+  /** True when the task already waits on a slot for `reason` as `type` (`notReached` would change nothing). */
+  marked(task: Task, reason: string, type: string): boolean {
+    const holdup = this.holdups.get(task.id);
+    return holdup?.kind === 'slot' && holdup.reason === reason && holdup.type === type;
+  }
+
   /** It is no longer waiting (closed, cancelled, removed, dead): nothing kept for it. */
   forget(id: string): void {
     this.holdups.delete(id);
