@@ -44,7 +44,9 @@ function run(seed: number, withLinks: boolean): void {
   const ids = Array.from({ length: 40 }, (_, i) => `bd-${i}`);
   const slims = new Map<string, SlimIssue>();
   const openIds = () => [...slims.values()].filter((s) => s.status === 'open').map((s) => s.id);
-  const index = new ReadyIndex(slims, openIds);
+  // Each issue's value is its current record: a stale one shows a value not kept up to date.
+  const index = new ReadyIndex(slims, openIds, (slim) => slims.get(slim.id));
+  let lastLook: { generation: number; ids: string[] } | undefined;
   for (let step = 0; step < 400; step += 1) {
     const id = ids[Math.floor(random() * ids.length)] as string;
     const before = slims.get(id);
@@ -60,6 +62,13 @@ function run(seed: number, withLinks: boolean): void {
         deferred: [...base.deferredUntil.entries()].sort(),
       };
       expect(got, `seed ${seed}, step ${step}`).toEqual(fromScratch(slims));
+      // The values follow the list, each the issue's record as it is now.
+      const values = index.values();
+      expect(values.length).toBe(base.ordered.length);
+      for (const [i, slim] of base.ordered.entries()) expect(values[i]).toBe(slims.get(slim.id));
+      // An unchanged generation means an unchanged list.
+      if (lastLook?.generation === index.generation) expect(got.ordered).toEqual(lastLook.ids);
+      lastLook = { generation: index.generation, ids: got.ordered };
     }
   }
 }

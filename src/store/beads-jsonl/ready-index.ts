@@ -11,19 +11,31 @@
 import type { SlimIssue } from './line-record.js';
 import { compareReady, computeReadyBase, excludedTypes, type ReadyBase } from './ready.js';
 
-export class ReadyIndex {
+export class ReadyIndex<T> {
   readonly #slims: ReadonlyMap<string, SlimIssue>;
   readonly #openIds: () => Iterable<string>;
+  readonly #valueFor: (slim: SlimIssue) => T;
   #base: ReadyBase | undefined;
+  /** `valueFor` of each issue in the base, in its order (kept by the same splices). */
+  #values: T[] = [];
   /** Ids changed in place since the base was brought up to date. */
   readonly #dirty = new Map<string, SlimIssue | undefined>();
   /** How many links point at each id (as target, or as a `waits-for` spawner). */
   readonly #linkedTo = new Map<string, number>();
+  #generation = 0;
 
-  /** `slims`: every issue's record by id; `openIds`: the ids whose status is open. */
-  constructor(slims: ReadonlyMap<string, SlimIssue>, openIds: () => Iterable<string>) {
+  /**
+   * `slims`: every issue's record by id; `openIds`: the ids whose status is open; `valueFor`: what
+   * `values()` gives for an issue (the task it is the record of), read when it enters the list.
+   */
+  constructor(
+    slims: ReadonlyMap<string, SlimIssue>,
+    openIds: () => Iterable<string>,
+    valueFor: (slim: SlimIssue) => T,
+  ) {
     this.#slims = slims;
     this.#openIds = openIds;
+    this.#valueFor = valueFor;
   }
 
   /** One issue's record went from `before` to `after` (undefined: none). */
@@ -41,15 +53,27 @@ export class ReadyIndex {
     if (!this.#dirty.has(id)) this.#dirty.set(id, before);
   }
 
+  /**
+   * Bumped whenever `base()` gives a different list, or an issue in it changed: an answer derived
+   * from the base (ready tasks) holds while this stays the same. Most changes (a claimed task
+   * finishing, a lease renewed) leave the ready list alone.
+   */
+  get generation(): number {
+    this.base();
+    return this.#generation;
+  }
+
   /** The ready candidates in bd's order, and what defers each (see `computeReadyBase`). */
   base(): ReadyBase {
     if (!this.#base) {
+      this.#generation++;
       const open: SlimIssue[] = [];
       for (const id of this.#openIds()) {
         const slim = this.#slims.get(id);
         if (slim) open.push(slim);
       }
       this.#base = computeReadyBase(open, this.#slims);
+      this.#values = this.#base.ordered.map(this.#valueFor);
       this.#dirty.clear();
       return this.#base;
     }
@@ -57,13 +81,32 @@ export class ReadyIndex {
     for (const [id, before] of this.#dirty) {
       if (before && readyAlone(before)) {
         const at = search(ordered, before);
-        if (ordered[at]?.id === id) ordered.splice(at, 1);
+        if (ordered[at]?.id === id) {
+          ordered.splice(at, 1);
+          this.#values.splice(at, 1);
+          this.#generation++;
+        }
       }
       const after = this.#slims.get(id);
-      if (after && readyAlone(after)) ordered.splice(search(ordered, after), 0, after);
+      if (after && readyAlone(after)) {
+        const at = search(ordered, after);
+        ordered.splice(at, 0, after);
+        this.#values.splice(at, 0, this.#valueFor(after));
+        this.#generation++;
+      }
     }
     this.#dirty.clear();
     return this.#base;
+  }
+
+  /**
+   * What `valueFor` gave for each issue of `base().ordered`, in the same order: a list kept change
+   * by change, where mapping the whole base after each change was the largest cost of a look.
+   * Read-only to the caller, and changed by the next call: copy it to keep it.
+   */
+  values(): readonly T[] {
+    this.base();
+    return this.#values;
   }
 
   #count(slim: SlimIssue | undefined, by: 1 | -1): void {

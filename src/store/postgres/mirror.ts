@@ -40,10 +40,13 @@ export class IssueMirror {
   /** bd's ready rules run on these (kept as rows come in, not rebuilt per look). */
   readonly #slims = new Map<string, SlimIssue>();
   #sorted: string[] | undefined;
-  #version = 0;
-  readonly #readyIndex = new ReadyIndex(this.#slims, () => this.#byStatus.get('open') ?? []);
-  /** The last ready answer, for as long as no row changed and no defer time passed. */
-  #readyAt: { version: number; from: number; until: number; tasks: Task[] } | undefined;
+  readonly #readyIndex = new ReadyIndex(
+    this.#slims,
+    () => this.#byStatus.get('open') ?? [],
+    (slim) => this.get(slim.id),
+  );
+  /** The last ready answer, for as long as the ready list is the same and no defer time passed. */
+  #readyAt: { generation: number; from: number; until: number; tasks: Task[] } | undefined;
 
   constructor(readonly where: string) {}
 
@@ -99,7 +102,6 @@ export class IssueMirror {
       badShape: record.issue?.badShape === true,
       slim: record.issue,
     });
-    this.#version++;
   }
 
   line(id: string): string | undefined {
@@ -155,13 +157,25 @@ export class IssueMirror {
     return statuses.flatMap((status) => [...(this.#byStatus.get(status) ?? [])]);
   }
 
-  /** bd's ready set at `nowMs`; worked out again only when a row changed or a defer time passed. */
+  /**
+   * bd's ready set at `nowMs`; worked out again only when the ready list changed (not on every
+   * row: a finish or a renewal leaves it alone) or a defer time passed.
+   */
   ready(nowMs: number): Task[] {
     const at = this.#readyAt;
-    if (at && at.version === this.#version && at.from <= nowMs && nowMs < at.until) return at.tasks;
-    const { ready, validUntil } = readyAt(this.#readyIndex.base(), nowMs);
-    const tasks = ready.map((slim) => this.get(slim.id)).filter((task): task is Task => task !== undefined);
-    this.#readyAt = { version: this.#version, from: nowMs, until: validUntil, tasks };
+    const generation = this.#readyIndex.generation;
+    if (at && at.generation === generation && at.from <= nowMs && nowMs < at.until) return at.tasks;
+    const base = this.#readyIndex.base();
+    const values = this.#readyIndex.values();
+    const { validUntil } = readyAt(base, nowMs);
+    // Copied (cheap): the kept list changes with the next row.
+    const deferred = base.deferredUntil;
+    const tasks = values.filter(
+      (task, i): task is Task =>
+        task !== undefined &&
+        (deferred.size === 0 || !((deferred.get(base.ordered[i]?.id ?? '') ?? 0) > nowMs)),
+    );
+    this.#readyAt = { generation, from: nowMs, until: validUntil, tasks };
     return tasks;
   }
 
