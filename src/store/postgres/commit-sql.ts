@@ -6,6 +6,10 @@
  * - open: BEGIN, take the store's write lock, read the rows newer than the mirror;
  * - close: free slots whose lease lapsed, take a revision, upsert the rows, NOTIFY; COMMIT.
  *
+ * A store that nobody else wrote to since its last commit (one dispatcher, or a quiet spell)
+ * commits in one trip instead (`commitIfUnchanged`): the same statements, planned before the lock
+ * and written only if the database still is what the plan read.
+ *
  * The simple protocol has no parameters. What goes into the text is whole numbers ygg made, and
  * JSON in dollar quotes (`dollarQuoted`), which PostgreSQL reads as it is. On a machine with the
  * database and several dispatchers on the same cores, each round trip costs two process wake-ups,
@@ -52,39 +56,49 @@ export function dollarQuoted(text: string): string {
 }
 
 /**
- * One simple query: a statement that frees lapsed holders' slots, takes a revision, upserts the
- * rows under it and notifies, then COMMIT. A failure stops it before COMMIT, with the transaction
- * aborted for the caller's ROLLBACK. The freed rows are never the written ones (see
- * slot-release.ts), so the two writes of one statement never touch the same row.
+ * The write: a statement that frees lapsed holders' slots, takes a revision, upserts the rows
+ * under it and notifies; with `guard` (an SQL condition), only when the guard holds. The freed
+ * rows are never the written ones (see slot-release.ts), so the two writes of one statement never
+ * touch the same row.
  */
-function closeCommitSql(rows: readonly IssueRow[], lapsedSlotHolders: readonly string[]): string {
+function writeSql(rows: readonly IssueRow[], lapsedSlotHolders: readonly string[], guard = 'true'): string {
   const rowsJson = `${dollarQuoted(JSON.stringify(rows))}::jsonb`;
   const lapsed = `ARRAY(SELECT jsonb_array_elements_text(${dollarQuoted(JSON.stringify(lapsedSlotHolders))}::jsonb))`;
-  return `WITH rev AS (SELECT nextval('ygg_revision') AS r),
+  return `WITH ok AS (SELECT ${guard} AS ok),
+rev AS (SELECT nextval('ygg_revision') AS r FROM ok WHERE ok.ok),
 freed AS (UPDATE ygg_issues SET lease_slot = NULL
-  WHERE id = ANY(${lapsed}) AND status = 'in_progress' RETURNING 1),
-up AS (${upsertRowsSql(rowsJson, '(SELECT r FROM rev)')}
+  WHERE EXISTS (SELECT 1 FROM rev) AND id = ANY(${lapsed}) AND status = 'in_progress' RETURNING 1),
+up AS (${upsertRowsSql(rowsJson, '(SELECT r FROM rev)', 'EXISTS (SELECT 1 FROM rev)')}
   RETURNING id, seq, revision)
 SELECT up.id, up.seq, up.revision, pg_notify('${changeChannel}', up.revision::text) AS notified,
   (SELECT count(*) FROM freed) AS freed
-FROM up;
-COMMIT`;
+FROM up`;
 }
 
-/**
- * Writes a batch's rows (when there are any), freeing first the slots of lapsed leases they take
- * (judged at `nowMs` on the database's clock), and commits; returns each row's arrival order and
- * the revision they share (0: nothing written).
- */
-export async function closeCommit(
-  client: pg.ClientBase,
+export interface Written {
+  /** Each written row's arrival order, by id. */
+  seqs: Map<string, number>;
+  /** The revision they share (0: nothing written). */
+  revision: number;
+}
+
+function writtenBy(result: pg.QueryResult | undefined): Written {
+  const seqs = new Map<string, number>();
+  let revision = 0;
+  for (const row of (result?.rows ?? []) as Array<{ id: string; seq: string; revision: string }>) {
+    seqs.set(row.id, Number(row.seq));
+    revision = Number(row.revision);
+  }
+  return { seqs, revision };
+}
+
+/** The rows of a batch's writes, and the lapsed leases whose slots they take (see writeSql). */
+function rowsOf(
   mirror: IssueMirror,
   writes: ReadonlyMap<string, { task: Task; line: string }>,
   nowMs: number,
   ownerGone: (owner: string) => boolean,
-): Promise<{ seqs: Map<string, number>; revision: number }> {
-  const seqs = new Map<string, number>();
-  let revision = 0;
+): { rows: IssueRow[]; lapsed: string[] } {
   const tasks = [...writes.values()];
   const lapsed = lapsedSlotHolders(
     mirror,
@@ -92,12 +106,56 @@ export async function closeCommit(
     nowMs,
     ownerGone,
   );
-  const rows = tasks.map(({ task, line }) => rowOf(task, line));
-  const results = await client.query(rows.length > 0 ? closeCommitSql(rows, lapsed) : 'COMMIT');
-  const written = Array.isArray(results) ? results[0] : undefined;
-  for (const row of (written?.rows ?? []) as Array<{ id: string; seq: string; revision: string }>) {
-    seqs.set(row.id, Number(row.seq));
-    revision = Number(row.revision);
+  return { rows: tasks.map(({ task, line }) => rowOf(task, line)), lapsed };
+}
+
+/**
+ * Writes a batch's rows (when there are any), freeing first the slots of lapsed leases they take
+ * (judged at `nowMs` on the database's clock), and commits: the second trip of a commit opened
+ * with `openCommitSql`.
+ */
+export async function closeCommit(
+  client: pg.ClientBase,
+  mirror: IssueMirror,
+  writes: ReadonlyMap<string, { task: Task; line: string }>,
+  nowMs: number,
+  ownerGone: (owner: string) => boolean,
+): Promise<Written> {
+  if (writes.size === 0) {
+    await client.query('COMMIT');
+    return writtenBy(undefined);
   }
-  return { seqs, revision };
+  const { rows, lapsed } = rowsOf(mirror, writes, nowMs, ownerGone);
+  const results = await client.query(`${writeSql(rows, lapsed)};\nCOMMIT`);
+  return writtenBy(Array.isArray(results) ? results[0] : undefined);
+}
+
+/**
+ * A whole commit in one round trip, for a batch planned on the mirror without the write lock:
+ * BEGIN, the lock, the rows newer than the mirror, the write only when there are none, COMMIT.
+ * With no newer rows nobody wrote since the mirror was caught up, so the plan is the one the
+ * two-trip commit would have made under the lock, and it is written (`written`). Otherwise
+ * nothing is: the caller takes the newer rows in and commits the batch again, in two trips.
+ */
+export async function commitIfUnchanged(
+  client: pg.ClientBase,
+  mirror: IssueMirror,
+  writes: ReadonlyMap<string, { task: Task; line: string }>,
+  nowMs: number,
+  ownerGone: (owner: string) => boolean,
+): Promise<{ newer: MirrorRow[]; written?: Written }> {
+  const revision = whole(mirror.revision, 'a revision');
+  const statements = [openCommitSql(revision)];
+  if (writes.size > 0) {
+    const { rows, lapsed } = rowsOf(mirror, writes, nowMs, ownerGone);
+    statements.push(
+      writeSql(rows, lapsed, `NOT EXISTS (SELECT 1 FROM ygg_issues WHERE revision > ${revision})`),
+    );
+  }
+  statements.push('COMMIT');
+  const results = await client.query(statements.join(';\n'));
+  const all = Array.isArray(results) ? results : [results];
+  const newer = (all[2]?.rows ?? []) as MirrorRow[];
+  if (newer.length > 0) return { newer };
+  return { newer, written: writtenBy(writes.size > 0 ? all[3] : undefined) };
 }

@@ -11,13 +11,13 @@
  * revisions become visible in order, and "rows with revision > last seen" never misses one.
  */
 import { resolve } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { YggError } from '../../errors.js';
 import { newTaskProblem } from '../new-task-check.js';
 import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
 import { type BatchOp, planBatch } from './batch-plan.js';
-import { closeCommit, openCommitSql, openedRows } from './commit-sql.js';
+import { closeCommit, commitIfUnchanged, openCommitSql, openedRows, type Written } from './commit-sql.js';
 import { ConnectionState } from './connection-state.js';
 import { DatabaseClock } from './db-clock.js';
 import { postgresDispatcherRecords } from './dispatcher-records.js';
@@ -28,7 +28,8 @@ import { IssueMirror, type MirrorRow } from './mirror.js';
 import { OwnerLocks, ownerKey } from './owner-locks.js';
 import { postgresCounters } from './shared-counters.js';
 import { postgresSharedState } from './shared-state.js';
-import { redactIn, redactUrl } from './url.js';
+import { StorePool } from './store-pool.js';
+import { redactUrl } from './url.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://…`; the password comes from PGPASSWORD or PGPASSFILE (never printed). */
@@ -50,8 +51,6 @@ interface Queued {
   reject(error: Error): void;
 }
 
-const guarded = new WeakSet<pg.PoolClient>();
-
 const selectRows = 'SELECT seq, id, line, revision FROM ygg_issues WHERE revision > $1 ORDER BY seq';
 
 export class PostgresStore implements TaskStore {
@@ -60,16 +59,16 @@ export class PostgresStore implements TaskStore {
   readonly runtimeDir: string;
   /** Pause and drained hosts, shared by every machine on the database. */
   readonly sharedState: SharedState;
-  readonly hostCatalog = postgresHostCatalog(this, (fn) => this.#withClient(fn));
-  readonly dispatchers = postgresDispatcherRecords((fn) => this.#withClient(fn));
-  readonly counters = postgresCounters((fn) => this.#withClient(fn));
+  readonly hostCatalog = postgresHostCatalog(this, (fn) => this.#pool.withClient(fn));
+  readonly dispatchers = postgresDispatcherRecords((fn) => this.#pool.withClient(fn));
+  readonly counters = postgresCounters((fn) => this.#pool.withClient(fn));
   readonly connection = new ConnectionState((state) => this.#options.onConnection?.(state, this.path));
   readonly #url: string;
   readonly #options: PostgresStoreOptions;
-  readonly #pool: pg.Pool;
+  readonly #pool: StorePool;
   readonly #mirror: IssueMirror;
   readonly #clock: () => Date;
-  readonly sharedClock = new DatabaseClock({ withClient: (fn) => this.#withClient(fn) });
+  readonly sharedClock = new DatabaseClock({ withClient: (fn) => this.#pool.withClient(fn) });
   readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #settingListeners = new Set<() => void>();
   /** Which loops' session locks are held: fast takeover from a loop whose process died. */
@@ -83,6 +82,8 @@ export class PostgresStore implements TaskStore {
   #refreshing = false;
   #lastCreated = 0;
   #closed = false;
+  /** No other writer's rows came in at our last commit: the next tries the one-trip commit. */
+  #alone = true;
 
   constructor(options: PostgresStoreOptions) {
     this.#options = options;
@@ -91,16 +92,14 @@ export class PostgresStore implements TaskStore {
     this.runtimeDir = options.runtimeDir ?? resolve('.ygg');
     this.#clock = options.clock ?? (() => new Date(this.sharedClock.now()));
     this.#mirror = new IssueMirror(this.path);
-    this.#pool = new pg.Pool({ connectionString: options.url, max: 2 });
-    // An idle connection the server closed (a restart): the next query opens another.
-    this.#pool.on('error', () => undefined);
+    this.#pool = new StorePool(options.url, this.path);
     this.ownerLocks = new OwnerLocks({
       ...options.ownerLocks,
       url: options.url,
       onChange: (keys) => this.#ownersChanged(keys),
     });
     this.sharedState = postgresSharedState({
-      withClient: (fn) => this.#withClient(fn),
+      withClient: (fn) => this.#pool.withClient(fn),
       listen: (onChange) => {
         this.#settingListeners.add(onChange);
         this.#startListener();
@@ -125,7 +124,7 @@ export class PostgresStore implements TaskStore {
 
   load(): Promise<void> {
     return this.#exclusive(async () => {
-      const client = await this.#connect();
+      const client = await this.#pool.connect();
       try {
         await checkSchema(client, this.#url);
         await this.sharedClock.measure(client);
@@ -224,7 +223,7 @@ export class PostgresStore implements TaskStore {
 
   /** Catches up with the database now (what a NOTIFY does). */
   refresh(): Promise<void> {
-    return this.#exclusive(() => this.#withClient((client) => this.#catchUp(client, true)));
+    return this.#exclusive(() => this.#pool.withClient((client) => this.#catchUp(client, true)));
   }
 
   async close(): Promise<void> {
@@ -248,38 +247,6 @@ export class PostgresStore implements TaskStore {
     const run = this.#chain.then(fn);
     this.#chain = run.catch(() => undefined);
     return run;
-  }
-
-  /** A pooled connection; the driver's errors come back without the URL's password. */
-  async #connect(): Promise<pg.PoolClient> {
-    try {
-      const client = await this.#pool.connect();
-      // A connection cut while checked out (the server restarting) fails its query; without a
-      // listener its 'error' event would end the process.
-      if (!guarded.has(client)) {
-        guarded.add(client);
-        client.on('error', () => undefined);
-      }
-      return client;
-    } catch (error) {
-      throw this.#cleanError(error, 'cannot connect to');
-    }
-  }
-
-  #cleanError(error: unknown, doing: string): YggError {
-    const text = redactIn(error instanceof Error ? error.message : String(error), this.#url);
-    return new YggError(`${doing} the database ${this.path}: ${text}`, {
-      hint: 'Check that PostgreSQL is running and reachable, and PGPASSWORD or PGPASSFILE for the password.',
-    });
-  }
-
-  async #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#connect();
-    try {
-      return await fn(client);
-    } finally {
-      client.release();
-    }
   }
 
   /** Takes in rows newer than the mirror; tells the listeners what changed. */
@@ -329,31 +296,50 @@ export class PostgresStore implements TaskStore {
     if (batch.length === 0) return;
     let client: pg.PoolClient;
     try {
-      client = await this.#connect();
+      client = await this.#pool.connect();
     } catch (error) {
       for (const item of batch) item.reject(error as Error);
       return;
     }
+    const ops = batch.map((item) => item.op);
+    const env = { nextCreatedMicros: () => this.#nextCreatedMicros(), ownerGone: this.#ownerGone };
     let plan: ReturnType<typeof planBatch> | undefined;
-    let written: Awaited<ReturnType<typeof closeCommit>>;
+    let written: Written | undefined;
     try {
-      const opened = await client.query(openCommitSql(this.#mirror.revision));
-      this.#takeIn(openedRows(opened), true);
-      plan = planBatch(
-        this.#mirror,
-        batch.map((item) => item.op),
-        { nextCreatedMicros: () => this.#nextCreatedMicros(), ownerGone: (owner) => this.ownerGone(owner) },
-      );
-      const ownerGone = (owner: string) => this.ownerGone(owner);
-      written = await closeCommit(client, this.#mirror, plan.writes, this.#clock().getTime(), ownerGone);
+      // Nobody else wrote at the last look: plan now and write in one trip if that still holds.
+      if (this.#alone) {
+        plan = planBatch(this.#mirror, ops, env);
+        const tried = await commitIfUnchanged(
+          client,
+          this.#mirror,
+          plan.writes,
+          this.#now(),
+          this.#ownerGone,
+        );
+        this.#takeIn(tried.newer, true);
+        written = tried.written;
+        this.#alone = written !== undefined;
+      }
+      if (!written) {
+        const opened = openedRows(await client.query(openCommitSql(this.#mirror.revision)));
+        this.#alone = opened.length === 0;
+        this.#takeIn(opened, true);
+        plan = planBatch(this.#mirror, ops, env);
+        written = await closeCommit(client, this.#mirror, plan.writes, this.#now(), this.#ownerGone);
+      }
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release(true);
-      const clean = this.#cleanError(error, 'writing to');
+      const clean = this.#pool.cleanError(error, 'writing to');
       for (const item of batch) item.reject(clean);
       return;
     }
     client.release();
+    this.#settle(batch, plan as ReturnType<typeof planBatch>, written);
+  }
+
+  /** A batch written: the mirror takes our rows, each caller gets its outcome, listeners hear. */
+  #settle(batch: readonly Queued[], plan: ReturnType<typeof planBatch>, written: Written): void {
     const added: string[] = [];
     const changed: string[] = [];
     if (plan.writes.size > 0) {
@@ -371,6 +357,9 @@ export class PostgresStore implements TaskStore {
     });
     this.#emit({ added, changed, removed: [], external: false });
   }
+
+  readonly #ownerGone = (owner: string): boolean => this.ownerGone(owner);
+  #now = (): number => this.#clock().getTime();
 
   #nextCreatedMicros(): number {
     this.#lastCreated = Math.max(this.#clock().getTime() * 1000, this.#lastCreated + 1);

@@ -86,9 +86,9 @@ function rowOfTask(task: Task, line: string): IssueRow {
 /**
  * One statement that writes many rows: the rows travel as one JSON array (`rowsJson`, an SQL
  * expression of type jsonb) and are upserted by id, all with the same revision (`revision`, an
- * SQL expression).
+ * SQL expression); with `where` (an SQL condition), only when it holds.
  */
-export function upsertRowsSql(rowsJson: string, revision: string): string {
+export function upsertRowsSql(rowsJson: string, revision: string, where = 'true'): string {
   return `
 INSERT INTO ygg_issues AS i (id, revision, title, description, status, priority, issue_type, assignee,
   labels, dependencies, comments, created_at, updated_at, closed_at, metadata, line,
@@ -101,6 +101,7 @@ FROM jsonb_to_recordset(${rowsJson}) AS r(id text, title text, description text,
   created_at timestamptz, updated_at timestamptz, closed_at timestamptz, metadata jsonb, line text,
   lease_owner text, lease_token bigint, lease_expires timestamptz, lease_host text, lease_slot integer,
   lease_type text, lease_lent boolean)
+WHERE ${where}
 ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, title = EXCLUDED.title,
   description = EXCLUDED.description, status = EXCLUDED.status, priority = EXCLUDED.priority,
   issue_type = EXCLUDED.issue_type, assignee = EXCLUDED.assignee, labels = EXCLUDED.labels,
