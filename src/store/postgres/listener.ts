@@ -8,8 +8,11 @@ import { changeChannel, settingsChannel } from './rows.js';
 export interface ChangeListenerOptions {
   url: string;
   pollIntervalMs: number;
-  /** Something may have changed: catch up. */
-  onChange(): void;
+  /**
+   * Something may have changed: catch up. `revision`: a commit's NOTIFY says which revision it
+   * wrote (a store that has it already need not look); absent (the poll, a reconnect): look.
+   */
+  onChange(revision?: number): void;
   /** A shared setting may have changed (its NOTIFY, a reconnect, the poll). */
   onSetting?(): void;
   /** The connection was lost or came back (for the log; the message has no password). */
@@ -56,7 +59,7 @@ export class ChangeListener {
     client.on('end', lost);
     client.on('notification', (message) => {
       if (message.channel === settingsChannel) this.options.onSetting?.();
-      else this.options.onChange();
+      else this.options.onChange(revisionIn(message.payload));
     });
     try {
       await client.connect();
@@ -82,4 +85,10 @@ export class ChangeListener {
     this.#client = undefined;
     if (client) await client.end().catch(() => undefined);
   }
+}
+
+/** The revision a commit's NOTIFY carries, when its payload is one. */
+function revisionIn(payload: string | undefined): number | undefined {
+  const revision = Number(payload);
+  return payload && Number.isSafeInteger(revision) ? revision : undefined;
 }

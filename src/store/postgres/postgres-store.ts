@@ -80,6 +80,9 @@ export class PostgresStore implements TaskStore {
   #listener: ChangeListener | undefined;
   #refreshPending = false;
   #refreshing = false;
+  /** The newest revision a NOTIFY told of; a look for anything (the poll, a reconnect). */
+  #notified = 0;
+  #lookAnyway = false;
   #lastCreated = 0;
   #closed = false;
   /** No other writer's rows came in at our last commit: the next tries the one-trip commit. */
@@ -206,7 +209,7 @@ export class PostgresStore implements TaskStore {
     this.#listener = new ChangeListener({
       url: this.#url,
       pollIntervalMs: this.#options.pollIntervalMs ?? 5000,
-      onChange: () => this.#requestRefresh(),
+      onChange: (revision) => this.#requestRefresh(revision),
       onSetting: () => {
         for (const listener of this.#settingListeners) listener();
       },
@@ -261,7 +264,9 @@ export class PostgresStore implements TaskStore {
   }
 
   /** A NOTIFY or a poll: catch up; one that arrives during a catch-up runs another after it. */
-  #requestRefresh(): void {
+  #requestRefresh(revision?: number): void {
+    if (revision === undefined) this.#lookAnyway = true;
+    else this.#notified = Math.max(this.#notified, revision);
     this.#refreshPending = true;
     if (this.#refreshing || this.#closed) return;
     this.#refreshing = true;
@@ -269,12 +274,23 @@ export class PostgresStore implements TaskStore {
       try {
         while (this.#refreshPending && !this.#closed) {
           this.#refreshPending = false;
-          await this.refresh().catch(() => undefined);
+          await this.#exclusive(() => this.#catchUpIfBehind()).catch(() => undefined);
         }
       } finally {
         this.#refreshing = false;
       }
     })();
+  }
+
+  /**
+   * A catch-up unless the mirror has what was notified already: our own commits' NOTIFYs, and
+   * other writers' rows that a commit of ours read first (a round trip each, saved).
+   */
+  async #catchUpIfBehind(): Promise<void> {
+    const anyway = this.#lookAnyway;
+    this.#lookAnyway = false;
+    if (!anyway && this.#notified <= this.#mirror.revision) return;
+    await this.#pool.withClient((client) => this.#catchUp(client, true));
   }
 
   #enqueue(op: BatchOp): Promise<Task | undefined> {
