@@ -19,6 +19,7 @@ import type { PluginSet } from '../plugins/loader.js';
 import { RuntimeEstimator } from '../schedule/estimates.js';
 import type { Placement } from '../schedule/makespan.js';
 import { HostSlots, resizeSlots } from '../schedule/slots.js';
+import { RecentOwners } from '../schedule/spread.js';
 import type { StoreChange, TaskStore } from '../store/store.js';
 import { statusOf, type Task, yggOf } from '../store/task.js';
 import type { Holdup } from './admission.js';
@@ -98,6 +99,7 @@ export class Loop implements PassView {
   /** Running work was told to stop (forced stop, or the grace period ran out). */
   #aborting = false;
   #plan: Map<string, Placement> | undefined;
+  readonly #recentOwners = new RecentOwners();
 
   constructor(options: LoopOptions) {
     this.#options = options;
@@ -370,6 +372,7 @@ export class Loop implements PassView {
       extensions: this.#options,
       view: this,
       plan: this.#plan,
+      recentOwners: this.#recentOwners,
       typeConfig: (type) => this.typeConfig(type),
       pluginFor: (task, type) => this.pluginFor(task, type),
     };

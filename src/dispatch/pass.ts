@@ -8,7 +8,7 @@ import { hasBoost } from '../schedule/fair.js';
 import type { Placement } from '../schedule/makespan.js';
 import { orderForMakespan } from '../schedule/order.js';
 import type { HostSlots } from '../schedule/slots.js';
-import { type LoopShare, loopShare, shareFirst } from '../schedule/spread.js';
+import { type LoopShare, loopShare, type RecentOwners, shareFirst } from '../schedule/spread.js';
 import type { Task } from '../store/task.js';
 import { type AdmissionInput, type Decision, decide, slotReason } from './admission.js';
 import { type InProgressTasks, scanInProgress } from './candidates.js';
@@ -26,6 +26,8 @@ export interface PassContext extends Omit<PassParts, 'now' | 'heldElsewhere' | '
   inProgress: InProgressTasks;
   slots: ReadonlyMap<string, HostSlots>;
   extensions: Pick<DispatchExtensions, 'order' | 'launched'>;
+  /** The other loops that held leases lately, for this loop's share (schedule/spread.ts). */
+  recentOwners: RecentOwners;
   /** The previous pass's makespan plan (kept stable across passes). */
   plan: Map<string, Placement> | undefined;
 }
@@ -61,7 +63,8 @@ export function runPass(ctx: PassContext, now: number): PassResult {
     heldElsewhere: scan.elsewhere.slots,
     typesElsewhere: scan.elsewhere.types,
   };
-  const share = shareOf(ctx, scan.elsewhere.owners);
+  const owners = ctx.recentOwners.see(scan.elsewhere.owners, now, ctx.store.ownerGone?.bind(ctx.store));
+  const share = shareOf(ctx, owners);
   if (share) parts.share = share;
   const input = admissionInput(parts);
   const makespan = ctx.config.queue.order === 'makespan';
@@ -170,8 +173,8 @@ function shareOf(ctx: PassContext, owners: ReadonlySet<string>): LoopShare | und
 }
 
 /**
- * With a share, this loop's tasks first among those that can start now (as many as free slots),
- * never across a change of priority (`fifo` has none) or past a boosted task.
+ * With a share, this loop's tasks first among the first (free slots × loops) tasks, never across
+ * a change of priority (`fifo` has none) or past a boosted task: see schedule/spread.ts.
  */
 function spreadAmongLoops(
   ctx: PassContext,
@@ -182,7 +185,7 @@ function spreadAmongLoops(
   if (!share) return ordered;
   const { strategy, boostLabel } = ctx.config.queue;
   const rank = (task: Task) => `${strategy === 'fifo' ? '' : task.priority} ${hasBoost(task, boostLabel)}`;
-  return shareFirst(ordered, totalFree(input.hosts), rank, (task) => task.id, share);
+  return shareFirst(ordered, totalFree(input.hosts) * share.count, rank, (task) => task.id, share);
 }
 
 function order(ctx: PassContext, candidates: readonly Task[]): readonly Task[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idHash, loopShare, shareFirst, slotsInShareOrder } from '../../src/schedule/spread.js';
+import { idHash, loopShare, RecentOwners, shareFirst, slotsInShareOrder } from '../../src/schedule/spread.js';
 
 const tasks = (priorities: number[]) => priorities.map((priority, i) => ({ id: `bd-${i}`, priority }));
 const byPriority = (t: { priority: number }) => t.priority;
@@ -11,6 +11,16 @@ describe('sharing the work that can start now among loops', () => {
     expect(loopShare('b', ['b'])).toBeUndefined();
     expect(loopShare('b', ['c', 'a'])).toEqual({ index: 1, count: 3 });
     expect(loopShare('c', ['b', 'a'])).toEqual({ index: 2, count: 3 });
+  });
+
+  it('keeps a loop that held leases lately in the share until its time runs out or it is gone', () => {
+    const owners = new RecentOwners(5000);
+    expect([...owners.see(['a', 'b'], 1000)].sort()).toEqual(['a', 'b']);
+    // Between two batches `b` holds no lease: it keeps its place, and so does every share.
+    expect([...owners.see(['a'], 3000)].sort()).toEqual(['a', 'b']);
+    expect([...owners.see(['a'], 6001)]).toEqual(['a']);
+    owners.see(['c'], 7000);
+    expect([...owners.see([], 7500, (owner) => owner === 'c')]).toEqual(['a']);
   });
 
   it('puts its own tasks first within each priority inside the window, keeps order, and leaves the rest', () => {
