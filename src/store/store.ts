@@ -69,6 +69,13 @@ export interface MutationContext {
    * sees its session lock released): its leases count as lapsed now. Absent: only expiry counts.
    */
   ownerGone?(owner: string): boolean;
+  /**
+   * True in a commit planned before the store's lock, on a store that itself refuses two live
+   * leases on one slot and a slot past its host's count (PostgreSQL): a claim need not count the
+   * other tasks' leases, since a conflict fails the commit, which is then planned again under the
+   * lock. A mutation that reads `tasks` anyway makes the commit wait for the lock.
+   */
+  readonly slotsGuarded?: boolean;
 }
 
 export interface NewTask {

@@ -74,6 +74,49 @@ describe('the database keeps a host within its slots', () => {
     expect(await rowCount(url)).toBe(4);
   });
 
+  it('two stores claiming one slot with stale views: one lease lands, the other claim is declined, nothing fails', async () => {
+    const url = await server.newDatabase();
+    const dir = await testDir('pg-slot-race');
+    const open = () => PostgresStore.open({ url, runtimeDir: join(dir, '.ygg'), pollIntervalMs: 60_000 });
+    await using a = await open();
+    await using b = await open();
+    await withClient(url, (c) =>
+      c.query(`INSERT INTO ygg_hosts (name, slots, updated_by) VALUES ('surtr', 1, 'test')`),
+    );
+    const x = await a.add({ title: 'x' });
+    const y = await a.add({ title: 'y' });
+    const note = await a.add({ title: 'note' });
+    // b catches up, then commits once while a writes beside it: b now knows it is not alone, and
+    // plans its next batch before the lock, with claims that leave the slots to the database.
+    await b.refresh();
+    await a.update(note.id, (t) => ({ ...t, notes: 'from a' }));
+    await b.update(note.id, (t) => ({ ...t, notes: `${t.notes} and b` }));
+    const now = a.sharedClock.now();
+    const claim = (id: string, owner: string): ClaimChange => ({
+      op: 'claim',
+      id,
+      owner,
+      host: 'surtr',
+      slot: 0,
+      type: 'task',
+      hostSlots: 1,
+      leaseMs: 60_000,
+      now,
+    });
+    expect(await applyChange(a, claim(x.id, 'loop-a'))).toBeDefined();
+    // b has not seen a's claim: its plan takes slot 0 for y, the database refuses that commit, and
+    // b plans again under the lock, where a's lease is counted.
+    expect(await applyChange(b, claim(y.id, 'loop-b'))).toBeUndefined();
+    const leases = await withClient(
+      url,
+      async (c) =>
+        (await c.query<{ id: string }>(`SELECT id FROM ygg_issues WHERE status = 'in_progress'`)).rows,
+    );
+    expect(leases.map((r) => r.id)).toEqual([x.id]);
+    expect(b.get(y.id)?.status).toBe('open');
+    expect(b.get(note.id)?.notes).toBe('from a and b');
+  });
+
   it('gives a lapsed lease’s slot to other work through the store, and does not renew the lapsed lease', async () => {
     const url = await server.newDatabase();
     const dir = await testDir('pg-slot-lapsed');

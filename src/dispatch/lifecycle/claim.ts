@@ -28,7 +28,9 @@ export function isClaimable(task: Task, owner: string, now: number, gone?: Owner
 export function claim(change: ClaimChange): Mutation {
   return (task, context) => {
     if (!isClaimable(task, change.owner, change.now, context?.ownerGone?.bind(context))) return undefined;
-    const taken = context
+    // Where the store guards slots itself, only a type's cap needs the other tasks' leases.
+    const counted = context && (!context.slotsGuarded || change.typeCap !== undefined);
+    const taken = counted
       ? claimViewInCommit(context, change.now, task, change.host, change.slot, change.type)
       : { onHost: 0, slotTaken: false, ofType: 0 };
     if (taken.onHost >= change.hostSlots || taken.slotTaken) return undefined;

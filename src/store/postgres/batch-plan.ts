@@ -23,9 +23,19 @@ export interface BatchPlan {
   results: Array<Task | undefined | Error>;
   /** Lines to write, by id (new ids are new rows), each as read back (for the mirror). */
   writes: Map<string, { task: Task; line: string; parsed: ParsedLine }>;
+  /**
+   * The plan read more than the rows its changes name (other tasks, every id for an add, the
+   * largest comment id): it holds only if no row at all changed since. Otherwise it holds as long
+   * as the rows it names did not (`named`).
+   */
+  readOthers: boolean;
+  /** The ids of the rows the changes name. */
+  named: Set<string>;
 }
 
 export interface BatchEnv {
+  /** Planned before the store's lock, on a store that guards slots itself: see MutationContext. */
+  slotsGuarded?: boolean;
   /** Strictly increasing microseconds for `created_at` of new tasks. */
   nextCreatedMicros(): number;
   /** Lease owners known to be gone (their session lock was released): see owner-locks.ts. */
@@ -61,14 +71,23 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
       else tasks.delete(task.id);
     }
   };
+  let readOthers = false;
+  const named = new Set<string>();
   const context: MutationContext = {
-    newCommentId: () =>
-      mirror.usesIntCommentIds && !mirror.usesStringCommentIds ? ++commentId : randomUUID(),
-    tasks: (statuses) => tasksIn(statuses).values(),
+    newCommentId: () => {
+      if (!(mirror.usesIntCommentIds && !mirror.usesStringCommentIds)) return randomUUID();
+      readOthers = true;
+      return ++commentId;
+    },
+    tasks: (statuses) => {
+      readOthers = true;
+      return tasksIn(statuses).values();
+    },
     get changes() {
       return changes;
     },
     ...(env.ownerGone ? { ownerGone: env.ownerGone } : {}),
+    ...(env.slotsGuarded ? { slotsGuarded: true } : {}),
   };
   // Read once, and only by a commit that adds: it looks at every id.
   let prefix: string | undefined;
@@ -78,6 +97,7 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
   ops.forEach((op, i) => {
     try {
       if (op.kind === 'add') {
+        readOthers = true;
         const refused = op.input.precondition?.({
           tasks: (statuses) => [
             ...(statuses ? mirror.list(statuses) : mirror.list()).filter((t) => !working.has(t.id)),
@@ -100,6 +120,7 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
         results.push(task);
         return;
       }
+      named.add(op.id);
       const entry = working.get(op.id);
       const current = entry?.task ?? mirror.get(op.id);
       if (!current || mirror.badShape(op.id)) {
@@ -146,5 +167,5 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
     }
     writes.set(id, { task, line, parsed });
   }
-  return { results, writes };
+  return { results, writes, readOthers, named };
 }

@@ -131,16 +131,32 @@ export async function closeCommit(
 }
 
 /**
+ * What a batch planned on the mirror, before the write lock, read of the database: every row
+ * (`null`: it read other tasks too), or the rows it names, each with the revision the mirror
+ * had of it (`null`: no such row).
+ */
+export type PlanRead = null | ReadonlyMap<string, number | null>;
+
+/** An SQL condition: nothing the plan read changed since (see PlanRead). */
+function unchangedSql(read: PlanRead, revision: number): string {
+  if (read === null) return `NOT EXISTS (SELECT 1 FROM ygg_issues WHERE revision > ${revision})`;
+  const rows = JSON.stringify([...read].map(([id, rev]) => ({ id, revision: rev })));
+  return `NOT EXISTS (SELECT 1 FROM jsonb_to_recordset(${dollarQuoted(rows)}::jsonb) AS g(id text, revision bigint)
+  LEFT JOIN ygg_issues i ON i.id = g.id WHERE i.revision IS DISTINCT FROM g.revision)`;
+}
+
+/**
  * A whole commit in one round trip, for a batch planned on the mirror without the write lock:
- * BEGIN, the lock, the rows newer than the mirror, the write only when there are none, COMMIT.
- * With no newer rows nobody wrote since the mirror was caught up, so the plan is the one the
- * two-trip commit would have made under the lock, and it is written (`written`). Otherwise
- * nothing is: the caller takes the newer rows in and commits the batch again, in two trips.
+ * BEGIN, the lock, the rows newer than the mirror (`newer`, for the caller to take in), the write
+ * only if nothing the plan read changed since (`read`; the lapsed leases whose slots it frees
+ * were read too), COMMIT. Then the plan is the one the two-trip commit would have made under the
+ * lock, and it is written (`written`). Otherwise nothing is, and the caller commits again in two.
  */
 export async function commitIfUnchanged(
   client: pg.ClientBase,
   mirror: IssueMirror,
   writes: ReadonlyMap<string, { task: Task; line: string }>,
+  read: PlanRead,
   nowMs: number,
   ownerGone: (owner: string) => boolean,
 ): Promise<{ newer: MirrorRow[]; written?: Written }> {
@@ -148,14 +164,25 @@ export async function commitIfUnchanged(
   const statements = [openCommitSql(revision)];
   if (writes.size > 0) {
     const { rows, lapsed } = rowsOf(mirror, writes, nowMs, ownerGone);
-    statements.push(
-      writeSql(rows, lapsed, `NOT EXISTS (SELECT 1 FROM ygg_issues WHERE revision > ${revision})`),
-    );
-  }
+    const readAll =
+      read && new Map([...read, ...lapsed.map((id) => [id, mirror.revisionOf(id) ?? null] as const)]);
+    statements.push(writeSql(rows, lapsed, unchangedSql(readAll, revision)));
+  } else statements.push(`SELECT ${unchangedSql(read, revision)} AS ok`);
   statements.push('COMMIT');
   const results = await client.query(statements.join(';\n'));
   const all = Array.isArray(results) ? results : [results];
   const newer = (all[2]?.rows ?? []) as MirrorRow[];
-  if (newer.length > 0) return { newer };
-  return { newer, written: writtenBy(writes.size > 0 ? all[3] : undefined) };
+  const checked = all[3];
+  const wrote = writes.size > 0 ? (checked?.rowCount ?? 0) > 0 : checked?.rows[0]?.ok === true;
+  return wrote ? { newer, written: writtenBy(writes.size > 0 ? checked : undefined) } : { newer };
+}
+
+/**
+ * True for the database refusing a commit for a slot (two live leases on one, or one past its
+ * host's count): a batch planned before the lock on a stale view of the slots is then planned
+ * again under it.
+ */
+export function isSlotConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === '23P01' || code === '23514';
 }

@@ -13,6 +13,8 @@ import type { Task } from '../task.js';
 
 interface Entry {
   seq: number;
+  /** The revision the row was written with (0: not known). */
+  revision: number;
   line: string;
   task: Task | undefined;
   status: string;
@@ -62,15 +64,18 @@ export class IssueMirror {
       const revision = Number(row.revision);
       if (revision > this.revision) this.revision = revision;
       const before = this.#entries.get(row.id);
-      if (before && before.line === row.line) continue;
-      this.set(row.id, row.line, Number(row.seq));
+      if (before && before.line === row.line) {
+        before.revision = revision;
+        continue;
+      }
+      this.set(row.id, row.line, Number(row.seq), undefined, revision);
       (before ? changed : added).push(row.id);
     }
     return { added, changed };
   }
 
   /** Sets one issue's line (after our own commit, with the line as read back, or from a row). */
-  set(id: string, line: string, seq?: number, parsed?: ParsedLine): void {
+  set(id: string, line: string, seq?: number, parsed?: ParsedLine, revision = 0): void {
     const before = this.#entries.get(id);
     const { record, task } = parsed ?? parseLine(Buffer.from(line, 'utf8'));
     const status = record.issue?.status ?? '(unreadable)';
@@ -95,6 +100,7 @@ export class IssueMirror {
     this.#readyIndex.changed(id, before?.slim, record.issue);
     this.#entries.set(id, {
       seq: seq ?? before?.seq ?? Number.MAX_SAFE_INTEGER,
+      revision,
       line,
       task,
       status,
@@ -102,6 +108,11 @@ export class IssueMirror {
       badShape: record.issue?.badShape === true,
       slim: record.issue,
     });
+  }
+
+  /** The revision of the row as the mirror has it (undefined: no such row). */
+  revisionOf(id: string): number | undefined {
+    return this.#entries.get(id)?.revision;
   }
 
   line(id: string): string | undefined {

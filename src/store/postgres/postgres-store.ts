@@ -16,8 +16,9 @@ import { YggError } from '../../errors.js';
 import { newTaskProblem } from '../new-task-check.js';
 import type { Mutation, NewTask, SharedState, StoreChange, StoreProblem, TaskStore } from '../store.js';
 import type { Task } from '../task.js';
-import { type BatchOp, planBatch } from './batch-plan.js';
-import { closeCommit, commitIfUnchanged, openCommitSql, openedRows, type Written } from './commit-sql.js';
+import { BatchCommitter } from './batch-commit.js';
+import type { BatchOp, BatchPlan } from './batch-plan.js';
+import type { Written } from './commit-sql.js';
 import { ConnectionState } from './connection-state.js';
 import { DatabaseClock } from './db-clock.js';
 import { postgresDispatcherRecords } from './dispatcher-records.js';
@@ -67,6 +68,7 @@ export class PostgresStore implements TaskStore {
   readonly #options: PostgresStoreOptions;
   readonly #pool: StorePool;
   readonly #mirror: IssueMirror;
+  readonly #committer: BatchCommitter;
   readonly #clock: () => Date;
   readonly sharedClock = new DatabaseClock({ withClient: (fn) => this.#pool.withClient(fn) });
   readonly #listeners = new Set<(change: StoreChange) => void>();
@@ -85,8 +87,6 @@ export class PostgresStore implements TaskStore {
   #lookAnyway = false;
   #lastCreated = 0;
   #closed = false;
-  /** No other writer's rows came in at our last commit: the next tries the one-trip commit. */
-  #alone = true;
 
   constructor(options: PostgresStoreOptions) {
     this.#options = options;
@@ -95,6 +95,7 @@ export class PostgresStore implements TaskStore {
     this.runtimeDir = options.runtimeDir ?? resolve('.ygg');
     this.#clock = options.clock ?? (() => new Date(this.sharedClock.now()));
     this.#mirror = new IssueMirror(this.path);
+    this.#committer = new BatchCommitter(this.#mirror);
     this.#pool = new StorePool(options.url, this.path);
     this.ownerLocks = new OwnerLocks({
       ...options.ownerLocks,
@@ -318,31 +319,14 @@ export class PostgresStore implements TaskStore {
       return;
     }
     const ops = batch.map((item) => item.op);
-    const env = { nextCreatedMicros: () => this.#nextCreatedMicros(), ownerGone: this.#ownerGone };
-    let plan: ReturnType<typeof planBatch> | undefined;
-    let written: Written | undefined;
+    let outcome: Awaited<ReturnType<BatchCommitter['commit']>>;
     try {
-      // Nobody else wrote at the last look: plan now and write in one trip if that still holds.
-      if (this.#alone) {
-        plan = planBatch(this.#mirror, ops, env);
-        const tried = await commitIfUnchanged(
-          client,
-          this.#mirror,
-          plan.writes,
-          this.#now(),
-          this.#ownerGone,
-        );
-        this.#takeIn(tried.newer, true);
-        written = tried.written;
-        this.#alone = written !== undefined;
-      }
-      if (!written) {
-        const opened = openedRows(await client.query(openCommitSql(this.#mirror.revision)));
-        this.#alone = opened.length === 0;
-        this.#takeIn(opened, true);
-        plan = planBatch(this.#mirror, ops, env);
-        written = await closeCommit(client, this.#mirror, plan.writes, this.#now(), this.#ownerGone);
-      }
+      outcome = await this.#committer.commit(client, ops, {
+        nextCreatedMicros: () => this.#nextCreatedMicros(),
+        ownerGone: (owner) => this.ownerGone(owner),
+        now: () => this.#clock().getTime(),
+        takeIn: (rows) => this.#takeIn(rows, true),
+      });
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release(true);
@@ -351,17 +335,17 @@ export class PostgresStore implements TaskStore {
       return;
     }
     client.release();
-    this.#settle(batch, plan as ReturnType<typeof planBatch>, written);
+    this.#settle(batch, outcome.plan, outcome.written);
   }
 
   /** A batch written: the mirror takes our rows, each caller gets its outcome, listeners hear. */
-  #settle(batch: readonly Queued[], plan: ReturnType<typeof planBatch>, written: Written): void {
+  #settle(batch: readonly Queued[], plan: BatchPlan, written: Written): void {
     const added: string[] = [];
     const changed: string[] = [];
     if (plan.writes.size > 0) {
       for (const [id, { line, parsed }] of plan.writes) {
         (this.#mirror.has(id) ? changed : added).push(id);
-        this.#mirror.set(id, line, written.seqs.get(id), parsed);
+        this.#mirror.set(id, line, written.seqs.get(id), parsed, written.revision);
       }
       // Ours are in; a later catch-up starts after them.
       this.#mirror.revision = Math.max(this.#mirror.revision, written.revision);
@@ -373,9 +357,6 @@ export class PostgresStore implements TaskStore {
     });
     this.#emit({ added, changed, removed: [], external: false });
   }
-
-  readonly #ownerGone = (owner: string): boolean => this.ownerGone(owner);
-  #now = (): number => this.#clock().getTime();
 
   #nextCreatedMicros(): number {
     this.#lastCreated = Math.max(this.#clock().getTime() * 1000, this.#lastCreated + 1);
