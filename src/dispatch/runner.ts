@@ -164,6 +164,7 @@ export class Runner {
         slot: slot.index,
         type,
         hostSlots: launch.usable,
+        ...(launch.usable >= hostSlots.host.slots ? { allHostSlots: true } : {}),
         ...(cap === undefined ? {} : { typeCap: cap }),
         // Across loops on a store shared by machines: the store's check counts every loop's starts.
         ...(config.queue.rateLimit && startsShared(store) ? { rateLimit: config.queue.rateLimit } : {}),

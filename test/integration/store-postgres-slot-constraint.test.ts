@@ -100,6 +100,7 @@ describe('the database keeps a host within its slots', () => {
       slot: 0,
       type: 'task',
       hostSlots: 1,
+      allHostSlots: true,
       leaseMs: 60_000,
       now,
     });

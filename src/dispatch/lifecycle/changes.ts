@@ -19,6 +19,11 @@ export interface ClaimChange {
   type: string;
   /** The host's usable slots now: the claim is declined when live leases on it fill them. */
   hostSlots: number;
+  /**
+   * `hostSlots` is every slot the host has (nothing, such as GPU memory, holds some back): a
+   * store that guards the slots itself then makes the same check (see MutationContext).
+   */
+  allHostSlots?: boolean;
   /** `types.NAME.max_concurrent`: declined when that many of the type hold live leases. */
   typeCap?: number;
   /** `queue.rate_limit`: declined when the submitter's starts in the store reach it (every loop's). */

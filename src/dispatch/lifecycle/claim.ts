@@ -28,8 +28,10 @@ export function isClaimable(task: Task, owner: string, now: number, gone?: Owner
 export function claim(change: ClaimChange): Mutation {
   return (task, context) => {
     if (!isClaimable(task, change.owner, change.now, context?.ownerGone?.bind(context))) return undefined;
-    // Where the store guards slots itself, only a type's cap needs the other tasks' leases.
-    const counted = context && (!context.slotsGuarded || change.typeCap !== undefined);
+    // Where the store guards the host's slots itself, only a type's cap, or a host using fewer
+    // slots than it has, needs the other tasks' leases counted here.
+    const counted =
+      context && (!context.slotsGuarded || change.typeCap !== undefined || change.allHostSlots !== true);
     const taken = counted
       ? claimViewInCommit(context, change.now, task, change.host, change.slot, change.type)
       : { onHost: 0, slotTaken: false, ofType: 0 };
