@@ -212,10 +212,20 @@ export class StoreLock {
       storeLockChannel.publish(message);
     };
     let late = false;
-    const watch = setTimeout(() => {
+    const tooLongMs = this.options.heldTooLongMs ?? 20_000;
+    // A timer set mid-turn counts from the event loop's cached clock and may fire a little early:
+    // it waits out the rest, so the notice never says less than the limit.
+    const check = (): void => {
+      const left = since + tooLongMs - Date.now();
+      if (left > 0) {
+        watch = setTimeout(check, left);
+        watch.unref();
+        return;
+      }
       late = true;
       notice('held-too-long');
-    }, this.options.heldTooLongMs ?? 20_000);
+    };
+    let watch = setTimeout(check, tooLongMs);
     watch.unref();
     const identity = lockIdentity(this.lockPath);
     let released: Promise<void> | undefined;
