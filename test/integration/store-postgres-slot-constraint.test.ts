@@ -43,6 +43,20 @@ async function writeLeases(
   });
 }
 
+/** A claim of slot 0 of surtr, a 1-slot host, as a loop's runner makes it. */
+const claimOfSlot0 = (id: string, owner: string, now: number, leaseMs: number): ClaimChange => ({
+  op: 'claim',
+  id,
+  owner,
+  host: 'surtr',
+  slot: 0,
+  type: 'task',
+  hostSlots: 1,
+  allHostSlots: true,
+  leaseMs,
+  now,
+});
+
 const rowCount = (url: string) =>
   withClient(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM ygg_issues')).rows[0].n));
 
@@ -92,18 +106,7 @@ describe('the database keeps a host within its slots', () => {
     await a.update(note.id, (t) => ({ ...t, notes: 'from a' }));
     await b.update(note.id, (t) => ({ ...t, notes: `${t.notes} and b` }));
     const now = a.sharedClock.now();
-    const claim = (id: string, owner: string): ClaimChange => ({
-      op: 'claim',
-      id,
-      owner,
-      host: 'surtr',
-      slot: 0,
-      type: 'task',
-      hostSlots: 1,
-      allHostSlots: true,
-      leaseMs: 60_000,
-      now,
-    });
+    const claim = (id: string, owner: string) => claimOfSlot0(id, owner, now, 60_000);
     expect(await applyChange(a, claim(x.id, 'loop-a'))).toBeDefined();
     // b has not seen a's claim: its plan takes slot 0 for y, the database refuses that commit, and
     // b plans again under the lock, where a's lease is counted.
@@ -132,17 +135,7 @@ describe('the database keeps a host within its slots', () => {
     const a = await store.add({ title: 'a' });
     const b = await store.add({ title: 'b' });
     const now = store.sharedClock.now();
-    const claim = (id: string, owner: string, at: number): ClaimChange => ({
-      op: 'claim',
-      id,
-      owner,
-      host: 'surtr',
-      slot: 0,
-      type: 'task',
-      hostSlots: 1,
-      leaseMs: 1_000,
-      now: at,
-    });
+    const claim = (id: string, owner: string, at: number) => claimOfSlot0(id, owner, at, 1_000);
     const first = await applyChange(store, claim(a.id, 'loop-1', now - 5_000));
     expect(first).toBeDefined(); // its lease lapsed 4 s ago
     expect(await applyChange(store, claim(b.id, 'loop-2', now))).toBeDefined();
