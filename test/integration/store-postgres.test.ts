@@ -121,6 +121,27 @@ describe('PostgreSQL store', () => {
     expect(a.get(task.id)?.metadata).toEqual({ n: 50 });
   });
 
+  it('a change planned on a stale copy of its row is planned again: no update is lost', async () => {
+    const dir = await testDir('pg-stale-row');
+    const url = await server.newDatabase();
+    await using a = await open(url, dir);
+    await using b = await open(url, dir);
+    const task = await a.add({ title: 'counter', metadata: { n: 0 } });
+    const other = await a.add({ title: 'other' });
+    await b.refresh();
+    // b commits once while a writes beside it: from then on b plans before the lock, guarding
+    // each batch by the rows it changes.
+    await a.update(other.id, (t) => ({ ...t, notes: 'a' }));
+    await b.update(other.id, (t) => ({ ...t, notes: `${t.notes}b` }));
+    const bump = (t: Task) => ({ ...t, metadata: { n: ((t.metadata as { n: number }).n ?? 0) + 1 } });
+    await a.update(task.id, bump);
+    // b's copy of the row still says 0; its change is planned again on the database's row.
+    expect((await b.update(task.id, bump))?.metadata).toEqual({ n: 2 });
+    await a.refresh();
+    expect(a.get(task.id)?.metadata).toEqual({ n: 2 });
+    expect(a.get(other.id)?.notes).toBe('ab');
+  });
+
   it('a mutation sees other stores’ tasks from the database, not a stale mirror', async () => {
     const dir = await testDir('pg-context');
     const url = await server.newDatabase();
