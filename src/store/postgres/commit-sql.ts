@@ -6,9 +6,8 @@
  * - open: BEGIN, take the store's write lock, read the rows newer than the mirror;
  * - close: free slots whose lease lapsed, take a revision, upsert the rows, NOTIFY; COMMIT.
  *
- * A store that nobody else wrote to since its last commit (one dispatcher, or a quiet spell)
- * commits in one trip instead (`commitIfUnchanged`): the same statements, planned before the lock
- * and written only if the database still is what the plan read.
+ * A batch planned before the lock commits in one trip instead (`commitIfUnchanged`): the same
+ * statements, written only if what the plan read is unchanged (see batch-commit.ts for when).
  *
  * The simple protocol has no parameters. What goes into the text is whole numbers ygg made, and
  * JSON in dollar quotes (`dollarQuoted`), which PostgreSQL reads as it is. On a machine with the
