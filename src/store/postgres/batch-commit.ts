@@ -71,6 +71,8 @@ export class BatchCommitter {
     ops: readonly BatchOp[],
     env: BatchCommitEnv,
   ): Promise<{ plan: BatchPlan; written: Written } | undefined> {
+    // An add reads every id: among other writers its plan would not hold, so it is not made twice.
+    if (!this.#alone && ops.some((op) => op.kind === 'add')) return undefined;
     const plan = planBatch(this.mirror, ops, { ...env, slotsGuarded: true });
     if (plan.readOthers && !this.#alone) return undefined;
     // Alone, "no row changed" is the cheaper check (one index probe), and it holds.
