@@ -22,6 +22,9 @@ afterAll(async () => {
 const open = async (url: string, dir: string) =>
   PostgresStore.open({ url, runtimeDir: join(dir, '.ygg'), pollIntervalMs: 60_000 });
 
+/** Adds one to a task's `metadata.n`: a change that loses an update if planned on a stale row. */
+const bump = (t: Task) => ({ ...t, metadata: { n: ((t.metadata as { n: number }).n ?? 0) + 1 } });
+
 /** Resolves with the first change a store's watcher reports that satisfies `match`. */
 const nextChange = (store: PostgresStore, match: (c: StoreChange) => boolean) =>
   new Promise<StoreChange>((resolve) => {
@@ -113,7 +116,6 @@ describe('PostgreSQL store', () => {
     await using b = await open(url, dir);
     const task = await a.add({ title: 'counter', metadata: { n: 0 } });
     await b.refresh();
-    const bump = (t: Task) => ({ ...t, metadata: { n: ((t.metadata as { n: number }).n ?? 0) + 1 } });
     await Promise.all(
       Array.from({ length: 50 }, (_, i) => ((i % 2 === 0 ? a : b) as PostgresStore).update(task.id, bump)),
     );
@@ -133,7 +135,6 @@ describe('PostgreSQL store', () => {
     // each batch by the rows it changes.
     await a.update(other.id, (t) => ({ ...t, notes: 'a' }));
     await b.update(other.id, (t) => ({ ...t, notes: `${t.notes}b` }));
-    const bump = (t: Task) => ({ ...t, metadata: { n: ((t.metadata as { n: number }).n ?? 0) + 1 } });
     await a.update(task.id, bump);
     // b's copy of the row still says 0; its change is planned again on the database's row.
     expect((await b.update(task.id, bump))?.metadata).toEqual({ n: 2 });
