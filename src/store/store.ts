@@ -199,8 +199,14 @@ export interface TaskStore extends AsyncDisposable {
    * missing or the mutation declined. Updates queued in the same short window share one commit.
    */
   update(id: string, mutation: Mutation): Promise<Task | undefined>;
-  /** Append a new task with a bd-style hash id using the file's prefix. */
-  add(task: NewTask): Promise<Task>;
+  /**
+   * Append a new task with a bd-style hash id using the file's prefix. `handedOff`: a command
+   * handed this add to this store's loop (the file store writes it to its journal, as the
+   * command's own write would have gone, never to the Beads file alone).
+   */
+  add(task: NewTask, options?: { handedOff?: boolean }): Promise<Task>;
+  /** Reads now what other writers changed (the file store; a database store reads on demand). */
+  refresh?(): Promise<void>;
   /** Resolves once everything queued is on disk. */
   flush(): Promise<void>;
   /** Listen for changes, ours and other writers'. Returns an unsubscribe function. */

@@ -176,10 +176,11 @@ export class BeadsJsonlStore implements TaskStore {
     return this.#enqueue<Task | undefined>((settle) => ({ kind: 'update', id, mutation, settle }));
   }
 
-  add(task: NewTask): Promise<Task> {
+  add(task: NewTask, options: { handedOff?: boolean } = {}): Promise<Task> {
     const refused = newTaskProblem(task);
     if (refused) return Promise.reject(refused);
-    return this.#enqueue<Task>((settle) => ({ kind: 'add', input: task, settle }));
+    const handedOff = options.handedOff === true;
+    return this.#enqueue<Task>((settle) => ({ kind: 'add', input: task, handedOff, settle }));
   }
 
   /** Writes the whole file again even when nothing changed (it comes out byte for byte the same). */

@@ -19,7 +19,8 @@ export interface Settle {
 
 export type StoreOp =
   | { kind: 'update'; id: string; mutation: Mutation; settle: Settle }
-  | { kind: 'add'; input: NewTask; settle: Settle }
+  /** `handedOff`: a command's add taken by this loop; it goes to the journal (see Committer). */
+  | { kind: 'add'; input: NewTask; handedOff?: boolean; settle: Settle }
   /** Puts back a line this store added that a stale writer dropped (only if the id is missing). */
   | { kind: 'restore-line'; id: string; line: Buffer; settle: Settle };
 

@@ -101,7 +101,8 @@ export class Committer {
           settle(taken, plan.results);
           return;
         }
-        const route = this.#route(plan, carried, fold);
+        const handedOff = taken.some((op) => op.kind === 'add' && op.handedOff === true);
+        const route = this.#route(plan, carried, fold, handedOff);
         const written =
           route === 'append'
             ? await this.#append(plan)
@@ -150,13 +151,19 @@ export class Committer {
    * costs its own bytes, not the file's (large batches go through a rename, so that a crash
    * mid-write cannot leave part of them). In journal mode the rest is appended to the journal;
    * otherwise, and for a fold, carried lines or a forced write, the file is rewritten (taking
-   * along what the journal holds).
+   * along what the journal holds). A command's adds handed to this loop (`handedOff`) go to the
+   * journal, as the command's own write would have.
    */
-  #route(plan: Plan, carried: readonly Buffer[], fold: boolean): 'append' | 'journal' | 'rewrite' {
+  #route(
+    plan: Plan,
+    carried: readonly Buffer[],
+    fold: boolean,
+    handedOff: boolean,
+  ): 'append' | 'journal' | 'rewrite' {
     const { file, lock } = this.context;
     if (carried.length > 0 || this.forceWrite || fold || !file.fileId || lock.compromised) return 'rewrite';
     if (plan.writes.length === 0) return 'rewrite';
-    if (this.handOff) return 'journal';
+    if (this.handOff || (handedOff && this.journalMode)) return 'journal';
     if (plan.writes.every((w) => !w.before)) {
       const bytes = plan.writes.reduce((n, w) => n + w.after.length + 1, 0);
       if (bytes <= maxAppendBytes) return 'append';
