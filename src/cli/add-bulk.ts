@@ -7,10 +7,10 @@
 import type { YggConfig } from '../config/types.js';
 import { YggError } from '../errors.js';
 import { readSeenModels, type SeenModels } from '../hosts/model/local-models.js';
-import { hasQueueLimits, type QueueLimits, queuedStatuses } from '../schedule/backpressure.js';
 import type { NewTask } from '../store/store.js';
-import { submitterOf, type Task } from '../store/task.js';
+import type { Task } from '../store/task.js';
 import { plural } from '../text/plural.js';
+import { commitAdds } from './add-commit.js';
 import { type LineFields, type LineProblem, parseTaskLines } from './add-lines.js';
 import { modelWarning } from './add-model-check.js';
 import {
@@ -21,26 +21,17 @@ import {
   queueConfigOrWarning,
   safeUserName,
 } from './add-task.js';
-import { handOffToLiveLoop } from './hand-off.js';
 import { usingStore } from './store-options.js';
 
 /** `ygg add`'s options without the title: they apply to every line, which may override them. */
+export { BulkQueueFullError } from '../schedule/batch-backpressure.js';
+
 export type BulkAddOptions = Omit<AddOptions, 'title'>;
 
 export interface BulkAdded {
   /** The tasks added, in input order, with the line each came from. */
   added: Array<{ line: number; task: Task }>;
   warnings: string[];
-}
-
-/** The batch does not fit under `queue.max_size` or `queue.max_per_submitter`; nothing was added. */
-export class BulkQueueFullError extends YggError {
-  override readonly name: string = 'BulkQueueFullError';
-  constructor(message: string, limit: string) {
-    super(message, {
-      hint: `Send fewer tasks, try again once some finish, or raise queue.${limit} in hosts.yaml (\`ygg config check\` validates it).`,
-    });
-  }
 }
 
 /** How many problems an error lists before it counts the rest. */
@@ -74,7 +65,6 @@ export async function addFromLines(
     });
 
   return usingStore(options, async (store) => {
-    await handOffToLiveLoop(store);
     const warnings: string[] = [];
     const config = await queueConfigOrWarning(options, store, warnings);
     // Checked even when some lines are already bad, so that one error lists every bad line.
@@ -86,10 +76,13 @@ export async function addFromLines(
     problems.push(...(await unknownHandlers(inputs, config)));
     throwProblems(source, problems);
 
-    const limits = config?.queue;
-    if (limits && hasQueueLimits(limits)) guardBatch(inputs, limits);
     if (config) warnings.push(...modelWarnings(inputs, config, readSeenModels(store.runtimeDir)));
-    const settled = await Promise.allSettled(inputs.map(({ input }) => store.add(input)));
+    const settled = await commitAdds(
+      store,
+      inputs.map(({ input }) => input),
+      config?.queue,
+      true,
+    );
     const added = settled.flatMap((s, i) =>
       s.status === 'fulfilled' ? [{ line: inputs[i]?.line ?? 0, task: s.value }] : [],
     );
@@ -157,59 +150,6 @@ async function unknownHandlers(
       line,
       message: `no handler plugin named ${options.handler} (known: ${known})`,
     }));
-}
-
-/**
- * Makes the batch's first add check, at commit time and under the write lock, that the whole
- * batch fits; every other add of the batch follows its verdict. A commit that is planned again
- * (another writer came first) asks the first add again, so the verdict is always fresh.
- */
-function guardBatch(inputs: ReadonlyArray<{ input: NewTask }>, limits: QueueLimits): void {
-  const wanted = new Map<string, number>();
-  for (const { input } of inputs) {
-    const submitter = input.created_by ?? 'anonymous';
-    wanted.set(submitter, (wanted.get(submitter) ?? 0) + 1);
-  }
-  let verdict: Error | undefined | null = null;
-  inputs.forEach(({ input }, i) => {
-    input.precondition = (current) => {
-      if (i === 0 || verdict === null)
-        verdict = batchRefusal(current.tasks(queuedStatuses), wanted, inputs.length, limits);
-      return verdict;
-    };
-  });
-}
-
-/** Why `total` new tasks (`wanted` per submitter) may not join the queued ones, if they may not. */
-export function batchRefusal(
-  queued: readonly Task[],
-  wanted: ReadonlyMap<string, number>,
-  total: number,
-  limits: QueueLimits,
-): BulkQueueFullError | undefined {
-  const perSubmitter = new Map<string, number>();
-  for (const task of queued) {
-    const submitter = submitterOf(task);
-    perSubmitter.set(submitter, (perSubmitter.get(submitter) ?? 0) + 1);
-  }
-  if (limits.maxSize !== undefined && queued.length + total > limits.maxSize) {
-    const room = Math.max(0, limits.maxSize - queued.length);
-    return new BulkQueueFullError(
-      `the queue has room for ${room} of these ${plural(total, 'task')}: ${plural(queued.length, 'open task')}, queue.max_size is ${limits.maxSize}`,
-      'max_size',
-    );
-  }
-  if (limits.maxPerSubmitter !== undefined) {
-    for (const [submitter, count] of wanted) {
-      const mine = perSubmitter.get(submitter) ?? 0;
-      if (mine + count > limits.maxPerSubmitter)
-        return new BulkQueueFullError(
-          `${submitter} has ${plural(mine, 'open task')} and would add ${count}, queue.max_per_submitter is ${limits.maxPerSubmitter}`,
-          'max_per_submitter',
-        );
-    }
-  }
-  return undefined;
 }
 
 function sourceName(source: string): string {

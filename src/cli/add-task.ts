@@ -7,14 +7,13 @@ import { durationTextHint, parseDurationText } from '../config/units.js';
 import { type ControlPlace, readControl } from '../dispatch/control.js';
 import { noSuchTask, UsageError, YggError } from '../errors.js';
 import { readSeenModels } from '../hosts/model/local-models.js';
-import { hasQueueLimits, queuedStatuses, refusal } from '../schedule/backpressure.js';
 import { type QueuePlace, queuePlace } from '../schedule/position.js';
 import type { NewTask } from '../store/store.js';
 import type { Task } from '../store/task.js';
 import { plural } from '../text/plural.js';
+import { commitAdds } from './add-commit.js';
 import { cachedConfig } from './add-config.js';
 import { modelWarning } from './add-model-check.js';
-import { handOffToLiveLoop } from './hand-off.js';
 import { type StoreCommandOptions, usingStore } from './store-options.js';
 
 export interface AddOptions extends StoreCommandOptions {
@@ -135,7 +134,6 @@ export async function addCommand(options: AddOptions): Promise<Task> {
  */
 export async function addToQueue(options: AddOptions): Promise<AddedTask> {
   return usingStore(options, async (store) => {
-    await handOffToLiveLoop(store);
     const warnings: string[] = [];
     const config = await queueConfigOrWarning(options, store, warnings);
     const input = newTaskFrom(options);
@@ -145,15 +143,14 @@ export async function addToQueue(options: AddOptions): Promise<AddedTask> {
       const unrunnable = modelWarning({ task: input, ...handlerOf(input), config, seen });
       if (unrunnable) warnings.push(unrunnable);
     }
-    const submitter = input.created_by ?? 'anonymous';
-    if (config && hasQueueLimits(config.queue))
-      input.precondition = (current) => refusal(current.tasks(queuedStatuses), submitter, config.queue);
     for (const id of options.blockedBy ?? []) {
       if (!store.get(id)) {
         throw noSuchTask(id, store.path, `--blocked-by ${id}: no such task`);
       }
     }
-    const task = await store.add(input);
+    const [written] = await commitAdds(store, [input], config?.queue, false);
+    if (written?.status !== 'fulfilled') throw written?.reason;
+    const task = written.value;
     const paused = await pausedNote(store, 1);
     if (paused) warnings.push(paused);
     if (!config) return { task, warnings };

@@ -27,6 +27,7 @@ import { InProgressTasks } from './candidates.js';
 import { type Clock, systemClock } from './clock.js';
 import { ControlWatcher } from './control-watcher.js';
 import type { DispatchExtensions, PassView } from './extensions.js';
+import { AddIntake } from './intake/server.js';
 import { loopOwner } from './owner.js';
 import { type PassContext, runPass } from './pass.js';
 import type { HostSignals } from './pass-input.js';
@@ -58,6 +59,8 @@ export interface LoopOptions extends DispatchExtensions, HostSignals {
   concurrency?: number;
   random?: () => number;
   log?: HandlerLogger;
+  /** Take adds from commands on this machine over a socket (the file store; default on, see intake/). */
+  intake?: boolean;
 }
 
 const silentLogger: HandlerLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -186,6 +189,12 @@ export class Loop implements PassView {
       // Free GPU memory changed: a vram-bound type may fit again.
       this.bus.on('gpu:sample', () => this.kick()),
     );
+    if (this.store.handOffToLoop && this.#options.intake !== false) {
+      const intake = await AddIntake.open(this.store, (task) =>
+        this.bus.emit('task:added', { taskId: task.id, via: 'intake' }),
+      );
+      if (intake) this.#cleanups.push(() => intake.close());
+    }
     this.#pollTimer = this.clock.setInterval(
       () => void this.#control.reload(),
       this.#config.queue.pollIntervalMs,

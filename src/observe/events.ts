@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 
 /** Every event ygg emits, with its payload. Logs, metrics, the status server and tests listen. */
 export interface YggEvents {
+  /** A command on this machine handed the task to this loop (the add intake), which wrote it. */
+  'task:added': { taskId: string; via: 'intake' };
   'task:ready': { taskId: string; type: string; priority: number };
   'task:unroutable': { taskId: string; type: string; reason: string };
   'task:claimed': { taskId: string; type: string; host: string; attempt: number; waitMs: number };

@@ -5,6 +5,7 @@ import type { EventBus, YggEventName, YggEvents } from './events.js';
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 const levels: Partial<Record<YggEventName, Level>> = {
+  'task:added': 'info',
   'task:ready': 'debug',
   'task:unroutable': 'warn',
   'task:claimed': 'debug',

@@ -1,0 +1,118 @@
+/**
+ * The loop's side of the add intake (see protocol.ts): a unix socket, owner-only, in the store's
+ * runtime folder. Each request's tasks are added by the loop's own store in one commit, with the
+ * queue limits the command found checked under the lock as `ygg add` checks them, and the reply
+ * is sent once that commit is durable.
+ */
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { z } from 'zod';
+import { guardAdds } from '../../schedule/batch-backpressure.js';
+import type { NewTask, TaskStore } from '../../store/store.js';
+import type { Task } from '../../store/task.js';
+import {
+  type IntakeReply,
+  type IntakeRequest,
+  intakeDir,
+  maxSocketPathBytes,
+  newIntakeSocketPath,
+  toWire,
+} from './protocol.js';
+
+/** A request larger than this is refused (a bulk add of 10,000 tasks is a few MB). */
+const maxRequestBytes = 64 * 1024 * 1024;
+
+const limitSchema = z.number().int().nonnegative().optional();
+const requestSchema = z.object({
+  tasks: z.array(z.object({ title: z.string() }).passthrough()).min(1),
+  limits: z.object({ maxSize: limitSchema, maxPerSubmitter: limitSchema }).optional(),
+  batch: z.boolean(),
+});
+
+export class AddIntake {
+  private constructor(
+    readonly path: string,
+    readonly server: Server,
+  ) {}
+
+  /**
+   * Listens for this loop's store, or returns undefined where no socket can be made (a runtime
+   * folder so deep that the path does not fit in a socket address, a read-only folder): commands
+   * then write as they do without a loop's intake.
+   */
+  static async open(store: TaskStore, onAdded: (task: Task) => void): Promise<AddIntake | undefined> {
+    const path = newIntakeSocketPath(store.runtimeDir);
+    if (Buffer.byteLength(path) > maxSocketPathBytes) return undefined;
+    try {
+      mkdirSync(intakeDir(store.runtimeDir), { recursive: true, mode: 0o700 });
+      unlinkSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+    }
+    const server = createServer();
+    const intake = new AddIntake(path, server);
+    server.on('connection', (socket) => serve(socket, store, onAdded));
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      // Owner-only before anyone can connect: the umask makes the socket, chmod narrows it.
+      server.listen(path, () => resolve(true));
+    });
+    if (!listening) return undefined;
+    try {
+      chmodSync(path, 0o600);
+    } catch {
+      intake.close();
+      return undefined;
+    }
+    return intake;
+  }
+
+  /** Stops taking requests (those in flight still get their reply) and removes the socket. */
+  close(): void {
+    this.server.close();
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Reads one request line, answers it, and ends the connection. */
+function serve(socket: Socket, store: TaskStore, onAdded: (task: Task) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  socket.on('error', () => socket.destroy());
+  const onData = (chunk: Buffer) => {
+    const end = chunk.indexOf(10);
+    chunks.push(end < 0 ? chunk : chunk.subarray(0, end));
+    size += chunk.length;
+    if (end < 0 && size <= maxRequestBytes) return;
+    socket.off('data', onData);
+    const reply = end < 0 ? tooLarge() : handle(Buffer.concat(chunks), store, onAdded);
+    void reply
+      .catch((error: unknown): IntakeReply => ({ error: toWire(error) }))
+      .then((answer) => socket.end(`${JSON.stringify(answer)}\n`));
+  };
+  socket.on('data', onData);
+}
+
+async function tooLarge(): Promise<IntakeReply> {
+  return { error: toWire(new Error(`a request over ${maxRequestBytes} bytes`)) };
+}
+
+async function handle(bytes: Buffer, store: TaskStore, onAdded: (task: Task) => void): Promise<IntakeReply> {
+  let request: IntakeRequest;
+  try {
+    request = requestSchema.parse(JSON.parse(bytes.toString('utf8'))) as IntakeRequest;
+  } catch (error) {
+    return { error: toWire(new Error(`a request that is not an add: ${(error as Error).message}`)) };
+  }
+  const inputs = request.tasks.map((task) => ({ ...task }) as NewTask);
+  guardAdds(inputs, request.limits, request.batch);
+  const settled = await Promise.allSettled(inputs.map((input) => store.add(input, { handedOff: true })));
+  for (const s of settled) if (s.status === 'fulfilled') onAdded(s.value);
+  return {
+    results: settled.map((s) => (s.status === 'fulfilled' ? { task: s.value } : { error: toWire(s.reason) })),
+  };
+}
