@@ -17,11 +17,12 @@
  *
  * Options: --json, --rounds=N (default 7), --tasks=N (default 10000), --no-build.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCli } from './lib/build-cli.js';
 import { table } from './lib/table.js';
 import { percentile } from './lib/workspace.js';
 
@@ -102,18 +103,7 @@ export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 7);
   const tasks = Number(args.find((a) => a.startsWith('--tasks='))?.slice(8) ?? 10_000);
-  if (!args.includes('--no-build')) {
-    const build = spawnSync(
-      process.execPath,
-      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: root,
-        // tsc reports on stdout: keep it off ours, which --json keeps for one JSON object.
-        stdio: ['ignore', 2, 2],
-      },
-    );
-    if (build.status !== 0) throw new Error('the build failed; fix it or run with --no-build');
-  }
+  if (!args.includes('--no-build')) buildCli();
   const parent = await mkdtemp(join(tmpdir(), 'ygg-bench-cli-'));
   let loop: ReturnType<typeof spawn> | undefined;
   try {

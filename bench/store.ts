@@ -9,11 +9,12 @@
  * `loop_rss_mb_<size>` (`loop_rss_mb_100k`), the median of its RSS sampled while it ran beside
  * it. --no-loop skips it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCli } from './lib/build-cli.js';
 import { generateBeadsFile } from './store-parts/generate.js';
 import { type LoopRss, measureLoopRss } from './store-parts/loop-rss.js';
 
@@ -60,16 +61,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** `1k`, `10k`, `100k`, else the number itself. */
 const sizeLabel = (n: number) => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
-
-function buildCli(): void {
-  const build = spawnSync(
-    process.execPath,
-    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    // tsc reports on stdout: keep it off ours, which --json keeps for one JSON object.
-    { cwd: root, stdio: ['ignore', 2, 2] },
-  );
-  if (build.status !== 0) throw new Error('the build failed; fix it or run with --no-build');
-}
 
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
