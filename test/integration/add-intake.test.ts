@@ -4,9 +4,12 @@
  * without it, and a socket left by a killed loop or a loop that dies mid-request never loses an
  * add silently.
  */
+
+import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runYgg } from '../helpers/cli.js';
@@ -22,6 +25,9 @@ const hostsYaml = (queue = '') => `hosts:
     sandbox:
       enabled: false
 ${queue}`;
+
+const thisMachine = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const otherMachine = thisMachine === '00000000' ? '11111111' : '00000000';
 
 const intake = (dir: string) => join(dir, '.ygg', 'intake');
 const sockets = (dir: string) => {
@@ -92,7 +98,7 @@ describe('the add intake of a running loop', () => {
     expect((await readTasks(store)).map((t) => t.title).sort()).toEqual(['one', 'two']);
   });
 
-  it('a socket left by a killed loop: `ygg add` writes the store itself and removes it', {
+  it('a socket left by a killed loop: `ygg add` writes the store itself and removes it; another machine’s stays', {
     timeout: 120_000,
   }, async () => {
     const dir = await queueDir('add-intake-killed', hostsYaml());
@@ -101,11 +107,14 @@ describe('the add intake of a running loop', () => {
     loop.child.kill('SIGKILL');
     await loop.exited;
     expect(sockets(dir)).toHaveLength(1);
+    // A loop of another machine on a shared disk: not this machine's to use or remove.
+    const elsewhere = `${Date.now()}-${otherMachine}-1-1.sock`;
+    await writeFile(join(intake(dir), elsewhere), '');
 
     const added = await runYgg(['add', 'after the loop died', '--', 'true'], { cwd: dir });
     expect(added.code, added.stderr).toBe(0);
     expect(await readFile(store, 'utf8')).toContain(added.stdout.trim());
-    expect(sockets(dir)).toEqual([]);
+    expect(sockets(dir)).toEqual([elsewhere]);
   });
 
   it('a loop that takes the request and dies before answering: an error that says the task may be in', async () => {
@@ -113,7 +122,7 @@ describe('the add intake of a running loop', () => {
     await mkdir(intake(dir), { recursive: true, mode: 0o700 });
     // Something listening that reads the request and drops the connection, as a loop killed mid-add.
     const server = createServer((socket) => socket.once('data', () => socket.destroy()));
-    const path = join(intake(dir), `${Date.now()}-1-1.sock`);
+    const path = join(intake(dir), `${Date.now()}-${thisMachine}-${process.pid}-1.sock`);
     await new Promise<void>((resolve) => server.listen(path, resolve));
     try {
       const added = await runYgg(['add', 'maybe', '--', 'true'], { cwd: dir });

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { YggError } from '../../errors.js';
 import type { Task } from '../../store/task.js';
-import { fromWire, type IntakeReply, type IntakeRequest, intakeDir, newestFirst } from './protocol.js';
+import { fromWire, type IntakeReply, type IntakeRequest, intakeDir, ownSockets } from './protocol.js';
 
 /** How long a loop may take to answer: its commit may wait for the store's lock (60 s at most). */
 const replyTimeoutMs = 120_000;
@@ -22,15 +22,15 @@ export async function addThroughLoop(
   request: IntakeRequest,
 ): Promise<Array<PromiseSettledResult<Task>> | undefined> {
   const dir = intakeDir(runtimeDir);
-  let names: string[];
+  let sockets: Array<{ name: string; pid: number }>;
   try {
-    names = newestFirst(readdirSync(dir));
+    sockets = ownSockets(readdirSync(dir));
   } catch {
     return undefined;
   }
   const line = `${JSON.stringify(request)}\n`;
-  for (const name of names) {
-    const reply = await exchange(join(dir, name), line);
+  for (const { name, pid } of sockets) {
+    const reply = await exchange(join(dir, name), pid, line);
     if (reply === undefined) continue;
     if ('error' in reply) throw fromWire(reply.error);
     return reply.results.map((result) =>
@@ -43,7 +43,7 @@ export async function addThroughLoop(
 }
 
 /** One request and its reply; undefined when nobody listens there (a dead loop's socket is removed). */
-function exchange(path: string, line: string): Promise<IntakeReply | undefined> {
+function exchange(path: string, pid: number, line: string): Promise<IntakeReply | undefined> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let connected = false;
@@ -62,8 +62,9 @@ function exchange(path: string, line: string): Promise<IntakeReply | undefined> 
     socket.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (connected) return reject(error instanceof YggError ? error : lost(`failed: ${error.message}`));
-      // A socket left by a loop that was killed: nobody listens.
-      if (error.code === 'ECONNREFUSED') {
+      // A socket left by a loop that was killed: nobody listens, and its process is gone (a live
+      // one refuses only in the instant between making its socket and listening on it).
+      if (error.code === 'ECONNREFUSED' && !alive(pid)) {
         try {
           unlinkSync(path);
         } catch {
@@ -83,4 +84,13 @@ function exchange(path: string, line: string): Promise<IntakeReply | undefined> 
       }
     });
   });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -8,6 +8,8 @@
  * One request per connection, one JSON line each way. Queue limits travel as data: the loop
  * checks them under its lock with the same rules `ygg add` uses (see server.ts).
  */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { YggError } from '../../errors.js';
 import { QueueFullError, type QueueLimits } from '../../schedule/backpressure.js';
@@ -51,19 +53,26 @@ export const maxSocketPathBytes = 107;
 
 let opened = 0;
 
+/** This machine in a socket's name: a runtime folder on a shared disk holds other machines' sockets too. */
+const machine = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
 /**
- * A new socket's path, named by when it opened, the process and a count, so that a dead loop's
- * file never names a live one and the newest sorts first (see `newestFirst`).
+ * A new socket's path: `<opened ms>-<machine>-<pid>-<count>.sock`, so that a dead loop's file
+ * never names a live one, the newest sorts first and each machine finds its own (`ownSockets`).
  */
 export function newIntakeSocketPath(runtimeDir: string): string {
   opened += 1;
-  return join(intakeDir(runtimeDir), `${Date.now()}-${process.pid}-${opened}.sock`);
+  return join(intakeDir(runtimeDir), `${Date.now()}-${machine}-${process.pid}-${opened}.sock`);
 }
 
-/** Socket file names, the most recently opened first. */
-export function newestFirst(names: readonly string[]): string[] {
-  const openedAt = (name: string) => Number.parseInt(name, 10) || 0;
-  return names.filter((name) => name.endsWith('.sock')).sort((a, b) => openedAt(b) - openedAt(a));
+/** This machine's sockets among the file names, the most recently opened first, with their loop's pid. */
+export function ownSockets(names: readonly string[]): Array<{ name: string; pid: number }> {
+  const own: Array<{ name: string; pid: number; openedAt: number }> = [];
+  for (const name of names) {
+    const parts = /^(\d+)-([0-9a-f]{8})-(\d+)-\d+\.sock$/.exec(name);
+    if (parts?.[2] === machine) own.push({ name, pid: Number(parts[3]), openedAt: Number(parts[1]) });
+  }
+  return own.sort((a, b) => b.openedAt - a.openedAt).map(({ name, pid }) => ({ name, pid }));
 }
 
 export function toWire(error: unknown): WireError {
