@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,42 @@ describe('the add intake of a running loop', () => {
     await loop.stop();
     expect(sockets(dir)).toEqual([]);
     expect((await readTasks(store)).filter((t) => t.id === id)).toHaveLength(1);
+  });
+
+  it('answers a request that is not an add with why, and goes on taking adds', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = await queueDir('add-intake-garbage', hostsYaml());
+    const store = join(dir, '.beads', 'issues.jsonl');
+    const loop = await runningLoop(dir);
+    const path = join(intake(dir), sockets(dir)[0] as string);
+    const ask = (line: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(path, () => socket.write(line));
+        let reply = '';
+        socket.on('data', (chunk) => {
+          reply += chunk;
+        });
+        socket.on('end', () => resolve(reply));
+        socket.on('error', reject);
+      });
+    expect(await ask('not json\n')).toMatch(/"error".*a request that is not an add/);
+    // A field `ygg add` never sends (an id of one's choosing) is refused, not written.
+    const chosen = await ask(
+      `${JSON.stringify({ tasks: [{ title: 't', id: 'ygg-mine' }], batch: false })}\n`,
+    );
+    expect(chosen).toMatch(/a request that is not an add.*id/s);
+    expect(JSON.parse(await ask(`${JSON.stringify({ tasks: [{ title: '' }], batch: false })}\n`))).toEqual({
+      results: [
+        { error: { name: 'YggError', message: 'a task needs a title', hint: 'Pass a non-empty title.' } },
+      ],
+    });
+
+    const added = await runYgg(['add', 'after the garbage', '--', 'true'], { cwd: dir });
+    expect(added.code, added.stderr).toBe(0);
+    await loop.logged((l) => l.event === 'task:added' && l.task_id === added.stdout.trim(), 30_000);
+    await loop.stop();
+    expect((await readTasks(store)).map((t) => t.title)).toEqual(['after the garbage']);
   });
 
   it('holds queue.max_size for one add and for a batch, with exit 75 and nothing written', {

@@ -21,11 +21,28 @@ import {
 
 /** A request larger than this is refused (a bulk add of 10,000 tasks is a few MB). */
 const maxRequestBytes = 64 * 1024 * 1024;
+/** A connection that sends no whole request for this long is closed (its commit may take longer). */
+const requestTimeoutMs = 30_000;
 
+/** A new task as `ygg add` builds it (store.ts's NewTask without its precondition); nothing else. */
+const taskSchema = z.strictObject({
+  title: z.string(),
+  description: z.string().optional(),
+  design: z.string().optional(),
+  acceptance_criteria: z.string().optional(),
+  priority: z.number().optional(),
+  issue_type: z.string().optional(),
+  labels: z.array(z.string()).optional(),
+  assignee: z.string().optional(),
+  owner: z.string().optional(),
+  created_by: z.string().optional(),
+  dependencies: z.array(z.object({ depends_on_id: z.string(), type: z.string() })).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
 const limitSchema = z.number().int().nonnegative().optional();
-const requestSchema = z.object({
-  tasks: z.array(z.object({ title: z.string() }).passthrough()).min(1),
-  limits: z.object({ maxSize: limitSchema, maxPerSubmitter: limitSchema }).optional(),
+const requestSchema = z.strictObject({
+  tasks: z.array(taskSchema).min(1),
+  limits: z.strictObject({ maxSize: limitSchema, maxPerSubmitter: limitSchema }).optional(),
   batch: z.boolean(),
 });
 
@@ -83,12 +100,14 @@ function serve(socket: Socket, store: TaskStore, onAdded: (task: Task) => void):
   const chunks: Buffer[] = [];
   let size = 0;
   socket.on('error', () => socket.destroy());
+  socket.setTimeout(requestTimeoutMs, () => socket.destroy());
   const onData = (chunk: Buffer) => {
     const end = chunk.indexOf(10);
     chunks.push(end < 0 ? chunk : chunk.subarray(0, end));
     size += chunk.length;
     if (end < 0 && size <= maxRequestBytes) return;
     socket.off('data', onData);
+    socket.setTimeout(0);
     const reply = end < 0 ? tooLarge() : handle(Buffer.concat(chunks), store, onAdded);
     void reply
       .catch((error: unknown): IntakeReply => ({ error: toWire(error) }))
@@ -106,7 +125,8 @@ async function handle(bytes: Buffer, store: TaskStore, onAdded: (task: Task) => 
   try {
     request = requestSchema.parse(JSON.parse(bytes.toString('utf8'))) as IntakeRequest;
   } catch (error) {
-    return { error: toWire(new Error(`a request that is not an add: ${(error as Error).message}`)) };
+    const why = error instanceof z.ZodError ? z.prettifyError(error) : (error as Error).message;
+    return { error: toWire(new Error(`a request that is not an add: ${why}`)) };
   }
   const inputs = request.tasks.map((task) => ({ ...task }) as NewTask);
   guardAdds(inputs, request.limits, request.batch);
