@@ -66,6 +66,7 @@ describe('CLI start-up loads what the command needs', () => {
         'registry.js',
         'add.js',
         'add-task.js',
+        'add-commit.js',
         'add-config.js',
         'add-model-check.js',
         'store-options.js',
