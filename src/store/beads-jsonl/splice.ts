@@ -26,7 +26,9 @@ const appendNewKeys: KeyPlacer = (kept, added) => [...kept, ...added];
  * JSON text for `next`, reusing the bytes of `oldRaw` (the text of `old`) for every part whose
  * value did not change: members keep their order, numbers their spelling, strings their escapes.
  * One walk: a container whose members all come out as they were is returned as it was (spacing
- * included), so equality is not checked first in a separate pass.
+ * included), so equality is not checked first in a separate pass. A value of `next` that is the
+ * very object of `old` is taken as it was without a walk: `old` is what `oldRaw` parses to, and a
+ * change builds new objects around what it keeps (see Mutation), so only what it changed is read.
  */
 export function spliceJson(
   oldRaw: string,
@@ -34,7 +36,7 @@ export function spliceJson(
   next: unknown,
   place: KeyPlacer = appendNewKeys,
 ): string {
-  if (old === next && (typeof old !== 'object' || old === null)) return oldRaw;
+  if (old === next) return oldRaw;
   if (isPlainObject(old) && isPlainObject(next)) return spliceObject(oldRaw, old, next, place);
   if (Array.isArray(old) && Array.isArray(next)) {
     const members = scanContainer(oldRaw);

@@ -44,7 +44,8 @@ export interface BatchEnv {
 
 export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: BatchEnv): BatchPlan {
   const results: BatchPlan['results'] = [];
-  const working = new Map<string, { task: Task; ops: number[]; added: boolean }>();
+  // `first`: the task as the row's line holds it, before the batch's first change to it.
+  const working = new Map<string, { task: Task; ops: number[]; added: boolean; first?: Task }>();
   let commentId = mirror.maxIntCommentId;
   const members = new Map<string, { statuses: readonly string[]; tasks: Map<string, Task> }>();
   const tasksIn = (statuses: readonly string[]): Map<string, Task> => {
@@ -137,7 +138,7 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
       if (entry) {
         entry.task = next;
         entry.ops.push(i);
-      } else working.set(op.id, { task: next, ops: [i], added: false });
+      } else working.set(op.id, { task: next, ops: [i], added: false, first: current });
       applied(next);
       results.push(next);
     } catch (error) {
@@ -146,12 +147,16 @@ export function planBatch(mirror: IssueMirror, ops: readonly BatchOp[], env: Bat
   });
 
   const writes: BatchPlan['writes'] = new Map();
-  for (const [id, { task, ops: opIndexes, added }] of working) {
+  for (const [id, { task, ops: opIndexes, added, first }] of working) {
     const oldText = mirror.line(id);
     let line: string;
     if (added || oldText === undefined) line = goStringify(task);
     else {
-      line = spliceJson(oldText, JSON.parse(oldText), task, placeLikeBd);
+      // The mirror's object is what the line parses to, and a mutation never changes its argument
+      // (see Mutation): the splice then walks only what changed. One that returned its argument
+      // changed broke that rule, and the line is read again.
+      const old = first === undefined || first === task ? JSON.parse(oldText) : first;
+      line = spliceJson(oldText, old, task, placeLikeBd);
       if (line === oldText) continue;
     }
     // Read back as the mirror will keep it (the lifecycle's own metadata.ygg is not checked again).
