@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,9 @@ describe('the add intake of a running loop', () => {
   }, async () => {
     const dir = await queueDir('add-intake', hostsYaml());
     const store = join(dir, '.beads', 'issues.jsonl');
+    // A folder left open to everyone (an earlier tool, a careless umask) is narrowed to its owner.
+    await mkdir(intake(dir), { recursive: true });
+    await chmod(intake(dir), 0o777);
     const loop = await runningLoop(dir);
     const [socket] = sockets(dir);
     expect(socket).toBeDefined();

@@ -4,7 +4,7 @@
  * queue limits the command found checked under the lock as `ygg add` checks them, and the reply
  * is sent once that commit is durable.
  */
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { z } from 'zod';
 import { guardAdds } from '../../schedule/batch-backpressure.js';
@@ -60,18 +60,13 @@ export class AddIntake {
   static async open(store: TaskStore, onAdded: (task: Task) => void): Promise<AddIntake | undefined> {
     const path = newIntakeSocketPath(store.runtimeDir);
     if (Buffer.byteLength(path) > maxSocketPathBytes) return undefined;
-    try {
-      mkdirSync(intakeDir(store.runtimeDir), { recursive: true, mode: 0o700 });
-      unlinkSync(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
-    }
+    if (!privateFolder(intakeDir(store.runtimeDir))) return undefined;
     const server = createServer();
     const intake = new AddIntake(path, server);
     server.on('connection', (socket) => serve(socket, store, onAdded));
     const listening = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
-      // Owner-only before anyone can connect: the umask makes the socket, chmod narrows it.
+      // Nobody else can reach it even before the chmod: its folder is this user's alone.
       server.listen(path, () => resolve(true));
     });
     if (!listening) return undefined;
@@ -92,6 +87,23 @@ export class AddIntake {
     } catch {
       // already gone
     }
+  }
+}
+
+/**
+ * The folder of the sockets, made or checked to be this user's alone (0700): a task added through
+ * a socket runs as this loop's user, so nobody else may reach one. A folder another user owns
+ * is not used: commands then write the store themselves.
+ */
+function privateFolder(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const folder = lstatSync(dir);
+    if (!folder.isDirectory() || folder.uid !== process.getuid?.()) return false;
+    if ((folder.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    return true;
+  } catch {
+    return false;
   }
 }
 
