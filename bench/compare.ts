@@ -6,7 +6,8 @@
  *
  * The base is checked out as a detached git worktree in a temp folder (removed at the end), with
  * this checkout's node_modules linked in, and built like this one. Each bench runs as
- * `node --import tsx bench/run.ts NAME --json` in its own checkout: every number in its JSON is a
+ * `node --import tsx bench/run.ts NAME --json --no-build` in its own checkout (both are built
+ * once, before the rounds; a bench that builds nothing ignores the flag): every number in its JSON is a
  * figure (arrays of objects are keyed by their `mode` or `name`); figures equal everywhere (inputs
  * such as the task count) are left out.
  *
@@ -98,7 +99,8 @@ async function build(dir: string): Promise<void> {
 
 /** One bench's figures in one checkout: every number of its JSON, by path. */
 async function runBench(dir: string, name: string): Promise<Map<string, number>> {
-  const { stdout } = await run$(process.execPath, ['--import', 'tsx', 'bench/run.ts', name, '--json'], {
+  const args = ['--import', 'tsx', 'bench/run.ts', name, '--json', '--no-build'];
+  const { stdout } = await run$(process.execPath, args, {
     cwd: dir,
     maxBuffer: 64 << 20,
     timeout: 30 * 60_000,
