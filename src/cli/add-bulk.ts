@@ -23,9 +23,9 @@ import {
 } from './add-task.js';
 import { usingStore } from './store-options.js';
 
-/** `ygg add`'s options without the title: they apply to every line, which may override them. */
 export { BulkQueueFullError } from '../schedule/batch-backpressure.js';
 
+/** `ygg add`'s options without the title: they apply to every line, which may override them. */
 export type BulkAddOptions = Omit<AddOptions, 'title'>;
 
 export interface BulkAdded {

@@ -59,7 +59,7 @@ function guardBatch(inputs: readonly NewTask[], limits: QueueLimits): void {
 }
 
 /** Why `total` new tasks (`wanted` per submitter) may not join the queued ones, if they may not. */
-export function batchRefusal(
+function batchRefusal(
   queued: readonly Task[],
   wanted: ReadonlyMap<string, number>,
   total: number,
