@@ -127,6 +127,8 @@ export async function run(args: string[]): Promise<void> {
     add_p99_ms: ms(percentile(added, 99)),
     add_journal_p50_ms: ms(percentile(journaled, 50)),
     add_journal_p99_ms: ms(percentile(journaled, 99)),
+    /** The intake's p50 over the journal path's, both measured in this run. */
+    add_ratio_to_journal: Number((percentile(added, 50) / percentile(journaled, 50)).toFixed(2)),
     busy_p50_ms: ms(percentile(busy, 50)),
     busy_p99_ms: ms(percentile(busy, 99)),
     python_poll_mean_ms: 1000,
@@ -135,6 +137,9 @@ export async function run(args: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
+  process.stdout.write(
+    `ygg add through the intake: ${result.add_ratio_to_journal} x the p50 of the journal path\n`,
+  );
   process.stdout.write(
     table(
       ['submitted by', 'samples', 'p50 ms', 'p99 ms'],
