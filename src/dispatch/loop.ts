@@ -34,6 +34,7 @@ import type { HostSignals } from './pass-input.js';
 import { Runner, type RunningAttempt } from './runner.js';
 import { emptyTotals, type LoopTotals } from './settle-writer.js';
 import { storeReachable, watchStoreConnection } from './store-outage.js';
+import { UnreachedMarks } from './unreached-marks.js';
 import { WaitingTasks } from './waiting.js';
 import { WakeTimer } from './wake-timer.js';
 
@@ -103,6 +104,7 @@ export class Loop implements PassView {
   #aborting = false;
   #plan: Map<string, Placement> | undefined;
   readonly #recentOwners = new RecentOwners();
+  readonly #unreached = new UnreachedMarks();
 
   constructor(options: LoopOptions) {
     this.#options = options;
@@ -207,6 +209,7 @@ export class Loop implements PassView {
     this.#config = config;
     this.#types = new WeakMap();
     resizeSlots(this.slots, config.hosts);
+    this.#unreached.arrived();
     this.bus.emit('config:reloaded', { path: config.sourcePath ?? '(built in)' });
     this.kick();
   }
@@ -306,11 +309,15 @@ export class Loop implements PassView {
     this.#inProgress.changed(change);
     const now = this.clock.now();
     // The wait (ready to started) of a new task counts from when it arrived, if it arrived ready.
-    if (change.added.length > 0)
+    if (change.added.length > 0) {
       this.#waiting.arrived(change.added, new Set(this.store.ready().map((t) => t.id)), now);
+      this.#unreached.arrived();
+    }
     for (const id of [...change.changed, ...change.removed]) {
       const task = this.store.get(id);
       if (!task || statusOf(task) !== 'open') this.#waiting.forget(id);
+      // Reopened or edited while it waits: its mark may be wrong now.
+      else this.#unreached.arrived();
     }
     void this.#runner.onChange([...change.changed, ...change.removed], change.external);
     this.kick();
@@ -382,6 +389,7 @@ export class Loop implements PassView {
       view: this,
       plan: this.#plan,
       recentOwners: this.#recentOwners,
+      unreached: this.#unreached,
       typeConfig: (type) => this.typeConfig(type),
       pluginFor: (task, type) => this.pluginFor(task, type),
     };

@@ -16,6 +16,7 @@ import type { DispatchExtensions, PassView } from './extensions.js';
 import { admissionInput, type PassParts, planFor, totalFree } from './pass-input.js';
 import { usableSlots } from './routing.js';
 import type { Runner } from './runner.js';
+import type { UnreachedMarks } from './unreached-marks.js';
 import type { WaitingTasks } from './waiting.js';
 
 export interface PassContext extends Omit<PassParts, 'now' | 'heldElsewhere' | 'typesElsewhere'> {
@@ -30,6 +31,8 @@ export interface PassContext extends Omit<PassParts, 'now' | 'heldElsewhere' | '
   recentOwners: RecentOwners;
   /** The previous pass's makespan plan (kept stable across passes). */
   plan: Map<string, Placement> | undefined;
+  /** When the tasks a full pass did not reach were last given their reason. */
+  unreached: UnreachedMarks;
 }
 
 export interface PassResult {
@@ -47,6 +50,8 @@ export interface PassResult {
 
 /** How many tasks past the last free slot a pass gives the reason they wait. */
 const notReachedMarks = 1000;
+/** How many of those a walk decides at most (see markUnreached). */
+const unreachedDecidesPerWalk = 64;
 
 export function runPass(ctx: PassContext, now: number): PassResult {
   const { runner, view } = ctx;
@@ -99,27 +104,12 @@ export function runPass(ctx: PassContext, now: number): PassResult {
         : usable
           ? slotReason(usableHosts(input.hosts))
           : hostsOutReason(input.hosts);
-      // Bounded, as the snapshot's list of waiting tasks is: a long queue costs no more per pass.
-      const end = Math.min(ordered.length, at + notReachedMarks);
-      for (let i = at; i < end; i++) {
-        const rest = ordered[i] as Task;
-        if (runner.isInFlight(rest.id)) continue;
-        const type = view.typeOf(rest);
-        // Marked so by an earlier pass: nothing to do (most of the window, pass after pass).
-        if (ctx.waiting.marked(rest, reason, type)) continue;
-        // A task no pass has decided yet (it came while every slot was taken) is decided once, so
-        // one no host can ever take, or held by a blocker, says so instead of "waiting for a slot".
-        if (!ctx.waiting.holdups.has(rest.id)) {
-          const decision = decideSafely(rest, input);
-          if (decision.kind === 'hold') {
-            apply(ctx, decision, input, now);
-            continue;
-          }
-          // Only this loop's --concurrency stops it: the slot it took stays free for other loops.
-          if (decision.kind === 'launch') ctx.slots.get(decision.slot.host)?.release(decision.slot);
-        }
-        ctx.waiting.notReached(rest, type, reason, now);
-      }
+      // Walked only when it may change a mark (see unreached-marks.ts); else looked at when due.
+      if (ctx.unreached.due(reason, now))
+        ctx.unreached.walked(reason, now, markUnreached(ctx, ordered, at, reason, input, now));
+      else ctx.unreached.skipped();
+      const owed = ctx.unreached.owedAt;
+      if (owed !== undefined) result.nextWake = Math.min(result.nextWake, owed);
       break;
     }
     if (runner.isInFlight(task.id)) continue;
@@ -135,6 +125,48 @@ export function runPass(ctx: PassContext, now: number): PassResult {
   }
   result.waitsOnHostsOnly = result.later && !otherLater;
   return result;
+}
+
+/**
+ * Gives the tasks from `from` on that no slot could take in this pass `reason`, each task no pass
+ * has decided yet decided first (up to a budget). False when the budget left some undecided.
+ */
+function markUnreached(
+  ctx: PassContext,
+  ordered: readonly Task[],
+  from: number,
+  reason: string,
+  input: AdmissionInput,
+  now: number,
+): boolean {
+  const { runner, view } = ctx;
+  let decides = unreachedDecidesPerWalk;
+  // Bounded, as the snapshot's list of waiting tasks is: a long queue costs no more per pass.
+  const end = Math.min(ordered.length, from + notReachedMarks);
+  for (let i = from; i < end; i++) {
+    const rest = ordered[i] as Task;
+    if (runner.isInFlight(rest.id)) continue;
+    const type = view.typeOf(rest);
+    // Marked so by an earlier walk: nothing to do (most of the window, walk after walk).
+    if (ctx.waiting.marked(rest, reason, type)) continue;
+    // A task no pass has decided yet (it came while every slot was taken) is decided once, so
+    // one no host can ever take, or held by a blocker, says so instead of "waiting for a slot".
+    if (!ctx.waiting.holdups.has(rest.id)) {
+      // Past the budget it stays unmarked for a later walk; a task deep in a long queue is
+      // often run by another loop before this one comes to it.
+      if (decides === 0) continue;
+      decides -= 1;
+      const decision = decideSafely(rest, input);
+      if (decision.kind === 'hold') {
+        apply(ctx, decision, input, now);
+        continue;
+      }
+      // Only this loop's --concurrency stops it: the slot it took stays free for other loops.
+      if (decision.kind === 'launch') ctx.slots.get(decision.slot.host)?.release(decision.slot);
+    }
+    ctx.waiting.notReached(rest, type, reason, now);
+  }
+  return decides > 0;
 }
 
 /** The ready list (the store's own array, never changed here) with the lapsed leases after it. */

@@ -75,6 +75,36 @@ describe('a loop with --concurrency', () => {
     expect(run.loop.slots.get('surtr')?.used).toBe(0);
   });
 
+  it('gives every task of a large batch added while it is full its reason, one no handler serves included', async () => {
+    const h = held();
+    const run = await loopHarness('concurrency-batch-reasons', fourSlots, pluginSet(h.pluginOf('loop')), {
+      concurrency: 1,
+    });
+    const first = await run.store.add({ title: 'the one that runs' });
+    await until(() => h.total() === 1, 'the first task running');
+    // More at once than one walk of the waiting tasks decides: the rest are decided when it is due.
+    const batch = await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        run.store.add({
+          title: `task ${i}`,
+          ...(i === 120 ? { metadata: { ygg: { handler: 'nosuch' } } } : {}),
+        }),
+      ),
+    );
+    const orphan = batch[120]?.id as string;
+    const others = batch.map((t) => t.id).filter((id) => id !== orphan);
+    await until(
+      () =>
+        run.loop.holdups.get(orphan)?.kind === 'no-handler' &&
+        others.every((id) => run.loop.holdups.get(id)?.reason.includes('--concurrency')),
+      'every waiting task to say why',
+    );
+    expect(run.loop.holdups.get(orphan)?.reason).toBe('no handler plugin named "nosuch" is loaded');
+    expect(h.total()).toBe(1);
+    expect(run.store.get(first.id)?.status).toBe('in_progress');
+    for (const go of h.waiting) go();
+  });
+
   it('leaves the other slots to a second loop on the same store', async () => {
     const h = held();
     const a = await loopHarness('concurrency-two-loops', fourSlots, pluginSet(h.pluginOf('loop-a')), {
