@@ -85,8 +85,8 @@ export class BatchCommitter {
       env.takeIn(tried.newer);
       return tried.written ? { plan, written: tried.written } : undefined;
     } catch (error) {
+      // The call was its own transaction, and the refusal ended it.
       if (!isSlotConflict(error)) throw error;
-      await client.query('ROLLBACK');
       return undefined;
     }
   }

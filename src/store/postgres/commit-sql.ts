@@ -7,7 +7,8 @@
  * - close: free slots whose lease lapsed, take a revision, upsert the rows, NOTIFY; COMMIT.
  *
  * A batch planned before the lock commits in one trip instead (`commitIfUnchanged`): the same
- * statements, written only if what the plan read is unchanged (see batch-commit.ts for when).
+ * steps in one call of the `ygg_commit` function, written only if what the plan read is
+ * unchanged (see batch-commit.ts for when).
  *
  * The simple protocol has no parameters. What goes into the text is whole numbers ygg made, and
  * JSON in dollar quotes (`dollarQuoted`), which PostgreSQL reads as it is. On a machine with the
@@ -136,20 +137,14 @@ export async function closeCommit(
  */
 export type PlanRead = null | ReadonlyMap<string, number | null>;
 
-/** An SQL condition: nothing the plan read changed since (see PlanRead). */
-function unchangedSql(read: PlanRead, revision: number): string {
-  if (read === null) return `NOT EXISTS (SELECT 1 FROM ygg_issues WHERE revision > ${revision})`;
-  const rows = JSON.stringify([...read].map(([id, rev]) => ({ id, revision: rev })));
-  return `NOT EXISTS (SELECT 1 FROM jsonb_to_recordset(${dollarQuoted(rows)}::jsonb) AS g(id text, revision bigint)
-  LEFT JOIN ygg_issues i ON i.id = g.id WHERE i.revision IS DISTINCT FROM g.revision)`;
-}
-
 /**
- * A whole commit in one round trip, for a batch planned on the mirror without the write lock:
- * BEGIN, the lock, the rows newer than the mirror (`newer`, for the caller to take in), the write
- * only if nothing the plan read changed since (`read`; the lapsed leases whose slots it frees
- * were read too), COMMIT. Then the plan is the one the two-trip commit would have made under the
- * lock, and it is written (`written`). Otherwise nothing is, and the caller commits again in two.
+ * A whole commit in one round trip, for a batch planned on the mirror without the write lock: one
+ * call of `ygg_commit` (migration 6), which takes the lock, returns the rows newer than the mirror
+ * (`newer`, for the caller to take in), and writes only if nothing the plan read changed since
+ * (`read`; the lapsed leases whose slots it frees were read too). Then the plan is the one the
+ * two-trip commit would have made under the lock, and it is written (`written`). Otherwise
+ * nothing is, and the caller commits again in two. A named statement: parsed once per
+ * connection, and the function's own statements keep their plans for the session.
  */
 export async function commitIfUnchanged(
   client: pg.ClientBase,
@@ -160,20 +155,42 @@ export async function commitIfUnchanged(
   ownerGone: (owner: string) => boolean,
 ): Promise<{ newer: MirrorRow[]; written?: Written }> {
   const revision = whole(mirror.revision, 'a revision');
-  const statements = [openCommitSql(revision)];
-  if (writes.size > 0) {
-    const { rows, lapsed } = rowsOf(mirror, writes, nowMs, ownerGone);
-    const readAll =
-      read && new Map([...read, ...lapsed.map((id) => [id, mirror.revisionOf(id) ?? null] as const)]);
-    statements.push(writeSql(rows, lapsed, unchangedSql(readAll, revision)));
-  } else statements.push(`SELECT ${unchangedSql(read, revision)} AS ok`);
-  statements.push('COMMIT');
-  const results = await client.query(statements.join(';\n'));
-  const all = Array.isArray(results) ? results : [results];
-  const newer = (all[2]?.rows ?? []) as MirrorRow[];
-  const checked = all[3];
-  const wrote = writes.size > 0 ? (checked?.rowCount ?? 0) > 0 : checked?.rows[0]?.ok === true;
-  return wrote ? { newer, written: writtenBy(writes.size > 0 ? checked : undefined) } : { newer };
+  const { rows, lapsed } =
+    writes.size > 0 ? rowsOf(mirror, writes, nowMs, ownerGone) : { rows: [], lapsed: [] };
+  const readAll =
+    read && new Map([...read, ...lapsed.map((id) => [id, mirror.revisionOf(id) ?? null] as const)]);
+  const result = await client.query<CommitRow>({
+    name: 'ygg-commit',
+    text: 'SELECT kind, seq, id, line, revision FROM ygg_commit($1, $2, $3, $4)',
+    values: [
+      revision,
+      readAll ? JSON.stringify([...readAll].map(([id, rev]) => ({ id, revision: rev }))) : null,
+      lapsed,
+      JSON.stringify(rows),
+    ],
+  });
+  const newer: MirrorRow[] = [];
+  const seqs = new Map<string, number>();
+  let writtenRevision = 0;
+  let ok = false;
+  for (const row of result.rows) {
+    if (row.kind === 'newer') newer.push(row as MirrorRow);
+    else if (row.kind === 'written') {
+      seqs.set(row.id as string, Number(row.seq));
+      writtenRevision = Number(row.revision);
+      ok = true;
+    } else ok = true;
+  }
+  return ok ? { newer, written: { seqs, revision: writtenRevision } } : { newer };
+}
+
+/** A row `ygg_commit` returns. */
+interface CommitRow {
+  kind: 'newer' | 'written' | 'ok';
+  seq: string | null;
+  id: string | null;
+  line: string | null;
+  revision: string | null;
 }
 
 /**

@@ -4,6 +4,7 @@ import { hostsSlots } from './0002-hosts-slots.js';
 import { dispatchers } from './0003-dispatchers.js';
 import { counters } from './0004-counters.js';
 import { slotConstraint } from './0005-slot-constraint.js';
+import { commitFunction } from './0006-commit-function.js';
 
 export interface Migration {
   version: number;
@@ -11,6 +12,13 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, hostsSlots, dispatchers, counters, slotConstraint];
+export const migrations: readonly Migration[] = [
+  initial,
+  hostsSlots,
+  dispatchers,
+  counters,
+  slotConstraint,
+  commitFunction,
+];
 
 export const latestSchemaVersion = migrations.at(-1)?.version ?? 0;
