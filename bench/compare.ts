@@ -17,11 +17,13 @@
  * --rounds N     interleaved rounds (default 3)
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { benchDispatcherProject } from './lib/build-cli.js';
 import { table } from './lib/table.js';
 
 const run$ = promisify(execFile);
@@ -88,13 +90,17 @@ async function checkoutBase(ref: string): Promise<{ dir: string; commit: string 
 
 /** dist/ for benches that start `bin/ygg.js`. Type errors do not stop tsc's output. */
 async function build(dir: string): Promise<void> {
-  await run$(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: dir,
-  }).catch((error: { stdout?: string }) => {
-    process.stderr.write(
-      `compare: tsc reported problems in ${dir} (its output is still used):\n${error.stdout ?? ''}\n`,
-    );
-  });
+  // The scale bench's compiled dispatcher too, where the checkout has one.
+  const projects = ['tsconfig.build.json', benchDispatcherProject].filter((p) => existsSync(join(dir, p)));
+  for (const project of projects) {
+    await run$(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', project], {
+      cwd: dir,
+    }).catch((error: { stdout?: string }) => {
+      process.stderr.write(
+        `compare: tsc reported problems in ${dir} (its output is still used):\n${error.stdout ?? ''}\n`,
+      );
+    });
+  }
 }
 
 /** One bench's figures in one checkout: every number of its JSON, by path. */

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- scale [--tasks N] [--samples N] [--store file|postgres] [--loops 1,2,4] [--json]`: dispatcher
+ * `npm run bench -- scale [--tasks N] [--samples N] [--store file|postgres] [--loops 1,2,4] [--json]
+ * [--no-build]`: dispatcher
  * processes sharing one store, the Beads file and PostgreSQL (a server started here on the same
  * cores, fsync and synchronous_commit on). Each dispatcher is a real loop in a process of its own
  * over 4 local hosts × 16 slots, handlers in-process. Per store:
@@ -18,7 +19,10 @@
  * figure as a share of it, `ratio_loops_N` (ratios hold on a machine whose speed drifts).
  *
  * `--loops 4` (or `2,4`, ...) measures only those throughput figures: a quick A/B of one change.
+ * The dispatchers run compiled, as `ygg loop` does: the bench builds them into dist-bench/ first
+ * (`--no-build` skips it).
  */
+import { benchDispatcherProject, buildCli } from './lib/build-cli.js';
 import { table } from './lib/table.js';
 import { type BenchStore, fileStore, postgresStore, type StoreKind } from './scale-parts/stores.js';
 import { failover, pickup, throughput } from './scale-parts/workloads.js';
@@ -118,6 +122,7 @@ async function measure(
 
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
+  if (!args.includes('--no-build')) buildCli(benchDispatcherProject);
   const tasks = numberArg(args, 'tasks', 2000);
   const samples = numberArg(args, 'samples', 50);
   const only = loopsArg(args);

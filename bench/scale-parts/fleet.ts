@@ -1,9 +1,11 @@
 /** The parent's side of the scale bench's dispatcher processes (dispatcher.ts), over IPC. */
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FromDispatcher, ToDispatcher } from './dispatcher.js';
 
-const script = fileURLToPath(new URL('./dispatcher.ts', import.meta.url));
+/** Compiled, as `ygg loop` runs (scale.ts builds it unless --no-build): not through tsx. */
+const script = fileURLToPath(new URL('../../dist-bench/bench/scale-parts/dispatcher.js', import.meta.url));
 
 export class DispatcherProcess {
   readonly child: ChildProcess;
@@ -20,13 +22,9 @@ export class DispatcherProcess {
   private constructor(store: string, config: string, machine: string | undefined) {
     this.child = fork(script, [store, config, ...(machine ? [machine] : [])], {
       // YGG_BENCH_CPU_PROF=DIR: each dispatcher writes a CPU profile there when it exits.
-      execArgv: [
-        '--import',
-        'tsx',
-        ...(process.env.YGG_BENCH_CPU_PROF
-          ? ['--cpu-prof', '--cpu-prof-dir', process.env.YGG_BENCH_CPU_PROF]
-          : []),
-      ],
+      execArgv: process.env.YGG_BENCH_CPU_PROF
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.YGG_BENCH_CPU_PROF]
+        : [],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
@@ -47,6 +45,8 @@ export class DispatcherProcess {
 
   /** Forks a dispatcher (as if on `machine`, when given) and resolves once its loop runs. */
   static async start(store: string, config: string, machine?: string): Promise<DispatcherProcess> {
+    if (!existsSync(script))
+      throw new Error(`${script} is missing: run the scale bench without --no-build to compile it`);
     const dispatcher = new DispatcherProcess(store, config, machine);
     await dispatcher.until(() => dispatcher.owner !== '', 60_000, 'to start');
     return dispatcher;
