@@ -39,7 +39,7 @@ function fromScratch(slims: Map<string, SlimIssue>) {
   return { ordered: base.ordered.map((s) => s.id), deferred: [...base.deferredUntil.entries()].sort() };
 }
 
-function run(seed: number, withLinks: boolean): void {
+function run(seed: number, withLinks: boolean, lookChance = 0.4): void {
   const random = seeded(seed);
   const ids = Array.from({ length: 40 }, (_, i) => `bd-${i}`);
   const slims = new Map<string, SlimIssue>();
@@ -55,7 +55,7 @@ function run(seed: number, withLinks: boolean): void {
     else slims.delete(id);
     index.changed(id, before, after);
     // Looked at after some changes only: changes pile up between two looks, as they do.
-    if (random() < 0.4) {
+    if (random() < lookChance) {
       const base = index.base();
       const got = {
         ordered: base.ordered.map((s) => s.id),
@@ -80,5 +80,9 @@ describe('the ready order kept change by change', () => {
 
   it('matches them with blockers, parents, waits and defer times among the changes', () => {
     for (let seed = 1; seed <= 20; seed += 1) run(seed, true);
+  });
+
+  it('matches them when many changes pile up between two looks (taken in one pass)', () => {
+    for (let seed = 1; seed <= 20; seed += 1) run(seed, false, 0.05);
   });
 });
