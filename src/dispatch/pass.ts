@@ -146,15 +146,16 @@ function markUnreached(
   for (let i = from; i < end; i++) {
     const rest = ordered[i] as Task;
     if (runner.isInFlight(rest.id)) continue;
+    // A task no pass has decided yet (it came while every slot was taken) is decided once, so
+    // one no host can ever take, or held by a blocker, says so instead of "waiting for a slot".
+    const undecided = !ctx.waiting.holdups.has(rest.id);
+    // Past the budget it stays unmarked for a later walk; a task deep in a long queue is often
+    // run by another loop before this one comes to it.
+    if (undecided && decides === 0) continue;
     const type = view.typeOf(rest);
     // Marked so by an earlier walk: nothing to do (most of the window, walk after walk).
     if (ctx.waiting.marked(rest, reason, type)) continue;
-    // A task no pass has decided yet (it came while every slot was taken) is decided once, so
-    // one no host can ever take, or held by a blocker, says so instead of "waiting for a slot".
-    if (!ctx.waiting.holdups.has(rest.id)) {
-      // Past the budget it stays unmarked for a later walk; a task deep in a long queue is
-      // often run by another loop before this one comes to it.
-      if (decides === 0) continue;
+    if (undecided) {
       decides -= 1;
       const decision = decideSafely(rest, input);
       if (decision.kind === 'hold') {
