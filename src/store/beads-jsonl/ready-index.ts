@@ -11,9 +11,6 @@
 import type { SlimIssue } from './line-record.js';
 import { compareReady, computeReadyBase, excludedTypes, type ReadyBase } from './ready.js';
 
-/** Up to this many changes are spliced in one by one; more are merged in one pass (`#merge`). */
-const spliceAtMost = 4;
-
 export class ReadyIndex<T> {
   readonly #slims: ReadonlyMap<string, SlimIssue>;
   readonly #openIds: () => Iterable<string>;
@@ -80,15 +77,7 @@ export class ReadyIndex<T> {
       this.#dirty.clear();
       return this.#base;
     }
-    if (this.#dirty.size > spliceAtMost) this.#merge();
-    else this.#splice();
-    this.#dirty.clear();
-    return this.#base;
-  }
-
-  /** A few changes: each taken out and put in where it sorts. */
-  #splice(): void {
-    const ordered = (this.#base as ReadyBase).ordered;
+    const { ordered } = this.#base;
     for (const [id, before] of this.#dirty) {
       if (before && readyAlone(before)) {
         const at = search(ordered, before);
@@ -106,49 +95,8 @@ export class ReadyIndex<T> {
         this.#generation++;
       }
     }
-  }
-
-  /**
-   * Many changes (a catch-up of other dispatchers' commits): one pass over the list instead of a
-   * splice each, which moved the whole tail of a long list every time. The records the list holds
-   * are the very objects `before` names, so they are taken out by identity; the new ones are
-   * sorted and merged in.
-   */
-  #merge(): void {
-    const base = this.#base as ReadyBase;
-    const gone = new Set<SlimIssue>();
-    const coming: SlimIssue[] = [];
-    for (const [id, before] of this.#dirty) {
-      if (before && readyAlone(before)) gone.add(before);
-      const after = this.#slims.get(id);
-      if (after && readyAlone(after)) coming.push(after);
-    }
-    coming.sort(compareReady);
-    const ordered: SlimIssue[] = [];
-    const values: T[] = [];
-    let next = 0;
-    let changed = false;
-    base.ordered.forEach((slim, i) => {
-      if (gone.has(slim)) {
-        changed = true;
-        return;
-      }
-      while (next < coming.length && compareReady(coming[next] as SlimIssue, slim) <= 0) {
-        const added = coming[next++] as SlimIssue;
-        ordered.push(added);
-        values.push(this.#valueFor(added));
-      }
-      ordered.push(slim);
-      values.push(this.#values[i] as T);
-    });
-    for (const added of coming.slice(next)) {
-      ordered.push(added);
-      values.push(this.#valueFor(added));
-    }
-    if (!changed && coming.length === 0) return;
-    base.ordered = ordered;
-    this.#values = values;
-    this.#generation++;
+    this.#dirty.clear();
+    return this.#base;
   }
 
   /**
