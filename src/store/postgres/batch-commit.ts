@@ -53,10 +53,16 @@ export class BatchCommitter {
       othersRows += rows.length;
       env.takeIn(rows);
     };
-    const ahead = await this.#commitAhead(client, ops, { ...env, takeIn });
-    if (ahead) {
-      this.#alone = othersRows === 0;
-      return ahead;
+    // A plan refused because a row it named changed is made again on the rows the refusal
+    // brought in, and tried once more in one trip: the two-trip commit holds the write lock
+    // across two round trips, and every other dispatcher's commit waits behind it.
+    for (let tries = 0; tries < aheadTries; tries += 1) {
+      const ahead = await this.#commitAhead(client, ops, { ...env, takeIn }, this.#alone && othersRows === 0);
+      if (ahead.kind === 'written') {
+        this.#alone = othersRows === 0;
+        return ahead;
+      }
+      if (ahead.kind !== 'changed') break;
     }
     const opened = openedRows(await client.query(openCommitSql(this.mirror.revision)));
     takeIn(opened);
@@ -66,28 +72,39 @@ export class BatchCommitter {
     return { plan, written };
   }
 
+  /**
+   * One try of a one-trip commit: `written`, or why not: `skipped` (its plan would not hold among
+   * other writers), `changed` (a row it read changed: the newer rows are in the mirror now),
+   * `conflict` (the database refused a slot its stale view gave out).
+   */
   async #commitAhead(
     client: pg.ClientBase,
     ops: readonly BatchOp[],
     env: BatchCommitEnv,
-  ): Promise<{ plan: BatchPlan; written: Written } | undefined> {
+    alone: boolean,
+  ): Promise<
+    { kind: 'written'; plan: BatchPlan; written: Written } | { kind: 'skipped' | 'changed' | 'conflict' }
+  > {
     // An add reads every id: among other writers its plan would not hold, so it is not made twice.
-    if (!this.#alone && ops.some((op) => op.kind === 'add')) return undefined;
+    if (!alone && ops.some((op) => op.kind === 'add')) return { kind: 'skipped' };
     const plan = planBatch(this.mirror, ops, { ...env, slotsGuarded: true });
-    if (plan.readOthers && !this.#alone) return undefined;
+    if (plan.readOthers && !alone) return { kind: 'skipped' };
     // Alone, "no row changed" is the cheaper check (one index probe), and it holds.
     const read =
-      plan.readOthers || this.#alone
+      plan.readOthers || alone
         ? null
         : new Map([...plan.named].map((id) => [id, this.mirror.revisionOf(id) ?? null]));
     try {
       const tried = await commitIfUnchanged(client, this.mirror, plan.writes, read, env.now(), env.ownerGone);
       env.takeIn(tried.newer);
-      return tried.written ? { plan, written: tried.written } : undefined;
+      return tried.written ? { kind: 'written', plan, written: tried.written } : { kind: 'changed' };
     } catch (error) {
       // The call was its own transaction, and the refusal ended it.
       if (!isSlotConflict(error)) throw error;
-      return undefined;
+      return { kind: 'conflict' };
     }
   }
 }
+
+/** One-trip tries before a commit is made under the lock in two. */
+const aheadTries = 2;
