@@ -57,7 +57,9 @@ export class BatchCommitter {
     // brought in, and tried once more in one trip: the two-trip commit holds the write lock
     // across two round trips, and every other dispatcher's commit waits behind it.
     for (let tries = 0; tries < aheadTries; tries += 1) {
-      const ahead = await this.#commitAhead(client, ops, { ...env, takeIn }, this.#alone && othersRows === 0);
+      // A second try is never "alone": something changed, even if no newer row came with it.
+      const alone = this.#alone && othersRows === 0 && tries === 0;
+      const ahead = await this.#commitAhead(client, ops, { ...env, takeIn }, alone);
       if (ahead.kind === 'written') {
         this.#alone = othersRows === 0;
         return ahead;
