@@ -88,7 +88,10 @@ async function checkoutBase(ref: string): Promise<{ dir: string; commit: string 
   return { dir, commit, [Symbol.asyncDispose]: dispose };
 }
 
-/** dist/ for benches that start `bin/ygg.js`. Type errors do not stop tsc's output. */
+/**
+ * dist/ for benches that start `bin/ygg.js`, and dist-bench/ for the scale bench's dispatchers.
+ * Type errors do not stop tsc's output.
+ */
 async function build(dir: string): Promise<void> {
   // The scale bench's compiled dispatcher too, where the checkout has one.
   const projects = ['tsconfig.build.json', benchDispatcherProject].filter((p) => existsSync(join(dir, p)));
