@@ -10,7 +10,8 @@
  * since the last walk (the loop says so), or `everyMs` passed (tasks that moved into the window
  * as others left it, a retry that came due, tasks the last walk's budget left undecided). A pass
  * that skips it, or a walk that left tasks undecided, asks for a wake when the next walk is due,
- * so the marks are right within `everyMs` of the last change even if nothing else happens.
+ * so the marks follow the last change even if nothing else happens: within `everyMs`, and a
+ * large batch at the pass's budget of decisions per walk.
  */
 
 /** How stale the marks of tasks that moved into the window may get. */
