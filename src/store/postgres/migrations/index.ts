@@ -5,6 +5,7 @@ import { dispatchers } from './0003-dispatchers.js';
 import { counters } from './0004-counters.js';
 import { slotConstraint } from './0005-slot-constraint.js';
 import { commitFunction } from './0006-commit-function.js';
+import { commitCountsNewer } from './0007-commit-counts-newer.js';
 
 export interface Migration {
   version: number;
@@ -19,6 +20,7 @@ export const migrations: readonly Migration[] = [
   counters,
   slotConstraint,
   commitFunction,
+  commitCountsNewer,
 ];
 
 export const latestSchemaVersion = migrations.at(-1)?.version ?? 0;
