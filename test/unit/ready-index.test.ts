@@ -39,13 +39,13 @@ function fromScratch(slims: Map<string, SlimIssue>) {
   return { ordered: base.ordered.map((s) => s.id), deferred: [...base.deferredUntil.entries()].sort() };
 }
 
-function run(seed: number, withLinks: boolean, lookChance = 0.4): void {
+function run(seed: number, withLinks: boolean, lookChance = 0.4, chunkSize?: number): void {
   const random = seeded(seed);
   const ids = Array.from({ length: 40 }, (_, i) => `bd-${i}`);
   const slims = new Map<string, SlimIssue>();
   const openIds = () => [...slims.values()].filter((s) => s.status === 'open').map((s) => s.id);
   // Each issue's value is its current record: a stale one shows a value not kept up to date.
-  const index = new ReadyIndex(slims, openIds, (slim) => slims.get(slim.id));
+  const index = new ReadyIndex(slims, openIds, (slim) => slims.get(slim.id), { chunkSize });
   let lastLook: { generation: number; ids: string[] } | undefined;
   for (let step = 0; step < 400; step += 1) {
     const id = ids[Math.floor(random() * ids.length)] as string;
@@ -84,5 +84,13 @@ describe('the ready order kept change by change', () => {
 
   it('matches them when many changes pile up between two looks (taken in one pass)', () => {
     for (let seed = 1; seed <= 20; seed += 1) run(seed, false, 0.05);
+  });
+
+  it('matches them when the list is kept in chunks of a few issues, split and emptied as it changes', () => {
+    for (let seed = 1; seed <= 20; seed += 1) {
+      run(seed, false, 0.4, 2);
+      run(seed, true, 0.4, 3);
+      run(seed, false, 0.05, 1);
+    }
   });
 });

@@ -15,10 +15,14 @@ export class ReadyIndex<T> {
   readonly #slims: ReadonlyMap<string, SlimIssue>;
   readonly #openIds: () => Iterable<string>;
   readonly #valueFor: (slim: SlimIssue) => T;
-  #base: ReadyBase | undefined;
-  /** `valueFor` of each issue in the base, in its order (kept by the same splices). */
-  #values: T[] = [];
-  /** Ids changed in place since the base was brought up to date. */
+  readonly #chunkSize: number;
+  /** What defers each issue, from the last whole computation (changes in place never defer). */
+  #deferredUntil: Map<string, number> | undefined;
+  /** The ordered list in sorted chunks, each issue beside its value: see `#place`. */
+  #chunks: Array<Chunk<T>> = [];
+  /** The chunks joined, as `base()` and `values()` give them; undefined after a change. */
+  #flat: { base: ReadyBase; values: T[] } | undefined;
+  /** Ids changed in place since the list was brought up to date. */
   readonly #dirty = new Map<string, SlimIssue | undefined>();
   /** How many links point at each id (as target, or as a `waits-for` spawner). */
   readonly #linkedTo = new Map<string, number>();
@@ -27,25 +31,28 @@ export class ReadyIndex<T> {
   /**
    * `slims`: every issue's record by id; `openIds`: the ids whose status is open; `valueFor`: what
    * `values()` gives for an issue (the task it is the record of), read when it enters the list.
+   * `chunkSize`: how many issues a chunk of the list holds before it is split (tests make it small).
    */
   constructor(
     slims: ReadonlyMap<string, SlimIssue>,
     openIds: () => Iterable<string>,
     valueFor: (slim: SlimIssue) => T,
+    options: { chunkSize?: number } = {},
   ) {
     this.#slims = slims;
     this.#openIds = openIds;
     this.#valueFor = valueFor;
+    this.#chunkSize = Math.max(1, options.chunkSize ?? 512);
   }
 
   /** One issue's record went from `before` to `after` (undefined: none). */
   changed(id: string, before: SlimIssue | undefined, after: SlimIssue | undefined): void {
     this.#count(before, -1);
     this.#count(after, 1);
-    if (!this.#base) return;
+    if (!this.#deferredUntil) return;
     const inPlace = isPlain(before) && isPlain(after) && !this.#linkedTo.has(id);
     if (!inPlace) {
-      this.#base = undefined;
+      this.#deferredUntil = undefined;
       this.#dirty.clear();
       return;
     }
@@ -59,44 +66,13 @@ export class ReadyIndex<T> {
    * finishing, a lease renewed) leave the ready list alone.
    */
   get generation(): number {
-    this.base();
+    this.#bringUpToDate();
     return this.#generation;
   }
 
   /** The ready candidates in bd's order, and what defers each (see `computeReadyBase`). */
   base(): ReadyBase {
-    if (!this.#base) {
-      this.#generation++;
-      const open: SlimIssue[] = [];
-      for (const id of this.#openIds()) {
-        const slim = this.#slims.get(id);
-        if (slim) open.push(slim);
-      }
-      this.#base = computeReadyBase(open, this.#slims);
-      this.#values = this.#base.ordered.map(this.#valueFor);
-      this.#dirty.clear();
-      return this.#base;
-    }
-    const { ordered } = this.#base;
-    for (const [id, before] of this.#dirty) {
-      if (before && readyAlone(before)) {
-        const at = search(ordered, before);
-        if (ordered[at]?.id === id) {
-          ordered.splice(at, 1);
-          this.#values.splice(at, 1);
-          this.#generation++;
-        }
-      }
-      const after = this.#slims.get(id);
-      if (after && readyAlone(after)) {
-        const at = search(ordered, after);
-        ordered.splice(at, 0, after);
-        this.#values.splice(at, 0, this.#valueFor(after));
-        this.#generation++;
-      }
-    }
-    this.#dirty.clear();
-    return this.#base;
+    return this.#joined().base;
   }
 
   /**
@@ -105,8 +81,116 @@ export class ReadyIndex<T> {
    * Read-only to the caller, and changed by the next call: copy it to keep it.
    */
   values(): readonly T[] {
-    this.base();
-    return this.#values;
+    return this.#joined().values;
+  }
+
+  /** What defers each issue of the list (see `computeReadyBase`). */
+  deferredUntil(): ReadonlyMap<string, number> {
+    return this.#bringUpToDate();
+  }
+
+  /**
+   * Calls `fn` with each issue of the list and its value, in bd's order: `base()` and `values()`
+   * without joining the chunks into new arrays (a dispatcher looks after nearly every change).
+   */
+  forEach(fn: (slim: SlimIssue, value: T) => void): void {
+    this.#bringUpToDate();
+    for (const { slims, values } of this.#chunks) {
+      for (let i = 0; i < slims.length; i++) fn(slims[i] as SlimIssue, values[i] as T);
+    }
+  }
+
+  #joined(): { base: ReadyBase; values: T[] } {
+    const deferredUntil = this.#bringUpToDate();
+    if (!this.#flat) {
+      const ordered: SlimIssue[] = [];
+      const values: T[] = [];
+      for (const chunk of this.#chunks) {
+        for (const slim of chunk.slims) ordered.push(slim);
+        for (const value of chunk.values) values.push(value);
+      }
+      this.#flat = { base: { ordered, deferredUntil }, values };
+    }
+    return this.#flat;
+  }
+
+  #bringUpToDate(): Map<string, number> {
+    if (!this.#deferredUntil) {
+      this.#generation++;
+      const open: SlimIssue[] = [];
+      for (const id of this.#openIds()) {
+        const slim = this.#slims.get(id);
+        if (slim) open.push(slim);
+      }
+      const base = computeReadyBase(open, this.#slims);
+      this.#chunks = [];
+      for (let at = 0; at < base.ordered.length; at += this.#chunkSize) {
+        const slims = base.ordered.slice(at, at + this.#chunkSize);
+        this.#chunks.push({ slims, values: slims.map(this.#valueFor) });
+      }
+      this.#flat = { base, values: this.#chunks.flatMap((chunk) => chunk.values) };
+      this.#deferredUntil = base.deferredUntil;
+      this.#dirty.clear();
+      return this.#deferredUntil;
+    }
+    for (const [id, before] of this.#dirty) {
+      if (before && readyAlone(before) && this.#remove(id, before)) this.#changedList();
+      const after = this.#slims.get(id);
+      if (after && readyAlone(after)) {
+        this.#insert(after);
+        this.#changedList();
+      }
+    }
+    this.#dirty.clear();
+    return this.#deferredUntil;
+  }
+
+  #changedList(): void {
+    this.#generation++;
+    this.#flat = undefined;
+  }
+
+  /** Takes `slim` (the record as the list holds it) out; false when it was not there. */
+  #remove(id: string, slim: SlimIssue): boolean {
+    const c = this.#place(slim);
+    const chunk = this.#chunks[c];
+    if (!chunk) return false;
+    const at = search(chunk.slims, slim);
+    if (chunk.slims[at]?.id !== id) return false;
+    chunk.slims.splice(at, 1);
+    chunk.values.splice(at, 1);
+    if (chunk.slims.length === 0) this.#chunks.splice(c, 1);
+    return true;
+  }
+
+  #insert(slim: SlimIssue): void {
+    if (this.#chunks.length === 0) {
+      this.#chunks.push({ slims: [slim], values: [this.#valueFor(slim)] });
+      return;
+    }
+    const c = Math.min(this.#place(slim), this.#chunks.length - 1);
+    const chunk = this.#chunks[c] as Chunk<T>;
+    const at = search(chunk.slims, slim);
+    chunk.slims.splice(at, 0, slim);
+    chunk.values.splice(at, 0, this.#valueFor(slim));
+    // Split in two past twice the size: every splice stays within a small array.
+    if (chunk.slims.length > 2 * this.#chunkSize) {
+      const half = chunk.slims.length >>> 1;
+      this.#chunks.splice(c + 1, 0, { slims: chunk.slims.splice(half), values: chunk.values.splice(half) });
+    }
+  }
+
+  /** The first chunk whose last issue does not sort before `slim` (the chunk count: none). */
+  #place(slim: SlimIssue): number {
+    let low = 0;
+    let high = this.#chunks.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const chunk = this.#chunks[mid] as Chunk<T>;
+      if (compareReady(chunk.slims[chunk.slims.length - 1] as SlimIssue, slim) < 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   #count(slim: SlimIssue | undefined, by: 1 | -1): void {
@@ -118,6 +202,16 @@ export class ReadyIndex<T> {
       }
     }
   }
+}
+
+/**
+ * A run of the ordered list, sorted, with each issue's value beside it. One sorted array of
+ * 20,000 issues cost a copy of the whole array for each claim taken from near its front (V8 moves
+ * an array that large, kept apart from the others, whole); splices within chunks of hundreds do not.
+ */
+interface Chunk<T> {
+  slims: SlimIssue[];
+  values: T[];
 }
 
 /** No links and no defer time: its readiness is its own fields alone. */

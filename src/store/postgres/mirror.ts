@@ -6,7 +6,6 @@
 
 import type { SlimIssue } from '../beads-jsonl/line-record.js';
 import { type ParsedLine, parseLine } from '../beads-jsonl/parse-line.js';
-import { readyAt } from '../beads-jsonl/ready.js';
 import { ReadyIndex } from '../beads-jsonl/ready-index.js';
 import type { StoreProblem } from '../store.js';
 import type { Task } from '../task.js';
@@ -176,16 +175,18 @@ export class IssueMirror {
     const at = this.#readyAt;
     const generation = this.#readyIndex.generation;
     if (at && at.generation === generation && at.from <= nowMs && nowMs < at.until) return at.tasks;
-    const base = this.#readyIndex.base();
-    const values = this.#readyIndex.values();
-    const { validUntil } = readyAt(base, nowMs);
-    // Copied (cheap): the kept list changes with the next row.
-    const deferred = base.deferredUntil;
-    const tasks = values.filter(
-      (task, i): task is Task =>
-        task !== undefined &&
-        (deferred.size === 0 || !((deferred.get(base.ordered[i]?.id ?? '') ?? 0) > nowMs)),
-    );
+    // A deferred issue is left out until its time, which is when this answer stops holding.
+    let validUntil = Number.POSITIVE_INFINITY;
+    const tasks: Task[] = [];
+    const deferred = this.#readyIndex.deferredUntil();
+    this.#readyIndex.forEach((slim, task) => {
+      const until = deferred.size === 0 ? undefined : deferred.get(slim.id);
+      if (until !== undefined && until > nowMs) {
+        validUntil = Math.min(validUntil, until);
+        return;
+      }
+      if (task !== undefined) tasks.push(task);
+    });
     this.#readyAt = { generation, from: nowMs, until: validUntil, tasks };
     return tasks;
   }
