@@ -77,18 +77,26 @@ export function shareFirst<T>(
   idOf: (item: T) => string,
   share: LoopShare,
 ): T[] {
-  const out = [...ordered];
-  const end = Math.min(Math.max(0, Math.floor(window)), out.length);
+  const end = Math.min(Math.max(0, Math.floor(window)), ordered.length);
   const mine = (item: T) => idHash(idOf(item)) % share.count === share.index;
+  // Built from the window alone and joined to the rest once: splicing a list of 20,000 moved
+  // the whole of it each time.
+  const head: T[] = [];
   let start = 0;
   while (start < end) {
+    const rank = rankOf(ordered[start] as T);
     let stop = start + 1;
-    while (stop < end && rankOf(out[stop] as T) === rankOf(out[start] as T)) stop += 1;
-    const run = out.slice(start, stop);
-    out.splice(start, run.length, ...run.filter(mine), ...run.filter((item) => !mine(item)));
+    while (stop < end && rankOf(ordered[stop] as T) === rank) stop += 1;
+    const theirs: T[] = [];
+    for (let i = start; i < stop; i += 1) {
+      const item = ordered[i] as T;
+      if (mine(item)) head.push(item);
+      else theirs.push(item);
+    }
+    for (const item of theirs) head.push(item);
     start = stop;
   }
-  return out;
+  return end === ordered.length ? head : head.concat(ordered.slice(end));
 }
 
 /** `slots` (free slot numbers of one host) in the order this loop takes them: see above. */
