@@ -4,11 +4,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportIssues, importIssues } from '../../src/store/postgres/bridge.js';
 import { migrate } from '../../src/store/postgres/migrate.js';
+import { migrations } from '../../src/store/postgres/migrations/index.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { redactUrl } from '../../src/store/postgres/url.js';
 import type { StoreChange } from '../../src/store/store.js';
 import type { Task } from '../../src/store/task.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { startPostgres, type TestPostgres, withClient } from '../helpers/postgres.js';
 import { testDir } from '../helpers/tmp.js';
 
 let server: TestPostgres;
@@ -198,6 +199,42 @@ describe('PostgreSQL store', () => {
     // migrate is idempotent on an up-to-date schema.
     const fresh = await server.newDatabase();
     expect((await migrate(fresh)).applied).toEqual([]);
+  });
+
+  it('a database at schema 6 is refused until migrated to 7; then a commit planned on a stale copy still waits its turn', async () => {
+    const dir = await testDir('pg-upgrade-6');
+    const url = server.url('upgrade_from_6');
+    await withClient(server.url('postgres'), (c) => c.query('CREATE DATABASE upgrade_from_6'));
+    // Schema 6 as a database migrated by an earlier ygg has it.
+    await withClient(url, async (c) => {
+      await c.query(
+        'CREATE TABLE ygg_schema_version (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      for (const migration of migrations.filter((m) => m.version <= 6)) {
+        await c.query(migration.sql);
+        await c.query('INSERT INTO ygg_schema_version (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+      }
+    });
+    await expect(PostgresStore.open({ url })).rejects.toMatchObject({
+      hint: expect.stringContaining('ygg store migrate'),
+    });
+    expect((await migrate(url)).applied.map((m) => m.version)).toEqual([7]);
+    await using a = await open(url, dir);
+    await using b = await open(url, dir);
+    const one = await a.add({ title: 'one' });
+    const two = await a.add({ title: 'two' });
+    await b.refresh();
+    await a.update(one.id, (t) => ({ ...t, status: 'in_progress' }));
+    // b plans on its stale copy first; version 7's count of the newer rows sends it back.
+    let running: string[] = [];
+    await b.update(two.id, (t, context) => {
+      running = [...(context?.tasks(['in_progress']) ?? [])].map((x) => x.id);
+      return t;
+    });
+    expect(running).toEqual([one.id]);
   });
 
   it('export writes an unchanged issue byte for byte; import takes only newer updated_at', async () => {
