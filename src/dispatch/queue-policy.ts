@@ -54,7 +54,7 @@ export class QueuePolicy {
       const planned = orderForMakespan(tasks, view.estimator, (t) => view.typeOf(t));
       return boostWithinLevels(planned, settings.boostLabel);
     }
-    if (queue.strategy === 'priority' && !tasks.some((t) => hasBoost(t, settings.boostLabel))) return tasks;
+    if (queue.strategy === 'priority' && !anyBoost(tasks, settings.boostLabel, view.store)) return tasks;
     return this.fairFor(view.store).order(tasks, settings);
   }
 
@@ -83,4 +83,14 @@ export class QueuePolicy {
 
 function orderSettings(queue: QueueSettings): OrderSettings {
   return { strategy: queue.strategy, weights: queue.weights, boostLabel: queue.boostLabel };
+}
+
+/** Whether a task to take has its boost: no look at each where the store says none carries the label. */
+function anyBoost(
+  tasks: readonly Task[],
+  label: string,
+  store: Pick<TaskStore, 'takeableWithLabel'>,
+): boolean {
+  if (store.takeableWithLabel?.(label) === 0) return false;
+  return tasks.some((t) => hasBoost(t, label));
 }

@@ -3,7 +3,7 @@
  * (oldest first, priority ignored) and `fair` (within each priority, submitters take turns in
  * proportion to their weights). A task with the boost label goes first within its level, once.
  */
-import { labelsOf, submitterOf, type Task, yggOf } from '../store/task.js';
+import { submitterOf, type Task, yggOf } from '../store/task.js';
 import { compareFifo } from './order.js';
 
 export type QueueStrategy = 'fifo' | 'priority' | 'fair';
@@ -18,7 +18,10 @@ export interface OrderSettings {
 
 /** A boost not yet used: the task carries the label and has not started since it got it. */
 export function hasBoost(task: Task, label: string): boolean {
-  return labelsOf(task).includes(label) && !yggOf(task).boosted;
+  // Asked of every ready task on every look: read in place, no list made per task (a non-string
+  // label never equals the boost label, as labelsOf would have dropped it).
+  const labels: unknown = task.labels;
+  return Array.isArray(labels) && labels.includes(label) && !yggOf(task).boosted;
 }
 
 const priorityOf = (task: Task): number => (typeof task.priority === 'number' ? task.priority : 0);

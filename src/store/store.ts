@@ -193,6 +193,12 @@ export interface TaskStore extends AsyncDisposable {
   statusOf(id: string): string | undefined;
   /** bd's ready rules (BEADS-FORMAT.md), ordered by priority, oldest `created_at`, then id. Cheap to call often. */
   ready(now?: Date): readonly Task[];
+  /**
+   * How many open or in-progress tasks carry `label` (cheap: kept as tasks change): those a pass
+   * may take (ready, or a lapsed lease's). Where it is 0 none of them has it, and a look at each
+   * for it (a boost) is saved. Absent: not kept.
+   */
+  takeableWithLabel?(label: string): number;
   problems(): readonly StoreProblem[];
   /**
    * Apply a mutation durably. Resolves with the task as written, or `undefined` when the task is

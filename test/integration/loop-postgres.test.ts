@@ -203,6 +203,37 @@ queue:
     await queue.store.close();
   }, 150_000);
 
+  it('a task with the boost label starts first within its priority, the rest in order, and its boost is marked used', async () => {
+    const queue = await queueWith('pg-boost', 'hosts:\n  surtr: { transport: local, slots: 1 }\n');
+    const add = (title: string, labels?: string[]) =>
+      queue.store.add({
+        title,
+        priority: 2,
+        ...(labels ? { labels } : {}),
+        metadata: { ygg: { handler: 'simulate', simulate_ms: 50 } },
+      });
+    const plain = [await add('first'), await add('second')];
+    const boosted = await add('boosted', ['boost']);
+    const later = await add('third');
+    const loop = await startLoop(queue, 'dispatcher');
+    const tasks = await allClosed(
+      queue,
+      [...plain, boosted, later].map((t) => t.id),
+    );
+    expect(await loop.stop()).toEqual({ code: 0, signal: null });
+    // In the order the loop logged their starts (one slot: one at a time).
+    const titleOf = new Map(tasks.map((t) => [t.id, t.title]));
+    const started = loop.lines().filter((line) => line.event === 'task:started');
+    expect(started.map((line) => titleOf.get(line.task_id ?? ''))).toEqual([
+      'boosted',
+      'first',
+      'second',
+      'third',
+    ]);
+    expect(yggOf(tasks[2] as Task).boosted).toMatch(/^\d{4}-/);
+    await queue.store.close();
+  });
+
   it('ygg pause and hosts drain from another folder reach a loop through the database', async () => {
     const queue = await queueWith(
       'pg-pause',

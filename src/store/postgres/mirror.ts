@@ -22,6 +22,9 @@ interface Entry {
   slim: SlimIssue | undefined;
 }
 
+/** The statuses of the tasks a pass may take: ready ones, and lapsed leases' to take back. */
+const takeable = new Set(['open', 'in_progress']);
+
 export interface MirrorRow {
   seq: string | number;
   id: string;
@@ -38,6 +41,8 @@ export class IssueMirror {
   usesStringCommentIds = false;
   readonly #entries = new Map<string, Entry>();
   readonly #byStatus = new Map<string, Set<string>>();
+  /** How many open or in-progress tasks carry each label. */
+  readonly #takeableLabels = new Map<string, number>();
   /** bd's ready rules run on these (kept as rows come in, not rebuilt per look). */
   readonly #slims = new Map<string, SlimIssue>();
   #sorted: string[] | undefined;
@@ -89,6 +94,8 @@ export class IssueMirror {
       this.maxIntCommentId = Math.max(this.maxIntCommentId, record.maxIntCommentId);
     }
     if (record.stringCommentIds) this.usesStringCommentIds = true;
+    if (before && takeable.has(before.status)) this.#countLabels(before.task, -1);
+    if (takeable.has(status)) this.#countLabels(task, 1);
     if (before) this.#byStatus.get(before.status)?.delete(id);
     else this.#sorted = undefined;
     const ids = this.#byStatus.get(status) ?? new Set<string>();
@@ -107,6 +114,21 @@ export class IssueMirror {
       badShape: record.issue?.badShape === true,
       slim: record.issue,
     });
+  }
+
+  takeableWithLabel(label: string): number {
+    return this.#takeableLabels.get(label) ?? 0;
+  }
+
+  #countLabels(task: Task | undefined, by: 1 | -1): void {
+    const labels: unknown = task?.labels;
+    if (!Array.isArray(labels)) return;
+    for (const label of new Set(labels)) {
+      if (typeof label !== 'string') continue;
+      const count = (this.#takeableLabels.get(label) ?? 0) + by;
+      if (count > 0) this.#takeableLabels.set(label, count);
+      else this.#takeableLabels.delete(label);
+    }
   }
 
   /** The revision of the row as the mirror has it (undefined: no such row). */

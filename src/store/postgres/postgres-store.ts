@@ -164,6 +164,10 @@ export class PostgresStore implements TaskStore {
     return this.#mirror.problems();
   }
 
+  takeableWithLabel(label: string): number {
+    return this.#mirror.takeableWithLabel(label);
+  }
+
   update(id: string, mutation: Mutation): Promise<Task | undefined> {
     return this.#enqueue({ kind: 'update', id, mutation });
   }
