@@ -45,7 +45,31 @@ export function usableSlots(view: HostsView, host: string, vramGb: number | unde
   return Math.min(slots.effective, view.usableSlots?.(host, vramGb, used) ?? slots.effective);
 }
 
+/**
+ * Where `task` goes now. A loop sharing the store with others (`view.share`) tries the hosts with
+ * one of its own slot numbers free first, in the type's order: the others' free slots are theirs
+ * to take next, and a claim on one, judged on a view a few milliseconds old, often meets its
+ * owner's and is refused (with 4 loops on first-fit hosts, a fifth of their commits). Only when
+ * no eligible host has one (or only one the task failed on) does it take another's.
+ */
 export function routeTask(view: HostsView, task: Task, type: string, config: TypeConfig): RouteDecision {
+  const { share } = view;
+  if (share) {
+    const own = routeAmong(view, task, type, config, (slots, held) => slots.ownFreeBeside(held, share));
+    // A host the task failed on is passed over for a fresh one with any free slot, as always.
+    if (own.kind === 'assign' && !failedHosts(task).has(own.host)) return own;
+    if (own.kind === 'waiting' || own.kind === 'unroutable') return own;
+  }
+  return routeAmong(view, task, type, config, (slots, held) => slots.freeBeside(held));
+}
+
+function routeAmong(
+  view: HostsView,
+  task: Task,
+  type: string,
+  config: TypeConfig,
+  freeOf: (slots: HostSlots, held: readonly number[]) => number,
+): RouteDecision {
   const hosts = new Map(
     [...view.slots].map(([name, slots]) => {
       const elsewhere = view.heldElsewhere.get(name)?.length ?? 0;
@@ -57,7 +81,7 @@ export function routeTask(view: HostsView, task: Task, type: string, config: Typ
           name,
           up: view.up(name),
           draining: view.drained.includes(name),
-          free: Math.max(0, Math.min(freeSlots(view, name), effective - used)),
+          free: Math.max(0, Math.min(freeOf(slots, view.heldElsewhere.get(name) ?? []), effective - used)),
           used,
           effective,
         },

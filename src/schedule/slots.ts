@@ -54,6 +54,13 @@ export class HostSlots {
     return Math.max(0, this.#effective - this.#used - held.length);
   }
 
+  /** Slots free here that are this loop's own under `share` (see spread.ts), beside `held`. */
+  ownFreeBeside(held: readonly number[], share: LoopShare): number {
+    let own = 0;
+    for (const i of this.#free) if (i % share.count === share.index && !held.includes(i)) own += 1;
+    return Math.min(own, this.freeBeside(held));
+  }
+
   setEffective(count: number): void {
     this.#effective = Math.max(0, Math.min(this.host.slots, Math.floor(count)));
   }
