@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
+import { startPostgres, type TestPostgres, withClient } from '../../test/helpers/postgres.js';
 import { issueLine } from '../lib/workspace.js';
 import { spikeThroughput } from './spike.js';
 
@@ -89,9 +89,13 @@ export async function postgresStore(leaseS: number): Promise<BenchStore> {
   const dir = await mkdtemp(join(tmpdir(), 'ygg-scale-pg-'));
   const config = join(dir, 'hosts.yaml');
   await writeFile(config, hostsYaml(leaseS));
+  // Each measurement starts from a checkpoint: without it, the runs before it leave their WAL to be
+  // written back during it (a full bench's 4-dispatcher run paid for the 1- and 2-dispatcher ones).
+  const checkpoint = () => withClient(server.url('postgres'), (client) => client.query('CHECKPOINT'));
   return {
     kind: 'postgres',
     async fresh() {
+      await checkpoint();
       const url = await server.newDatabase();
       const submitter = await PostgresStore.open({ url, runtimeDir: join(dir, 'submitter') });
       return {
@@ -107,6 +111,7 @@ export async function postgresStore(leaseS: number): Promise<BenchStore> {
       };
     },
     async baseline(workers, tasks) {
+      await checkpoint();
       return spikeThroughput(await server.newDatabase(), workers, tasks);
     },
     async [Symbol.asyncDispose]() {
