@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { YggError } from '../../src/errors.js';
 import { BeadsJsonlStore } from '../../src/store/beads-jsonl/beads-store.js';
+import { parseLine } from '../../src/store/beads-jsonl/parse-line.js';
 import { testDir } from '../helpers/tmp.js';
 
 const good = (id: string) =>
@@ -72,6 +73,13 @@ describe('bad input in the Beads file', () => {
       ]),
     );
     expect(after.equals(expected)).toBe(true);
+  });
+
+  it('names a title that is there but not text as such, not as missing', () => {
+    const numbered = parseLine(Buffer.from('{"id":"bad-1","title":5,"status":"open"}'));
+    expect(numbered.record.notes?.[0]?.message).toBe('issue bad-1 has a "title" that is not text (5)');
+    const missing = parseLine(Buffer.from('{"id":"bad-2","status":"open"}'));
+    expect(missing.record.notes?.[0]?.message).toBe('issue bad-2 has no "title"');
   });
 
   it('keeps a file without a final newline as it is, and appends after it cleanly', async () => {

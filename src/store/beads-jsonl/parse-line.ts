@@ -62,7 +62,12 @@ export function parseLine(raw: Buffer, written?: Task): ParsedLine {
   }
   if (typeof value.id !== 'string' || value.id === '') return bad('missing-id', 'the issue has no "id"');
   if (typeof value.title !== 'string' || value.title === '') {
-    return bad('missing-title', `issue ${value.id} has no "title"`, `Give ${value.id} a title. ${keepHint}`);
+    // A title of another kind is named as it is: "has no title" sent people looking for a missing key.
+    const what =
+      value.title === undefined || value.title === ''
+        ? 'has no "title"'
+        : `has a "title" that is not text (${JSON.stringify(value.title).slice(0, 40)})`;
+    return bad('missing-title', `issue ${value.id} ${what}`, `Give ${value.id} a title. ${keepHint}`);
   }
   const priority = value.priority ?? 0;
   if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 0 || priority > 4) {
