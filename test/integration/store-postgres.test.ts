@@ -36,6 +36,25 @@ const nextChange = (store: PostgresStore, match: (c: StoreChange) => boolean) =>
     });
   });
 
+/**
+ * Store b plans a change on its copy, which has not caught up with a's last write: the change is
+ * given the database's state under the lock (b's one-trip commit, planned alone, is refused).
+ */
+async function expectMutationSeesDatabase(url: string, dir: string): Promise<void> {
+  await using a = await open(url, dir);
+  await using b = await open(url, dir);
+  const one = await a.add({ title: 'one' });
+  const two = await a.add({ title: 'two' });
+  await b.refresh();
+  await a.update(one.id, (t) => ({ ...t, status: 'in_progress' }));
+  let running: string[] = [];
+  await b.update(two.id, (t, context) => {
+    running = [...(context?.tasks(['in_progress']) ?? [])].map((x) => x.id);
+    return t;
+  });
+  expect(running).toEqual([one.id]);
+}
+
 describe('PostgreSQL store', () => {
   it('adds and updates durably; a second store on the database sees them through NOTIFY', async () => {
     const dir = await testDir('pg-basic');
@@ -145,21 +164,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('a mutation sees other stores’ tasks from the database, not a stale mirror', async () => {
-    const dir = await testDir('pg-context');
-    const url = await server.newDatabase();
-    await using a = await open(url, dir);
-    await using b = await open(url, dir);
-    const one = await a.add({ title: 'one' });
-    const two = await a.add({ title: 'two' });
-    await b.refresh();
-    await a.update(one.id, (t) => ({ ...t, status: 'in_progress' }));
-    // b has not caught up; its mutation is given the database's state under the lock.
-    let running: string[] = [];
-    await b.update(two.id, (t, context) => {
-      running = [...(context?.tasks(['in_progress']) ?? [])].map((x) => x.id);
-      return t;
-    });
-    expect(running).toEqual([one.id]);
+    await expectMutationSeesDatabase(await server.newDatabase(), await testDir('pg-context'));
   });
 
   it('a NOTIFY that arrives while a catch-up runs is not lost', async () => {
@@ -222,19 +227,8 @@ describe('PostgreSQL store', () => {
       hint: expect.stringContaining('ygg store migrate'),
     });
     expect((await migrate(url)).applied.map((m) => m.version)).toEqual([7]);
-    await using a = await open(url, dir);
-    await using b = await open(url, dir);
-    const one = await a.add({ title: 'one' });
-    const two = await a.add({ title: 'two' });
-    await b.refresh();
-    await a.update(one.id, (t) => ({ ...t, status: 'in_progress' }));
-    // b plans on its stale copy first; version 7's count of the newer rows sends it back.
-    let running: string[] = [];
-    await b.update(two.id, (t, context) => {
-      running = [...(context?.tasks(['in_progress']) ?? [])].map((x) => x.id);
-      return t;
-    });
-    expect(running).toEqual([one.id]);
+    // A stale plan is sent back by version 7's count of the newer rows.
+    await expectMutationSeesDatabase(url, dir);
   });
 
   it('export writes an unchanged issue byte for byte; import takes only newer updated_at', async () => {
