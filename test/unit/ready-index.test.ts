@@ -66,6 +66,7 @@ function run(seed: number, withLinks: boolean, lookChance = 0.4, chunkSize?: num
       const values = index.values();
       expect(values.length).toBe(base.ordered.length);
       for (const [i, slim] of base.ordered.entries()) expect(values[i]).toBe(slims.get(slim.id));
+      expect(index.valuesJoined()).toEqual([...values]);
       // An unchanged generation means an unchanged list.
       if (lastLook?.generation === index.generation) expect(got.ordered).toEqual(lastLook.ids);
       lastLook = { generation: index.generation, ids: got.ordered };

@@ -90,6 +90,16 @@ export class ReadyIndex<T> {
   }
 
   /**
+   * Every value of the list, in bd's order, in a new array: `values()` without the issues beside
+   * them, joined chunk by chunk by the engine (a look after nearly every change: half the time of
+   * a walk that pushes each).
+   */
+  valuesJoined(): T[] {
+    this.#bringUpToDate();
+    return ([] as T[]).concat(...this.#chunks.map((chunk) => chunk.values));
+  }
+
+  /**
    * Calls `fn` with each issue of the list and its value, in bd's order: `base()` and `values()`
    * without joining the chunks into new arrays (a dispatcher looks after nearly every change).
    */

@@ -197,12 +197,21 @@ export class IssueMirror {
     const at = this.#readyAt;
     const generation = this.#readyIndex.generation;
     if (at && at.generation === generation && at.from <= nowMs && nowMs < at.until) return at.tasks;
+    const deferred = this.#readyIndex.deferredUntil();
+    if (deferred.size === 0) {
+      const joined = this.#readyIndex.valuesJoined();
+      // A record without its task (none is expected) is left out, as the walk below does.
+      const tasks = joined.includes(undefined)
+        ? joined.filter((task): task is Task => task !== undefined)
+        : (joined as Task[]);
+      this.#readyAt = { generation, from: nowMs, until: Number.POSITIVE_INFINITY, tasks };
+      return tasks;
+    }
     // A deferred issue is left out until its time, which is when this answer stops holding.
     let validUntil = Number.POSITIVE_INFINITY;
     const tasks: Task[] = [];
-    const deferred = this.#readyIndex.deferredUntil();
     this.#readyIndex.forEach((slim, task) => {
-      const until = deferred.size === 0 ? undefined : deferred.get(slim.id);
+      const until = deferred.get(slim.id);
       if (until !== undefined && until > nowMs) {
         validUntil = Math.min(validUntil, until);
         return;
