@@ -79,8 +79,7 @@ export function shareFirst<T>(
 ): T[] {
   const end = Math.min(Math.max(0, Math.floor(window)), ordered.length);
   const mine = (item: T) => idHash(idOf(item)) % share.count === share.index;
-  // Built from the window alone and joined to the rest once: splicing a list of 20,000 moved
-  // the whole of it each time.
+  // Built from the window alone: splicing a list of 20,000 moved the whole of it each time.
   const head: T[] = [];
   let start = 0;
   while (start < end) {
@@ -96,7 +95,10 @@ export function shareFirst<T>(
     for (const item of theirs) head.push(item);
     start = stop;
   }
-  return end === ordered.length ? head : head.concat(ordered.slice(end));
+  // One copy of the list, its window written over: the rest stays as it was.
+  const out = ordered.slice();
+  for (let i = 0; i < head.length; i += 1) out[i] = head[i] as T;
+  return out;
 }
 
 /** `slots` (free slot numbers of one host) in the order this loop takes them: see above. */
