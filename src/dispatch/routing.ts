@@ -50,11 +50,12 @@ export function usableSlots(view: HostsView, host: string, vramGb: number | unde
  * one of its own slot numbers free first, in the type's order: the others' free slots are theirs
  * to take next, and a claim on one, judged on a view a few milliseconds old, often meets its
  * owner's and is refused (with 4 loops on first-fit hosts, a fifth of their commits). Only when
- * no eligible host has one (or only one the task failed on) does it take another's.
+ * no eligible host has one (or only one the task failed on) does it take another's. A type that
+ * declares GPU memory is routed on the slots whose GPUs hold it, whoever's they are, as before.
  */
 export function routeTask(view: HostsView, task: Task, type: string, config: TypeConfig): RouteDecision {
   const { share } = view;
-  if (share) {
+  if (share && config.vramGb === undefined) {
     const own = routeAmong(view, task, type, config, (slots, held) => slots.ownFreeBeside(held, share));
     // A host the task failed on is passed over for a fresh one with any free slot, as always.
     if (own.kind === 'assign' && !failedHosts(task).has(own.host)) return own;

@@ -59,6 +59,14 @@ describe('routing a loop that shares the store with others', () => {
     });
   });
 
+  it('routes a type that declares GPU memory on any free slot, as the GPUs decide which fits', () => {
+    const gpuType = { ...type, vramGb: 8 } as TypeConfig;
+    expect(routeTask(view({ a: [1] }, share, { a: 2 }), task(), 'general', gpuType)).toEqual({
+      kind: 'assign',
+      host: 'a',
+    });
+  });
+
   it('still passes over a host the task failed on for a fresh one with any free slot', () => {
     // Its own slots are free only on `b`, where the task failed; `a` has loop 1's slot 3 free.
     expect(routeTask(view({ a: [1] }, share, { a: 2 }), failedOn('b'), 'general', type)).toEqual({
