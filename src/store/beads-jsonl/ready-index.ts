@@ -9,7 +9,7 @@
  * closing, a parent deferred) recomputes the whole list with `computeReadyBase`, as before.
  */
 import type { SlimIssue } from './line-record.js';
-import { compareReady, computeReadyBase, excludedTypes, type ReadyBase } from './ready.js';
+import { compareReady, computeReadyBase, excludedTypes } from './ready.js';
 
 export class ReadyIndex<T> {
   readonly #slims: ReadonlyMap<string, SlimIssue>;
@@ -20,8 +20,6 @@ export class ReadyIndex<T> {
   #deferredUntil: Map<string, number> | undefined;
   /** The ordered list in sorted chunks, each issue beside its value: see `#place`. */
   #chunks: Array<Chunk<T>> = [];
-  /** The chunks joined, as `base()` and `values()` give them; undefined after a change. */
-  #flat: { base: ReadyBase; values: T[] } | undefined;
   /** Ids changed in place since the list was brought up to date. */
   readonly #dirty = new Map<string, SlimIssue | undefined>();
   /** How many links point at each id (as target, or as a `waits-for` spawner). */
@@ -29,8 +27,8 @@ export class ReadyIndex<T> {
   #generation = 0;
 
   /**
-   * `slims`: every issue's record by id; `openIds`: the ids whose status is open; `valueFor`: what
-   * `values()` gives for an issue (the task it is the record of), read when it enters the list.
+   * `slims`: every issue's record by id; `openIds`: the ids whose status is open; `valueFor`: the
+   * value kept beside an issue (the task it is the record of), read when it enters the list.
    * `chunkSize`: how many issues a chunk of the list holds before it is split (tests make it small).
    */
   constructor(
@@ -61,27 +59,13 @@ export class ReadyIndex<T> {
   }
 
   /**
-   * Bumped whenever `base()` gives a different list, or an issue in it changed: an answer derived
-   * from the base (ready tasks) holds while this stays the same. Most changes (a claimed task
+   * Bumped whenever the list is different, or an issue in it changed: an answer derived from it
+   * (ready tasks) holds while this stays the same. Most changes (a claimed task
    * finishing, a lease renewed) leave the ready list alone.
    */
   get generation(): number {
     this.#bringUpToDate();
     return this.#generation;
-  }
-
-  /** The ready candidates in bd's order, and what defers each (see `computeReadyBase`). */
-  base(): ReadyBase {
-    return this.#joined().base;
-  }
-
-  /**
-   * What `valueFor` gave for each issue of `base().ordered`, in the same order: a list kept change
-   * by change, where mapping the whole base after each change was the largest cost of a look.
-   * Read-only to the caller, and changed by the next call: copy it to keep it.
-   */
-  values(): readonly T[] {
-    return this.#joined().values;
   }
 
   /** What defers each issue of the list (see `computeReadyBase`). */
@@ -90,9 +74,8 @@ export class ReadyIndex<T> {
   }
 
   /**
-   * Every value of the list, in bd's order, in a new array: `values()` without the issues beside
-   * them, joined chunk by chunk by the engine (a look after nearly every change: half the time of
-   * a walk that pushes each).
+   * Every value of the list, in bd's order, in a new array, joined chunk by chunk by the engine (a
+   * look after nearly every change: half the time of a walk that pushes each).
    */
   valuesJoined(): T[] {
     this.#bringUpToDate();
@@ -100,28 +83,14 @@ export class ReadyIndex<T> {
   }
 
   /**
-   * Calls `fn` with each issue of the list and its value, in bd's order: `base()` and `values()`
-   * without joining the chunks into new arrays (a dispatcher looks after nearly every change).
+   * Calls `fn` with each issue of the list and its value, in bd's order, without joining the
+   * chunks into new arrays.
    */
   forEach(fn: (slim: SlimIssue, value: T) => void): void {
     this.#bringUpToDate();
     for (const { slims, values } of this.#chunks) {
       for (let i = 0; i < slims.length; i++) fn(slims[i] as SlimIssue, values[i] as T);
     }
-  }
-
-  #joined(): { base: ReadyBase; values: T[] } {
-    const deferredUntil = this.#bringUpToDate();
-    if (!this.#flat) {
-      const ordered: SlimIssue[] = [];
-      const values: T[] = [];
-      for (const chunk of this.#chunks) {
-        for (const slim of chunk.slims) ordered.push(slim);
-        for (const value of chunk.values) values.push(value);
-      }
-      this.#flat = { base: { ordered, deferredUntil }, values };
-    }
-    return this.#flat;
   }
 
   #bringUpToDate(): Map<string, number> {
@@ -138,26 +107,20 @@ export class ReadyIndex<T> {
         const slims = base.ordered.slice(at, at + this.#chunkSize);
         this.#chunks.push({ slims, values: slims.map(this.#valueFor) });
       }
-      this.#flat = { base, values: this.#chunks.flatMap((chunk) => chunk.values) };
       this.#deferredUntil = base.deferredUntil;
       this.#dirty.clear();
       return this.#deferredUntil;
     }
     for (const [id, before] of this.#dirty) {
-      if (before && readyAlone(before) && this.#remove(id, before)) this.#changedList();
+      if (before && readyAlone(before) && this.#remove(id, before)) this.#generation++;
       const after = this.#slims.get(id);
       if (after && readyAlone(after)) {
         this.#insert(after);
-        this.#changedList();
+        this.#generation++;
       }
     }
     this.#dirty.clear();
     return this.#deferredUntil;
-  }
-
-  #changedList(): void {
-    this.#generation++;
-    this.#flat = undefined;
   }
 
   /** Takes `slim` (the record as the list holds it) out; false when it was not there. */
